@@ -1,0 +1,68 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+)
+
+// Stages at which a record can fail, as Kafka Connect names them in the
+// __connect.errors.stage header.
+const (
+	StageTaskPoll       = "TASK_POLL"       // the task could not decode the provider's message
+	StageValueConverter = "VALUE_CONVERTER" // the value could not be encoded with its schema
+)
+
+// Dead-letter context headers, with Kafka Connect's names.
+const (
+	HeaderErrTopic        = "__connect.errors.topic"
+	HeaderErrConnector    = "__connect.errors.connector.name"
+	HeaderErrTask         = "__connect.errors.task.id"
+	HeaderErrStage        = "__connect.errors.stage"
+	HeaderErrClass        = "__connect.errors.class.name"
+	HeaderErrExcClass     = "__connect.errors.exception.class.name"
+	HeaderErrExcMessage   = "__connect.errors.exception.message"
+	HeaderErrExcTrace     = "__connect.errors.exception.stacktrace"
+	HeaderErrSourceOffset = "__connect.errors.source.offset" // ours: the source offset the bad message advanced to
+)
+
+// deadLetter handles a record that cannot be written: with
+// errors.tolerance=none it fails the task; otherwise it writes the raw bytes
+// to the dead-letter topic in the open transaction, or, without a dead-letter
+// topic, logs and counts the drop.
+func (r *taskRunner) deadLetter(ctx context.Context, cl *kgo.Client, t *txn, rec *SourceRecord, dl *DeadLetter, promise func(*kgo.Record, error)) error {
+	if !r.set.TolerateAll {
+		return Permanent(fmt.Errorf("%w: %s: %w (set errors.tolerance=all and errors.deadletterqueue.topic.name to route such messages aside)", ErrDeadLetter, dl.Stage, dl.Err))
+	}
+	if dl.Err == nil {
+		dl.Err = fmt.Errorf("unspecified error")
+	}
+	t.dead++
+	r.log.Warn("message sent to dead-letter topic",
+		zap.String("dlq", r.set.DLQTopic), zap.String("topic", rec.Topic), zap.ByteString("key", rec.Key),
+		zap.String("stage", dl.Stage), zap.Error(dl.Err), zap.Int("raw_bytes", len(dl.Raw)))
+	if r.set.DLQTopic == "" {
+		return nil
+	}
+	hs := append([]kgo.RecordHeader(nil), rec.Headers...)
+	if r.set.DLQHeaders {
+		off, _ := OffsetValue(rec.Offset)
+		errType := fmt.Sprintf("%T", dl.Err)
+		hs = append(hs,
+			kgo.RecordHeader{Key: HeaderErrTopic, Value: []byte(rec.Topic)},
+			kgo.RecordHeader{Key: HeaderErrConnector, Value: []byte(r.cr.name)},
+			kgo.RecordHeader{Key: HeaderErrTask, Value: []byte(strconv.Itoa(r.id))},
+			kgo.RecordHeader{Key: HeaderErrStage, Value: []byte(dl.Stage)},
+			kgo.RecordHeader{Key: HeaderErrClass, Value: []byte(r.set.Class)},
+			kgo.RecordHeader{Key: HeaderErrExcClass, Value: []byte(errType)},
+			kgo.RecordHeader{Key: HeaderErrExcMessage, Value: []byte(dl.Err.Error())},
+			kgo.RecordHeader{Key: HeaderErrExcTrace, Value: []byte(fmt.Sprintf("%+v", dl.Err))},
+			kgo.RecordHeader{Key: HeaderErrSourceOffset, Value: off},
+		)
+	}
+	cl.Produce(ctx, &kgo.Record{Topic: r.set.DLQTopic, Key: rec.Key, Value: dl.Raw, Headers: hs, Timestamp: rec.Timestamp}, promise)
+	return nil
+}

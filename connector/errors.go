@@ -1,0 +1,101 @@
+package connector
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// Sentinel errors. Wrapped errors returned by this package match them with
+// errors.Is.
+var (
+	// ErrFenced means another worker took over a task's transactional id.
+	// The fenced task stops for good: it never writes again.
+	ErrFenced = errors.New("producer fenced: another worker owns this task's transactional id")
+
+	// ErrUnknownClass means a connector config names a connector.class that
+	// no plugin provides.
+	ErrUnknownClass = errors.New("unknown connector.class")
+
+	// ErrUnknownConnector means a request named a connector that is not running.
+	ErrUnknownConnector = errors.New("unknown connector")
+
+	// ErrConnectorExists means a connector with the same name already runs.
+	ErrConnectorExists = errors.New("connector already exists")
+
+	// ErrTaskFailed means a task stopped because of an error it could not recover from.
+	ErrTaskFailed = errors.New("task failed")
+
+	// ErrDeadLetter means a record could not be converted or was marked bad by
+	// its task, and errors.tolerance=none forbids skipping it.
+	ErrDeadLetter = errors.New("record could not be converted and errors.tolerance=none")
+
+	// ErrTransactionAborted means a transaction had to be aborted (a record
+	// failed to produce, or the commit failed); the task restarts from its
+	// last committed offsets.
+	ErrTransactionAborted = errors.New("transaction aborted")
+)
+
+// ConfigError reports one invalid connector or worker setting. It names the
+// key and says what was expected.
+type ConfigError struct {
+	Key     string // the setting, e.g. "tasks.max"
+	Value   string // the value given; empty for a missing key; redacted for secrets
+	Problem string // what is wrong and what is expected
+}
+
+// Error implements error.
+func (e *ConfigError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("config %q: %s", e.Key, e.Problem)
+	}
+	return fmt.Sprintf("config %q = %q: %s", e.Key, e.Value, e.Problem)
+}
+
+// ConfigErrors is every problem found in one config, in key order.
+type ConfigErrors []*ConfigError
+
+// Error implements error, one problem per line.
+func (es ConfigErrors) Error() string {
+	s := ""
+	for i, e := range es {
+		if i > 0 {
+			s += "\n"
+		}
+		s += e.Error()
+	}
+	return s
+}
+
+// isFenced reports whether err means this producer lost its transactional id
+// to a newer owner. Under KIP-890 part 2 (Kafka 4) a zombie sees either
+// PRODUCER_FENCED or INVALID_PRODUCER_EPOCH; neither is retried.
+func isFenced(err error) bool {
+	return errors.Is(err, ErrFenced) ||
+		errors.Is(err, kerr.ProducerFenced) ||
+		errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
+}
+
+// permanentError marks an error that restarting the task cannot fix.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as one a restart cannot fix (a configuration error the
+// provider reported, say): the worker fails the task at once instead of
+// restarting it with backoff.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err, or an error it wraps, was marked Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}

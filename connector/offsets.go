@@ -1,0 +1,193 @@
+package connector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// The offsets topic holds Kafka Connect's own format, so Connect tooling and
+// operators can read it:
+//
+//	key:   ["<connector>",{<source partition>}]   (JSON, compact)
+//	value: {<source offset>}                       (JSON), or null to delete
+//
+// It is compacted, and only ever written inside a task's transaction, next to
+// the records the offset covers.
+
+// OffsetKey returns the Connect-format offsets-topic key of partition p of connector.
+func OffsetKey(connector string, p Partition) []byte {
+	name, _ := json.Marshal(connector) // a string always marshals
+	b := make([]byte, 0, len(name)+len(p.key)+3)
+	b = append(b, '[')
+	b = append(b, name...)
+	b = append(b, ',')
+	b = append(b, p.key...)
+	return append(b, ']')
+}
+
+// OffsetValue returns the Connect-format value of offset o; nil o is a
+// tombstone (a deleted offset).
+func OffsetValue(o Offset) ([]byte, error) {
+	if o == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(map[string]any(o))
+	if err != nil {
+		return nil, fmt.Errorf("encoding source offset %v: %w", o, err)
+	}
+	return b, nil
+}
+
+// ParseOffsetRecord decodes one offsets-topic record. A nil offset with a nil
+// error is a tombstone.
+func ParseOffsetRecord(key, value []byte) (connector string, p Partition, o Offset, err error) {
+	var k []json.RawMessage
+	if err := json.Unmarshal(key, &k); err != nil || len(k) != 2 {
+		return "", Partition{}, nil, fmt.Errorf("offsets key %q is not [connector, partition]", key)
+	}
+	if err := json.Unmarshal(k[0], &connector); err != nil {
+		return "", Partition{}, nil, fmt.Errorf("offsets key %q: connector name is not a string", key)
+	}
+	fields, err := decodeObject(k[1])
+	if err != nil || fields == nil {
+		return "", Partition{}, nil, fmt.Errorf("offsets key %q: partition is not an object", key)
+	}
+	p = NewPartition(fields)
+	if value == nil || bytes.Equal(bytes.TrimSpace(value), []byte("null")) {
+		return connector, p, nil, nil
+	}
+	ov, err := decodeObject(value)
+	if err != nil || ov == nil {
+		return "", Partition{}, nil, fmt.Errorf("offsets value %q for key %q is not an object", value, key)
+	}
+	return connector, p, Offset(ov), nil
+}
+
+// decodeObject decodes a JSON object keeping numbers as json.Number, so
+// 64-bit positions keep their precision.
+func decodeObject(b []byte) (map[string]any, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	if err := d.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// CommittedOffsets is what the offsets topic holds for one connector: the
+// latest offset of each partition, keyed by Partition.String().
+type CommittedOffsets struct {
+	Partitions map[string]Partition
+	Offsets    map[string]Offset
+}
+
+// ReadOffsets reads the offsets topic to its end, read_committed, and returns
+// the latest committed offset of every partition of connector (tombstones
+// delete). Callers that own a task's transactional id must load their
+// producer id first (kgo.Client.ProducerID): that fences a previous owner and
+// aborts its open transaction, so the end read here is final.
+func ReadOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string) (*CommittedOffsets, error) {
+	out := &CommittedOffsets{Partitions: map[string]Partition{}, Offsets: map[string]Offset{}}
+	err := scanOffsets(ctx, opts, topic, func(conn string, p Partition, o Offset) {
+		if conn != connector {
+			return
+		}
+		if o == nil {
+			delete(out.Offsets, p.String())
+			delete(out.Partitions, p.String())
+			return
+		}
+		out.Offsets[p.String()] = o
+		out.Partitions[p.String()] = p
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// scanOffsets calls fn for every committed record of the offsets topic, in
+// partition order, up to the end the topic had when the scan started.
+// Records that do not parse are skipped: another tool may share the topic.
+func scanOffsets(ctx context.Context, opts []kgo.Opt, topic string, fn func(string, Partition, Offset)) error {
+	adm, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("reading offsets topic %s: creating client: %w", topic, err)
+	}
+	ends, err := kadm.NewClient(adm).ListCommittedOffsets(ctx, topic)
+	adm.Close()
+	if err != nil {
+		return fmt.Errorf("reading offsets topic %s: listing end offsets: %w", topic, err)
+	}
+	// last is the offset of the last committed record or marker of each
+	// partition: with control records kept, that offset is always returned
+	// to us, so reaching it means we read everything committed below it.
+	last := map[int32]int64{}
+	start := map[int32]kgo.Offset{}
+	var listErr error
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil {
+			if errors.Is(o.Err, kerr.UnknownTopicOrPartition) {
+				listErr = fmt.Errorf("offsets topic %s does not exist: %w", topic, o.Err)
+			} else {
+				listErr = o.Err
+			}
+			return
+		}
+		if o.Offset > 0 {
+			last[o.Partition] = o.Offset - 1
+			start[o.Partition] = kgo.NewOffset().AtStart()
+		}
+	})
+	if listErr != nil {
+		return fmt.Errorf("reading offsets topic %s: %w", topic, listErr)
+	}
+	if len(last) == 0 {
+		return nil
+	}
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, opts...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: start}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
+	)...)
+	if err != nil {
+		return fmt.Errorf("reading offsets topic %s: creating consumer: %w", topic, err)
+	}
+	defer cl.Close()
+	// Records of one partition arrive in order, so fn sees each key's
+	// latest value last.
+	for len(last) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("reading offsets topic %s: %w", topic, err)
+		}
+		var fetchErr error
+		fs.EachError(func(_ string, _ int32, err error) { fetchErr = err })
+		if fetchErr != nil {
+			return fmt.Errorf("reading offsets topic %s: %w", topic, fetchErr)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			end, want := last[r.Partition]
+			if !want || r.Offset > end {
+				return
+			}
+			if !r.Attrs.IsControl() {
+				if conn, p, o, err := ParseOffsetRecord(r.Key, r.Value); err == nil {
+					fn(conn, p, o)
+				}
+			}
+			if r.Offset == end {
+				delete(last, r.Partition)
+			}
+		})
+	}
+	return nil
+}

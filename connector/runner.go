@@ -1,0 +1,377 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+)
+
+// taskRunner runs one task: a loop of Poll, produce, and commit, with the
+// task's records and their source offsets in one transaction.
+//
+// Invariants:
+//   - Only the runner's goroutine touches the task and the producer.
+//   - An offset is written only in the transaction of the records it covers,
+//     so a read_committed reader sees both or neither.
+//   - After any abort the task is stopped and started again from the offsets
+//     in Kafka: nothing produced in the aborted transaction is assumed.
+//   - A fenced producer ends the runner; it never writes again.
+type taskRunner struct {
+	w     *Worker
+	cr    *connectorRun
+	id    int
+	cfg   Config
+	set   Settings
+	log   *zap.Logger
+	txnID string
+
+	mu        sync.Mutex
+	state     State
+	trace     string
+	committed map[string]Offset
+
+	written, bytes, deadLetters, commits, aborts, restarts atomic.Int64
+	lastCommit                                             atomic.Int64 // unix nanos
+}
+
+func newTaskRunner(w *Worker, cr *connectorRun, id int, cfg Config) *taskRunner {
+	return &taskRunner{
+		w: w, cr: cr, id: id, cfg: cfg, set: cr.settings,
+		log:       w.log.With(zap.String("connector", cr.name), zap.Int("task", id)),
+		txnID:     fmt.Sprintf("%s-%s-%d", w.cfg.groupID, cr.name, id),
+		state:     StateUnassigned,
+		committed: map[string]Offset{},
+	}
+}
+
+func (r *taskRunner) setState(s State, trace string) {
+	r.mu.Lock()
+	r.state, r.trace = s, trace
+	r.mu.Unlock()
+}
+
+func (r *taskRunner) status() TaskStatus {
+	r.mu.Lock()
+	st := TaskStatus{ID: r.id, State: r.state, Trace: r.trace}
+	st.Stats.Committed = make(map[string]Offset, len(r.committed))
+	for k, v := range r.committed {
+		st.Stats.Committed[k] = v
+	}
+	r.mu.Unlock()
+	st.Stats.RecordsWritten = r.written.Load()
+	st.Stats.BytesWritten = r.bytes.Load()
+	st.Stats.DeadLetters = r.deadLetters.Load()
+	st.Stats.Commits = r.commits.Load()
+	st.Stats.Aborts = r.aborts.Load()
+	st.Stats.Restarts = r.restarts.Load()
+	if n := r.lastCommit.Load(); n != 0 {
+		st.Stats.LastCommit = time.Unix(0, n)
+	}
+	return st
+}
+
+// run runs sessions until ctx ends, the task fails for good, or it is fenced.
+func (r *taskRunner) run(ctx context.Context) {
+	// hard ends every Kafka call: it is cancelled shutdownTimeout after ctx,
+	// which bounds how long a stop may take.
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHard()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(r.w.cfg.shutdownTimeout, cancelHard)
+		<-hard.Done()
+		t.Stop()
+	})
+	defer stop()
+
+	var failingSince time.Time
+	delay := 100 * time.Millisecond
+	for {
+		r.setState(StateRunning, "")
+		committedBefore := r.commits.Load()
+		err := r.session(ctx, hard)
+		if err == nil {
+			r.setState(StateStopped, "")
+			r.log.Info("task stopped")
+			return
+		}
+		switch {
+		case isFenced(err):
+			r.fail(fmt.Errorf("%w: %w", ErrFenced, err))
+			return
+		case IsPermanent(err):
+			r.fail(err)
+			return
+		case ctx.Err() != nil:
+			r.setState(StateStopped, "")
+			r.log.Warn("task stopped with an error during shutdown", zap.Error(err))
+			return
+		}
+		if r.commits.Load() > committedBefore || failingSince.IsZero() {
+			failingSince, delay = time.Now(), 100*time.Millisecond
+		}
+		if r.set.RetryTimeout >= 0 && time.Since(failingSince) >= r.set.RetryTimeout {
+			r.fail(fmt.Errorf("giving up after %s of restarts (errors.retry.timeout): %w", r.set.RetryTimeout, err))
+			return
+		}
+		wait := delay/2 + rand.N(delay/2+1)
+		r.restarts.Add(1)
+		r.setState(StateRestarting, err.Error())
+		r.log.Warn("task restarting from its committed offsets", zap.Error(err), zap.Duration("backoff", wait))
+		select {
+		case <-ctx.Done():
+			r.setState(StateStopped, "")
+			return
+		case <-time.After(wait):
+		}
+		delay = min(delay*2, r.set.RetryDelayMax)
+	}
+}
+
+func (r *taskRunner) fail(err error) {
+	r.setState(StateFailed, err.Error())
+	r.log.Error("task failed", zap.Error(err))
+}
+
+// txn is the open transaction's bookkeeping.
+type txn struct {
+	open      bool
+	started   time.Time
+	dirty     map[string]dirtyOffset // latest offset per partition in this txn
+	callbacks []func(error)
+	records   int64
+	bytes     int64
+	dead      int64
+	errMu     sync.Mutex
+	err       error // first produce failure
+}
+
+type dirtyOffset struct {
+	p Partition
+	o Offset
+}
+
+func (t *txn) fail(err error) {
+	t.errMu.Lock()
+	if t.err == nil {
+		t.err = err
+	}
+	t.errMu.Unlock()
+}
+
+func (t *txn) firstErr() error {
+	t.errMu.Lock()
+	defer t.errMu.Unlock()
+	return t.err
+}
+
+func (t *txn) reset() {
+	t.open = false
+	clear(t.dirty)
+	clear(t.callbacks)
+	t.callbacks = t.callbacks[:0]
+	t.records, t.bytes, t.dead = 0, 0, 0
+	t.err = nil
+}
+
+// session opens the producer (fencing any previous owner), reads the
+// committed offsets, starts the task and loops until ctx ends or an error.
+// It returns nil only for a clean stop.
+func (r *taskRunner) session(ctx, hard context.Context) (err error) {
+	opts := append(append(r.w.KafkaOpts(), r.w.cfg.producer...),
+		kgo.TransactionalID(r.txnID),
+		kgo.TransactionTimeout(r.w.cfg.txnTimeout),
+	)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return Permanent(fmt.Errorf("creating producer %s: %w", r.txnID, err))
+	}
+	defer cl.Close()
+	// Loading the producer id bumps the epoch of r.txnID: the previous
+	// owner is fenced and its open transaction aborted, so the offsets read
+	// next are final.
+	if _, _, err := cl.ProducerID(ctx); err != nil {
+		return fmt.Errorf("initialising transactional producer %s: %w", r.txnID, err)
+	}
+	offs, err := ReadOffsets(ctx, r.w.cfg.kafka, r.w.cfg.offsetsTopic, r.cr.name)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.committed = offs.Offsets
+	r.mu.Unlock()
+
+	task := r.cr.conn.NewTask()
+	tc := &TaskContext{Connector: r.cr.name, Task: r.id, Config: r.cfg, Logger: r.log, offsets: offs.Offsets}
+	if err := task.Start(ctx, tc); err != nil {
+		return fmt.Errorf("starting task: %w", err)
+	}
+	r.log.Info("task started", zap.String("transactional.id", r.txnID), zap.Int("committed_partitions", len(offs.Offsets)))
+	defer func() {
+		if serr := task.Stop(); serr != nil {
+			r.log.Warn("stopping task", zap.Error(serr))
+		}
+	}()
+
+	t := &txn{dirty: map[string]dirtyOffset{}}
+	promise := func(_ *kgo.Record, err error) {
+		if err != nil {
+			t.fail(err)
+		}
+	}
+	for {
+		if ctx.Err() != nil {
+			// Graceful stop: commit what was produced, within the shutdown timeout.
+			return r.commit(hard, cl, t)
+		}
+		pollCtx, cancel := context.WithDeadline(ctx, r.pollDeadline(t))
+		recs, perr := task.Poll(pollCtx)
+		cancel()
+		if len(recs) > 0 {
+			if err := r.produce(hard, cl, t, recs, promise); err != nil {
+				return r.abort(hard, cl, t, err)
+			}
+		}
+		if perr != nil && ctx.Err() == nil && !errors.Is(perr, context.DeadlineExceeded) {
+			return r.abort(hard, cl, t, fmt.Errorf("task poll: %w", perr))
+		}
+		if t.open && r.due(t) {
+			if err := r.commit(hard, cl, t); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// pollDeadline is when the next Poll must return: at most pollMax away,
+// and no later than the open transaction's interval boundary.
+func (r *taskRunner) pollDeadline(t *txn) time.Time {
+	d := time.Now().Add(r.w.cfg.pollMax)
+	if t.open && r.set.Boundary == BoundaryInterval {
+		if b := t.started.Add(r.set.BoundaryInterval); b.Before(d) {
+			return b
+		}
+	}
+	return d
+}
+
+func (r *taskRunner) due(t *txn) bool {
+	return r.set.Boundary != BoundaryInterval || time.Since(t.started) >= r.set.BoundaryInterval
+}
+
+// produce sends recs in the open transaction (beginning one if needed).
+func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs []*SourceRecord, promise func(*kgo.Record, error)) error {
+	if !t.open {
+		if err := cl.BeginTransaction(); err != nil {
+			return fmt.Errorf("beginning transaction: %w", err)
+		}
+		t.open, t.started = true, time.Now()
+	}
+	ser := r.w.cfg.serializer
+	for _, rec := range recs {
+		if rec.Partition.IsZero() {
+			return Permanent(fmt.Errorf("task returned a record for topic %s without a source partition", rec.Topic))
+		}
+		t.dirty[rec.Partition.key] = dirtyOffset{p: rec.Partition, o: rec.Offset}
+		if rec.OnCommit != nil {
+			t.callbacks = append(t.callbacks, rec.OnCommit)
+		}
+		if rec.DeadLetter != nil {
+			if err := r.deadLetter(ctx, cl, t, rec, rec.DeadLetter, promise); err != nil {
+				return err
+			}
+			continue
+		}
+		var value []byte
+		if rec.Schema != nil || rec.Value != nil {
+			var err error
+			value, err = ser.AppendEncode(nil, rec.Topic, rec.Schema, rec.Value)
+			if err != nil {
+				dl := &DeadLetter{Raw: rec.Raw, Err: fmt.Errorf("encoding value for %s: %w", rec.Topic, err), Stage: StageValueConverter}
+				if err := r.deadLetter(ctx, cl, t, rec, dl, promise); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		cl.Produce(ctx, &kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: value, Headers: rec.Headers, Timestamp: rec.Timestamp}, promise)
+		t.records++
+		t.bytes += int64(len(value))
+	}
+	return nil
+}
+
+// commit writes the dirty offsets and commits; on any failure it aborts.
+func (r *taskRunner) commit(ctx context.Context, cl *kgo.Client, t *txn) error {
+	if !t.open {
+		return nil
+	}
+	start := time.Now()
+	for _, d := range t.dirty {
+		v, err := OffsetValue(d.o)
+		if err != nil {
+			return r.abort(ctx, cl, t, Permanent(err))
+		}
+		cl.Produce(ctx, &kgo.Record{Topic: r.w.cfg.offsetsTopic, Key: OffsetKey(r.cr.name, d.p), Value: v}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				t.fail(fmt.Errorf("writing source offset: %w", err))
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return r.abort(ctx, cl, t, fmt.Errorf("flushing transaction: %w", err))
+	}
+	if err := t.firstErr(); err != nil {
+		return r.abort(ctx, cl, t, fmt.Errorf("producing: %w", err))
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		return r.abort(ctx, cl, t, fmt.Errorf("committing transaction: %w", err))
+	}
+	r.written.Add(t.records)
+	r.bytes.Add(t.bytes)
+	r.deadLetters.Add(t.dead)
+	r.commits.Add(1)
+	r.lastCommit.Store(time.Now().UnixNano())
+	r.mu.Lock()
+	for k, d := range t.dirty {
+		r.committed[k] = d.o
+	}
+	r.mu.Unlock()
+	for _, cb := range t.callbacks {
+		cb(nil)
+	}
+	if ce := r.log.Check(zap.DebugLevel, "transaction committed"); ce != nil {
+		ce.Write(zap.Int64("records", t.records), zap.Int("partitions", len(t.dirty)), zap.Duration("took", time.Since(start)))
+	}
+	t.reset()
+	return nil
+}
+
+// abort aborts the open transaction, tells the records' callbacks, and
+// returns cause wrapped as ErrTransactionAborted (keeping a fenced cause
+// recognisable).
+func (r *taskRunner) abort(ctx context.Context, cl *kgo.Client, t *txn, cause error) error {
+	if t.open {
+		r.aborts.Add(1)
+		if err := cl.AbortBufferedRecords(ctx); err != nil {
+			r.log.Warn("aborting buffered records", zap.Error(err))
+		}
+		if err := cl.EndTransaction(ctx, kgo.TryAbort); err != nil && !isFenced(cause) {
+			r.log.Warn("aborting transaction", zap.Error(err))
+		}
+	}
+	for _, cb := range t.callbacks {
+		cb(cause)
+	}
+	t.reset()
+	if IsPermanent(cause) {
+		return cause
+	}
+	return fmt.Errorf("%w: %w", ErrTransactionAborted, cause)
+}

@@ -1,0 +1,121 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/hamba/avro/v2"
+	"go.uber.org/zap"
+)
+
+// SourceTask produces records from one share of a connector's work. The
+// worker drives it from one goroutine: Start, then Poll repeatedly, then
+// Stop. A task that is restarted (after an aborted transaction, or moved to
+// another worker) is started again with the offsets committed in Kafka, and
+// must resume exactly there.
+type SourceTask interface {
+	// Start opens the task. tc carries its config and its committed offsets.
+	Start(ctx context.Context, tc *TaskContext) error
+
+	// Poll returns the next records. It blocks until records are available
+	// or ctx is done, and then returns (nil, nil): the worker bounds each
+	// Poll with a deadline so it can commit on time. An error fails the task
+	// (after the open transaction is aborted).
+	Poll(ctx context.Context) ([]*SourceRecord, error)
+
+	// Stop releases the task's connections. It is called once, after the
+	// last Poll, whether the task failed or not.
+	Stop() error
+}
+
+// Connector is a configured instance of a plugin: it validates its config,
+// names the topics it writes, and splits its work into task configs.
+type Connector interface {
+	// Start takes the connector's validated config.
+	Start(ctx context.Context, cfg Config) error
+
+	// Topics lists the topics the connector's tasks write and the Avro
+	// schema of each. The worker creates missing topics and registers
+	// <topic>-value before any task starts.
+	Topics() []TopicSpec
+
+	// TaskConfigs splits the work into at most maxTasks task configs.
+	TaskConfigs(maxTasks int) ([]Config, error)
+
+	// NewTask returns a new, unstarted task.
+	NewTask() SourceTask
+
+	// Stop releases what Start acquired.
+	Stop() error
+}
+
+// TopicSpec is one destination topic and the schema of its values.
+type TopicSpec struct {
+	Name   string
+	Schema avro.Schema // nil for topics written without a registered schema
+	// Compact makes the worker create the topic with cleanup.policy=compact
+	// (for latest-state-per-key topics).
+	Compact bool
+}
+
+// TaskContext is what a task is given at Start.
+type TaskContext struct {
+	Connector string // connector name
+	Task      int    // task index, 0-based
+	Config    Config // the task's config (connector config plus the task's share)
+	Logger    *zap.Logger
+	offsets   map[string]Offset // by Partition.String()
+}
+
+// Offset returns the committed offset of partition p, if any.
+func (tc *TaskContext) Offset(p Partition) (Offset, bool) {
+	o, ok := tc.offsets[p.String()]
+	return o, ok
+}
+
+// Plugin describes a connector class: its name, its config spec and how to
+// make an instance.
+type Plugin struct {
+	Class string     // the connector.class value, e.g. "synthetic"
+	Doc   string     // one line on what it does
+	Spec  ConfigSpec // the plugin's own settings (the common ones are added by the worker)
+	New   func(logger *zap.Logger) Connector
+}
+
+// Plugins is the set of connector classes a worker can run. It is built in
+// cmd and passed to the worker; there is no global registry.
+type Plugins struct {
+	byClass map[string]Plugin
+}
+
+// NewPlugins returns a set holding ps. A duplicate class is a programming error.
+func NewPlugins(ps ...Plugin) *Plugins {
+	s := &Plugins{byClass: make(map[string]Plugin, len(ps))}
+	for _, p := range ps {
+		if _, dup := s.byClass[p.Class]; dup {
+			panic(fmt.Sprintf("connector: plugin class %q registered twice", p.Class))
+		}
+		s.byClass[p.Class] = p
+	}
+	return s
+}
+
+// Lookup returns the plugin for class.
+func (s *Plugins) Lookup(class string) (Plugin, error) {
+	p, ok := s.byClass[class]
+	if !ok {
+		return Plugin{}, fmt.Errorf("%w %q (known: %v)", ErrUnknownClass, class, s.Classes())
+	}
+	return p, nil
+}
+
+// Classes returns the known classes, sorted.
+func (s *Plugins) Classes() []string {
+	out := make([]string, 0, len(s.byClass))
+	for c := range s.byClass {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}

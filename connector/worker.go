@@ -1,0 +1,325 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hamba/avro/v2"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+)
+
+// Serializer turns record values into the bytes written to Kafka. The worker
+// registers every topic's schema before any task starts, then encodes each
+// record's value. Implementations must be safe for concurrent use.
+type Serializer interface {
+	// Register makes schema the value schema of topic (subject <topic>-value).
+	Register(ctx context.Context, topic string, schema avro.Schema) error
+	// AppendEncode appends v, encoded for topic with schema, to dst.
+	AppendEncode(dst []byte, topic string, schema avro.Schema, v any) ([]byte, error)
+}
+
+// workerConfig is what WorkerOptions set.
+type workerConfig struct {
+	kafka           []kgo.Opt
+	producer        []kgo.Opt
+	groupID         string
+	offsetsTopic    string
+	offsetsParts    int32
+	offsetsRepl     int16
+	serializer      Serializer
+	logger          *zap.Logger
+	shutdownTimeout time.Duration
+	pollMax         time.Duration
+	txnTimeout      time.Duration
+}
+
+// WorkerOption configures a Worker.
+type WorkerOption func(*workerConfig)
+
+// WithKafka sets the client options shared by every connection the worker
+// makes: seed brokers, TLS, SASL.
+func WithKafka(opts ...kgo.Opt) WorkerOption {
+	return func(c *workerConfig) { c.kafka = append(c.kafka, opts...) }
+}
+
+// WithProducerOpts adds options to every task's transactional producer.
+func WithProducerOpts(opts ...kgo.Opt) WorkerOption {
+	return func(c *workerConfig) { c.producer = append(c.producer, opts...) }
+}
+
+// WithGroupID sets the worker group id, the first part of every task's
+// transactional.id (<group>-<connector>-<task>). Default "sportsconnect".
+func WithGroupID(id string) WorkerOption { return func(c *workerConfig) { c.groupID = id } }
+
+// WithOffsetsTopic sets the offsets topic (offset.storage.topic), and the
+// partitions and replication factor it is created with if missing
+// (-1 = broker default). Default "connect-offsets", 25 partitions.
+func WithOffsetsTopic(name string, partitions int32, replication int16) WorkerOption {
+	return func(c *workerConfig) {
+		c.offsetsTopic, c.offsetsParts, c.offsetsRepl = name, partitions, replication
+	}
+}
+
+// WithSerializer sets how values are encoded (Avro through a registry).
+func WithSerializer(s Serializer) WorkerOption { return func(c *workerConfig) { c.serializer = s } }
+
+// WithLogger sets the logger. Default: no logging.
+func WithLogger(l *zap.Logger) WorkerOption { return func(c *workerConfig) { c.logger = l } }
+
+// WithShutdownTimeout bounds how long stopping waits for tasks to commit
+// their open transaction (task.shutdown.graceful.timeout.ms). Default 5 s.
+func WithShutdownTimeout(d time.Duration) WorkerOption {
+	return func(c *workerConfig) { c.shutdownTimeout = d }
+}
+
+// WithPollMax bounds each Poll call (default 100 ms), so interval
+// boundaries and shutdown are noticed on time.
+func WithPollMax(d time.Duration) WorkerOption { return func(c *workerConfig) { c.pollMax = d } }
+
+// WithTransactionTimeout sets the producers' transaction.timeout.ms (default 60 s).
+func WithTransactionTimeout(d time.Duration) WorkerOption {
+	return func(c *workerConfig) { c.txnTimeout = d }
+}
+
+// Worker runs connectors and their tasks. It holds no state a task needs
+// after a move to another worker: offsets live in Kafka, and each task's
+// transactional id fences its previous owner.
+type Worker struct {
+	cfg     workerConfig
+	plugins *Plugins
+	log     *zap.Logger
+
+	mu         sync.Mutex
+	connectors map[string]*connectorRun
+}
+
+// NewWorker returns a worker for plugins. Call Start before adding connectors.
+func NewWorker(plugins *Plugins, opts ...WorkerOption) (*Worker, error) {
+	c := workerConfig{
+		groupID:         "sportsconnect",
+		offsetsTopic:    "connect-offsets",
+		offsetsParts:    25,
+		offsetsRepl:     -1,
+		logger:          zap.NewNop(),
+		shutdownTimeout: 5 * time.Second,
+		pollMax:         100 * time.Millisecond,
+		txnTimeout:      60 * time.Second,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.serializer == nil {
+		return nil, errors.New("worker: no serializer configured (WithSerializer)")
+	}
+	if len(c.kafka) == 0 {
+		return nil, errors.New("worker: no Kafka options (WithKafka with seed brokers)")
+	}
+	return &Worker{cfg: c, plugins: plugins, log: c.logger, connectors: map[string]*connectorRun{}}, nil
+}
+
+// Start creates the offsets topic (compacted) if it is missing.
+func (w *Worker) Start(ctx context.Context) error {
+	return w.ensureTopics(ctx, []topicToCreate{{
+		name: w.cfg.offsetsTopic, partitions: w.cfg.offsetsParts, replication: w.cfg.offsetsRepl, compact: true,
+	}})
+}
+
+// OffsetsTopic returns the offsets topic's name.
+func (w *Worker) OffsetsTopic() string { return w.cfg.offsetsTopic }
+
+// KafkaOpts returns the worker's shared Kafka client options.
+func (w *Worker) KafkaOpts() []kgo.Opt { return append([]kgo.Opt(nil), w.cfg.kafka...) }
+
+type topicToCreate struct {
+	name        string
+	partitions  int32
+	replication int16
+	compact     bool
+}
+
+// ensureTopics creates the topics that do not exist yet.
+func (w *Worker) ensureTopics(ctx context.Context, topics []topicToCreate) error {
+	cl, err := kgo.NewClient(w.cfg.kafka...)
+	if err != nil {
+		return fmt.Errorf("creating admin client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	for _, t := range topics {
+		var configs map[string]*string
+		if t.compact {
+			compact := "compact"
+			configs = map[string]*string{"cleanup.policy": &compact}
+		}
+		resp, err := adm.CreateTopic(ctx, t.partitions, t.replication, configs, t.name)
+		if err == nil {
+			err = resp.Err
+		}
+		switch {
+		case err == nil:
+			w.log.Info("created topic", zap.String("topic", t.name), zap.Int32("partitions", resp.NumPartitions), zap.Bool("compacted", t.compact))
+		case errors.Is(err, kerr.TopicAlreadyExists):
+		default:
+			return fmt.Errorf("creating topic %s: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+// connectorRun is one running connector and its tasks.
+type connectorRun struct {
+	name     string
+	config   Config
+	settings Settings
+	plugin   Plugin
+	conn     Connector
+	tasks    []*taskRunner
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// AddConnector validates cfg, starts the connector, creates its topics,
+// registers its schemas and starts its tasks.
+func (w *Worker) AddConnector(ctx context.Context, cfg Config) error {
+	full, plugin, err := ValidateConnector(w.plugins, cfg)
+	if err != nil {
+		return fmt.Errorf("connector %q: invalid config:\n%w", cfg[KeyName], err)
+	}
+	set := ParseSettings(full)
+	w.mu.Lock()
+	_, exists := w.connectors[set.Name]
+	w.mu.Unlock()
+	if exists {
+		return fmt.Errorf("%w: %s", ErrConnectorExists, set.Name)
+	}
+	log := w.log.With(zap.String("connector", set.Name))
+	conn := plugin.New(log)
+	if err := conn.Start(ctx, full); err != nil {
+		return fmt.Errorf("starting connector %s: %w", set.Name, err)
+	}
+	if err := w.prepareTopics(ctx, set, conn.Topics()); err != nil {
+		_ = conn.Stop()
+		return fmt.Errorf("connector %s: %w", set.Name, err)
+	}
+	taskCfgs, err := conn.TaskConfigs(set.TasksMax)
+	if err != nil {
+		_ = conn.Stop()
+		return fmt.Errorf("connector %s: splitting work into tasks: %w", set.Name, err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	cr := &connectorRun{name: set.Name, config: full, settings: set, plugin: plugin, conn: conn, cancel: cancel}
+	for i, tc := range taskCfgs {
+		tc = tc.Clone()
+		tc[KeyTaskIndex] = fmt.Sprint(i)
+		tc[KeyTaskCount] = fmt.Sprint(len(taskCfgs))
+		cr.tasks = append(cr.tasks, newTaskRunner(w, cr, i, tc))
+	}
+	w.mu.Lock()
+	if _, exists := w.connectors[set.Name]; exists {
+		w.mu.Unlock()
+		cancel()
+		_ = conn.Stop()
+		return fmt.Errorf("%w: %s", ErrConnectorExists, set.Name)
+	}
+	w.connectors[set.Name] = cr
+	w.mu.Unlock()
+	for _, t := range cr.tasks {
+		cr.wg.Add(1)
+		go func(t *taskRunner) {
+			defer cr.wg.Done()
+			t.run(runCtx)
+		}(t)
+	}
+	log.Info("connector started", zap.String("class", set.Class), zap.Int("tasks", len(cr.tasks)),
+		zap.String("transaction.boundary", set.Boundary))
+	return nil
+}
+
+// prepareTopics creates the connector's topics (and its dead-letter topic)
+// and registers their schemas.
+func (w *Worker) prepareTopics(ctx context.Context, set Settings, specs []TopicSpec) error {
+	var create []topicToCreate
+	for _, t := range specs {
+		create = append(create, topicToCreate{name: t.Name, partitions: set.TopicPartitions, replication: set.TopicReplication, compact: t.Compact})
+	}
+	if set.DLQTopic != "" {
+		create = append(create, topicToCreate{name: set.DLQTopic, partitions: 1, replication: set.DLQReplication})
+	}
+	if err := w.ensureTopics(ctx, create); err != nil {
+		return err
+	}
+	for _, t := range specs {
+		if t.Schema == nil {
+			continue
+		}
+		if err := w.cfg.serializer.Register(ctx, t.Name, t.Schema); err != nil {
+			return fmt.Errorf("registering schema of %s: %w", t.Name, err)
+		}
+	}
+	return nil
+}
+
+// StopConnector stops a connector's tasks, each committing its open
+// transaction within the shutdown timeout, then the connector.
+func (w *Worker) StopConnector(name string) error {
+	w.mu.Lock()
+	cr, ok := w.connectors[name]
+	delete(w.connectors, name)
+	w.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	}
+	cr.cancel()
+	cr.wg.Wait()
+	if err := cr.conn.Stop(); err != nil {
+		return fmt.Errorf("stopping connector %s: %w", name, err)
+	}
+	w.log.Info("connector stopped", zap.String("connector", name))
+	return nil
+}
+
+// Close stops every connector. Each task commits its open transaction
+// within the shutdown timeout; the rest is aborted by the broker.
+func (w *Worker) Close() error {
+	var errs []error
+	for _, name := range w.Connectors() {
+		if err := w.StopConnector(name); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Connectors returns the names of the running connectors, sorted.
+func (w *Worker) Connectors() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]string, 0, len(w.connectors))
+	for n := range w.connectors {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Status returns a connector's state and each task's.
+func (w *Worker) Status(name string) (ConnectorStatus, error) {
+	w.mu.Lock()
+	cr, ok := w.connectors[name]
+	w.mu.Unlock()
+	if !ok {
+		return ConnectorStatus{}, fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	}
+	st := ConnectorStatus{Name: name, Class: cr.settings.Class, State: StateRunning}
+	for _, t := range cr.tasks {
+		st.Tasks = append(st.Tasks, t.status())
+	}
+	return st, nil
+}
