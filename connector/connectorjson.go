@@ -1,0 +1,66 @@
+package connector
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// ParseConnectorJSON reads a connector config in the shape of Kafka
+// Connect's POST /connectors body: {"name": "...", "config": {...}}. A bare
+// config object (with "name" inside) is accepted too. Values must be
+// strings; numbers and booleans are taken as their JSON text.
+func ParseConnectorJSON(b []byte) (Config, error) {
+	var body struct {
+		Name   string                     `json:"name"`
+		Config map[string]json.RawMessage `json:"config"`
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	if err := d.Decode(&body); err != nil {
+		return nil, fmt.Errorf("connector config is not a JSON object: %w", err)
+	}
+	raw := body.Config
+	if raw == nil {
+		// A bare config object.
+		if err := json.Unmarshal(b, &raw); err != nil {
+			return nil, fmt.Errorf("connector config is not a JSON object: %w", err)
+		}
+	}
+	out := Config{}
+	var errs ConfigErrors
+	for k, v := range raw {
+		s, err := jsonScalar(v)
+		if err != nil {
+			errs = append(errs, &ConfigError{Key: k, Problem: err.Error()})
+			continue
+		}
+		out[k] = s
+	}
+	if body.Name != "" {
+		if n, ok := out[KeyName]; ok && n != body.Name {
+			errs = append(errs, &ConfigError{Key: KeyName, Value: n, Problem: fmt.Sprintf("differs from the top-level name %q", body.Name)})
+		}
+		out[KeyName] = body.Name
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return out, nil
+}
+
+func jsonScalar(v json.RawMessage) (string, error) {
+	var s string
+	if err := json.Unmarshal(v, &s); err == nil {
+		return s, nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(v, &n); err == nil {
+		return n.String(), nil
+	}
+	var b bool
+	if err := json.Unmarshal(v, &b); err == nil {
+		return strconv.FormatBool(b), nil
+	}
+	return "", fmt.Errorf("expected a string value, got %s", bytes.TrimSpace(v))
+}

@@ -1,0 +1,160 @@
+package connector
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+)
+
+// Worker settings, with Kafka Connect's names.
+const (
+	WKeyBootstrap        = "bootstrap.servers"
+	WKeyGroupID          = "group.id"
+	WKeyOffsetsTopic     = "offset.storage.topic"
+	WKeyOffsetsParts     = "offset.storage.partitions"
+	WKeyOffsetsRepl      = "offset.storage.replication.factor"
+	WKeyRegistryURL      = "schema.registry.url"
+	WKeyTopicPrefix      = "topic.prefix"
+	WKeyShutdownMs       = "task.shutdown.graceful.timeout.ms"
+	WKeyListeners        = "listeners"
+	WKeySecurityProtocol = "security.protocol"
+	WKeySASLMechanism    = "sasl.mechanism"
+	WKeySASLJAAS         = "sasl.jaas.config"
+	WKeySSLCAFile        = "ssl.truststore.location" // a PEM file of CA certificates
+	WKeySSLCertFile      = "ssl.keystore.location"   // a PEM file holding the client certificate and key
+	WKeySSLSkipVerify    = "ssl.endpoint.identification.algorithm"
+)
+
+// WorkerSpec is the spec of a worker's properties file.
+func WorkerSpec() ConfigSpec {
+	return ConfigSpec{
+		{Name: WKeyBootstrap, Type: TypeList, Required: true, Doc: "host:port of one or more Kafka brokers, comma-separated"},
+		{Name: WKeyGroupID, Type: TypeString, Default: "sportsconnect", Doc: "worker group id; first part of every task's transactional.id"},
+		{Name: WKeyOffsetsTopic, Type: TypeString, Default: "connect-offsets", Doc: "compacted topic holding source offsets in Kafka Connect's format"},
+		{Name: WKeyOffsetsParts, Type: TypeInt, Default: "25", Min: Min(1), Doc: "partitions of the offsets topic when it is created"},
+		{Name: WKeyOffsetsRepl, Type: TypeInt, Default: "-1", Min: Min(-1), Doc: "replication factor of the offsets topic when created; -1 = broker default"},
+		{Name: WKeyRegistryURL, Type: TypeString, Required: true, Doc: "base URL of a Confluent-API schema registry"},
+		{Name: WKeyTopicPrefix, Type: TypeString, Default: "", Doc: "default topic.prefix of connectors that do not set one"},
+		{Name: WKeyShutdownMs, Type: TypeInt, Default: "5000", Min: Min(0), Doc: "how long stopping waits for tasks to commit their open transaction"},
+		{Name: WKeyListeners, Type: TypeString, Default: "http://127.0.0.1:8083", Doc: "REST API listener"},
+		{Name: WKeySecurityProtocol, Type: TypeString, Default: "PLAINTEXT", Allowed: []string{"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, Doc: "how to talk to the brokers"},
+		{Name: WKeySASLMechanism, Type: TypeString, Default: "PLAIN", Allowed: []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, Doc: "SASL mechanism"},
+		{Name: WKeySASLJAAS, Type: TypePassword, Default: "", Doc: `SASL credentials as Connect writes them: ... username="u" password="p";`},
+		{Name: WKeySSLCAFile, Type: TypeString, Default: "", Doc: "PEM file of CA certificates to trust (default: the system's)"},
+		{Name: WKeySSLCertFile, Type: TypeString, Default: "", Doc: "PEM file with the client certificate and private key, for mutual TLS"},
+		{Name: WKeySSLSkipVerify, Type: TypeString, Default: "https", Allowed: []string{"https", ""}, Doc: "https checks the broker's host name; empty skips it"},
+	}
+}
+
+// WorkerSettings is a parsed worker config.
+type WorkerSettings struct {
+	Config      Config // validated, defaults applied
+	RegistryURL string
+	TopicPrefix string
+	Listeners   string
+	Options     []WorkerOption
+	Kafka       []kgo.Opt
+}
+
+// ParseWorkerConfig validates a worker config (after resolving ${env:…} and
+// ${file:…} references) and turns it into worker options.
+func ParseWorkerConfig(raw Config) (*WorkerSettings, error) {
+	resolved, err := ResolveRefs(raw)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := WorkerSpec().Validate(resolved)
+	if err != nil {
+		return nil, err
+	}
+	kafka, err := kafkaOpts(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ws := &WorkerSettings{
+		Config:      cfg,
+		RegistryURL: cfg.String(WKeyRegistryURL),
+		TopicPrefix: cfg.String(WKeyTopicPrefix),
+		Listeners:   cfg.String(WKeyListeners),
+		Kafka:       kafka,
+	}
+	ws.Options = []WorkerOption{
+		WithKafka(kafka...),
+		WithGroupID(cfg.String(WKeyGroupID)),
+		WithOffsetsTopic(cfg.String(WKeyOffsetsTopic), int32(cfg.Int(WKeyOffsetsParts)), int16(cfg.Int(WKeyOffsetsRepl))),
+		WithShutdownTimeout(time.Duration(cfg.Int(WKeyShutdownMs)) * time.Millisecond),
+	}
+	return ws, nil
+}
+
+// jaasField matches key="value" pairs in a JAAS config line.
+var jaasField = regexp.MustCompile(`(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"`)
+
+func kafkaOpts(cfg Config) ([]kgo.Opt, error) {
+	opts := []kgo.Opt{kgo.SeedBrokers(cfg.List(WKeyBootstrap)...)}
+	proto := cfg.String(WKeySecurityProtocol)
+	if strings.HasSuffix(proto, "SSL") {
+		tc, err := tlsConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	if strings.HasPrefix(proto, "SASL") {
+		user, pass := "", ""
+		for _, m := range jaasField.FindAllStringSubmatch(cfg.String(WKeySASLJAAS), -1) {
+			switch m[1] {
+			case "username":
+				user = m[2]
+			case "password":
+				pass = m[2]
+			}
+		}
+		if user == "" {
+			return nil, ConfigErrors{{Key: WKeySASLJAAS, Value: Redacted, Problem: `expected username="…" password="…"`}}
+		}
+		switch mech := cfg.String(WKeySASLMechanism); mech {
+		case "PLAIN":
+			opts = append(opts, kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()))
+		case "SCRAM-SHA-256":
+			opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()))
+		case "SCRAM-SHA-512":
+			opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()))
+		}
+	}
+	return opts, nil
+}
+
+func tlsConfig(cfg Config) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if ca := cfg.String(WKeySSLCAFile); ca != "" {
+		pem, err := os.ReadFile(ca)
+		if err != nil {
+			return nil, ConfigErrors{{Key: WKeySSLCAFile, Value: ca, Problem: err.Error()}}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, ConfigErrors{{Key: WKeySSLCAFile, Value: ca, Problem: "no PEM certificates in the file"}}
+		}
+		tc.RootCAs = pool
+	}
+	if cert := cfg.String(WKeySSLCertFile); cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, cert)
+		if err != nil {
+			return nil, ConfigErrors{{Key: WKeySSLCertFile, Value: cert, Problem: fmt.Sprintf("expected a PEM file with a certificate and its key: %v", err)}}
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	if cfg.String(WKeySSLSkipVerify) == "" {
+		tc.InsecureSkipVerify = true //nolint:gosec // the operator asked for it, as in Connect
+	}
+	return tc, nil
+}

@@ -1,0 +1,121 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
+	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
+	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"go.uber.org/zap/zaptest"
+)
+
+// binary builds cmd/sportsconnect once per test run.
+var binary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "sportsconnect-e2e-")
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "sportsconnect")
+	cmd := exec.Command("go", "build", "-o", out, "github.com/seed-474f70f7/sportsconnect/cmd/sportsconnect")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, b)
+	}
+	return out, nil
+})
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	p, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// names is a test's unique group, offsets topic and topic prefix on the shared broker.
+type names struct {
+	group, offsets, prefix string
+}
+
+func newNames(t *testing.T) names {
+	u := testenv.UniqueName(t, "sc-")
+	return names{group: u + "-g", offsets: u + "-offsets", prefix: u}
+}
+
+// writeFile writes content to a file in dir and returns its path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// workerProps returns a worker.properties for the real broker and registry.
+func workerProps(t *testing.T, n names) string {
+	return strings.Join([]string{
+		"bootstrap.servers=" + testenv.Kafka(t),
+		"schema.registry.url=" + testenv.Registry(t),
+		"group.id=" + n.group,
+		"offset.storage.topic=" + n.offsets,
+		"offset.storage.partitions=5",
+		"task.shutdown.graceful.timeout.ms=10000",
+	}, "\n") + "\n"
+}
+
+// inProcessWorker returns a started worker on the real broker.
+func inProcessWorker(t *testing.T, n names, opts ...connector.WorkerOption) *connector.Worker {
+	t.Helper()
+	src, err := sr.NewClient(sr.URLs(testenv.Registry(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := []connector.WorkerOption{
+		connector.WithKafka(kgo.SeedBrokers(testenv.Brokers(t)...)),
+		connector.WithSerializer(avroreg.NewSerializer(src)),
+		connector.WithLogger(zaptest.NewLogger(t)),
+		connector.WithGroupID(n.group),
+		connector.WithOffsetsTopic(n.offsets, 5, -1),
+	}
+	w, err := connector.NewWorker(connector.NewPlugins(synthetic.Plugin()), append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// committedMin returns the smallest committed position over k synthetic
+// partitions of connector (0 for a partition without an offset).
+func committedMin(ctx context.Context, t *testing.T, n names, conn string, k int32) int64 {
+	t.Helper()
+	offs, err := connector.ReadOffsets(ctx, []kgo.Opt{kgo.SeedBrokers(testenv.Brokers(t)...)}, n.offsets, conn)
+	if err != nil {
+		t.Logf("reading offsets: %v", err)
+		return -1
+	}
+	lowest := int64(-1)
+	for p := int32(0); p < k; p++ {
+		pos, _ := offs.Offsets[synthetic.PartitionOf(p).String()].OffsetInt("position")
+		if lowest < 0 || pos < lowest {
+			lowest = pos
+		}
+	}
+	return lowest
+}
