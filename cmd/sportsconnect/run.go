@@ -10,15 +10,9 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/logging"
-	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 )
-
-// plugins is every connector class this binary runs.
-func plugins() *connector.Plugins {
-	return connector.NewPlugins(synthetic.Plugin())
-}
 
 func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := newFlags("run", "run [flags] WORKER.properties CONNECTOR.json...", `  sportsconnect run worker.properties synthetic.json
