@@ -23,9 +23,9 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"run":  {"run connectors against a Kafka cluster: run WORKER.properties CONNECTOR.json...", runCmd},
+		"run":      {"run connectors against a Kafka cluster: run WORKER.properties CONNECTOR.json...", runCmd},
 		"simulate": {"run a provider simulator: simulate PROVIDER [flags]", simulateCmd},
-		"demo": {"run the main job on the embedded default (in-process Kafka and registry), then check and print what it wrote", demoCmd},
+		"demo":     {"run the main job on the embedded default (in-process Kafka and registry), then check and print what it wrote", demoCmd},
 	}
 }
 
