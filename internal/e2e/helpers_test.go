@@ -20,8 +20,8 @@ import (
 	"go.uber.org/zap/zaptest"
 )
 
-// binary builds cmd/sportsconnect once per test run.
-var binary = sync.OnceValues(func() (string, error) {
+// builtBinary builds cmd/sportsconnect once per test run.
+var builtBinary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "sportsconnect-e2e-")
 	if err != nil {
 		return "", err
@@ -36,7 +36,7 @@ var binary = sync.OnceValues(func() (string, error) {
 
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	p, err := binary()
+	p, err := builtBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
