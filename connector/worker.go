@@ -170,7 +170,43 @@ func (w *Worker) ensureTopics(ctx context.Context, topics []topicToCreate) error
 			return fmt.Errorf("creating topic %s: %w", t.name, err)
 		}
 	}
-	return nil
+	return waitTopicsReady(ctx, adm, topics)
+}
+
+// waitTopicsReady waits until every topic has a leader for each partition:
+// CreateTopics returns before the metadata has spread, and a task must not
+// start reading the offsets topic before then.
+func waitTopicsReady(ctx context.Context, adm *kadm.Client, topics []topicToCreate) error {
+	names := make([]string, len(topics))
+	for i, t := range topics {
+		names[i] = t.name
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		tds, err := adm.ListTopics(ctx, names...)
+		ready := err == nil
+		for _, n := range names {
+			td, ok := tds[n]
+			if !ok || td.Err != nil || len(td.Partitions) == 0 {
+				ready = false
+				break
+			}
+			for _, p := range td.Partitions {
+				if p.Err != nil || p.Leader < 0 {
+					ready = false
+				}
+			}
+		}
+		if ready {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for topics %v to have leaders: %w (last error: %v)", names, ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // connectorRun is one running connector and its tasks.

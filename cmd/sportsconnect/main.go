@@ -26,6 +26,7 @@ func commands() map[string]command {
 		"run":      {"run connectors against a Kafka cluster: run WORKER.properties CONNECTOR.json...", runCmd},
 		"simulate": {"run a provider simulator: simulate PROVIDER [flags]", simulateCmd},
 		"demo":     {"run the main job on the embedded default (in-process Kafka and registry), then check and print what it wrote", demoCmd},
+		"bench":    {"measure the pipeline on a real broker beside a raw franz-go producer baseline", benchCmd},
 	}
 }
 

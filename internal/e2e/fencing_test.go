@@ -23,7 +23,7 @@ func TestFencing(t *testing.T) {
 		"name": "fence", "connector.class": "synthetic", "tasks.max": "1", "topic.prefix": names.prefix,
 		"transaction.boundary": "interval", "transaction.boundary.interval.ms": "200",
 		"topic.creation.default.partitions": "2",
-		"synthetic.partitions": "4", "synthetic.events.per.partition": "6000", "synthetic.rate": "4000",
+		"synthetic.partitions":              "4", "synthetic.events.per.partition": "6000", "synthetic.rate": "4000",
 		"synthetic.batch.max": "100", "errors.retry.timeout": "0",
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -1,0 +1,284 @@
+// Package bench measures the pipeline on a real broker beside a baseline
+// measured in the same run on the same broker: the raw franz-go producer
+// writing the same bytes without transactions. It prints events/s, bytes/s
+// and creation-to-visibility latency percentiles for both, and their ratio.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
+	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"go.uber.org/zap"
+)
+
+// Options configure a run.
+type Options struct {
+	Brokers         []string
+	RegistryURL     string
+	Partitions      int           // synthetic source partitions
+	Events          int           // events per source partition
+	TopicPartitions int32         // partitions of each topic
+	Tasks           int           // tasks.max of the pipeline
+	Interval        time.Duration // transaction.boundary.interval.ms
+	Rate            int           // events/s of the paced latency runs (0: skip them)
+	RateEvents      int           // events per source partition in the paced runs
+	Prefix          string        // unique topic/group prefix for this run
+	Out             io.Writer
+	Log             *zap.Logger
+}
+
+// Result is one measured run.
+type Result struct {
+	Name     string
+	Records  int
+	Bytes    int64
+	Elapsed  time.Duration // first record created to last record visible
+	P50, P99 time.Duration // creation to visibility
+}
+
+// EventsPerSec is the throughput.
+func (r Result) EventsPerSec() float64 { return float64(r.Records) / r.Elapsed.Seconds() }
+
+// MBPerSec is the value throughput in MB/s.
+func (r Result) MBPerSec() float64 { return float64(r.Bytes) / 1e6 / r.Elapsed.Seconds() }
+
+func (r Result) String() string {
+	return fmt.Sprintf("%-34s %9d records  %10.0f events/s  %7.1f MB/s  p50 %8s  p99 %8s",
+		r.Name, r.Records, r.EventsPerSec(), r.MBPerSec(), r.P50.Round(100*time.Microsecond), r.P99.Round(100*time.Microsecond))
+}
+
+// Run measures the raw baseline, then the pipeline, and prints both and the ratio.
+func Run(ctx context.Context, o Options) error {
+	kafka := []kgo.Opt{kgo.SeedBrokers(o.Brokers...)}
+	src, err := sr.NewClient(sr.URLs(o.RegistryURL))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "benchmark: %d source partitions, values ~600 bytes, %d-partition topics, real broker %v\n",
+		o.Partitions, o.TopicPartitions, o.Brokers)
+	fmt.Fprintf(o.Out, "\n1. throughput: %d records as fast as each side goes (latency here is mostly queueing)\n", o.Partitions*o.Events)
+	unpaced := o
+	unpaced.Rate = 0
+	raw, pipe, err := pair(ctx, unpaced, kafka, src, "max")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "ratio pipeline/raw: %.2f events/s\n", pipe.EventsPerSec()/raw.EventsPerSec())
+	if o.Rate <= 0 {
+		return nil
+	}
+	paced := o
+	paced.Events = o.RateEvents
+	fmt.Fprintf(o.Out, "\n2. latency: %d records paced at %d events/s, creation to visibility\n", o.Partitions*o.RateEvents, o.Rate)
+	raw, pipe, err = pair(ctx, paced, kafka, src, "paced")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "ratio pipeline/raw: %.2f events/s; p50 %s vs %s, p99 %s vs %s (the pipeline's floor is its %s transaction interval)\n",
+		pipe.EventsPerSec()/raw.EventsPerSec(), pipe.P50.Round(time.Millisecond), raw.P50.Round(time.Millisecond),
+		pipe.P99.Round(time.Millisecond), raw.P99.Round(time.Millisecond), o.Interval)
+	return nil
+}
+
+// pair runs the raw baseline and then the pipeline with the same options.
+func pair(ctx context.Context, o Options, kafka []kgo.Opt, src *sr.Client, tag string) (Result, Result, error) {
+	o.Prefix += "." + tag
+	raw, err := runRaw(ctx, o, kafka, src)
+	if err != nil {
+		return Result{}, Result{}, fmt.Errorf("raw producer baseline: %w", err)
+	}
+	fmt.Fprintln(o.Out, raw)
+	pipe, err := runPipeline(ctx, o, kafka, src)
+	if err != nil {
+		return Result{}, Result{}, fmt.Errorf("pipeline: %w", err)
+	}
+	fmt.Fprintln(o.Out, pipe)
+	return raw, pipe, nil
+}
+
+// createTopic makes a fresh topic with the run's partition count.
+func createTopic(ctx context.Context, kafka []kgo.Opt, name string, partitions int32) error {
+	cl, err := kgo.NewClient(kafka...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, -1, nil, name)
+	if err == nil {
+		err = resp.Err
+	}
+	return err
+}
+
+// runRaw writes the same encoded values with a plain idempotent producer,
+// without transactions, and measures them as a read_uncommitted consumer
+// sees them.
+func runRaw(ctx context.Context, o Options, kafka []kgo.Opt, src *sr.Client) (Result, error) {
+	topic := o.Prefix + ".raw"
+	if err := createTopic(ctx, kafka, topic, o.TopicPartitions); err != nil {
+		return Result{}, err
+	}
+	ser := avroreg.NewSerializer(src)
+	schema := synthetic.Schema()
+	if err := ser.Register(ctx, topic, schema); err != nil {
+		return Result{}, err
+	}
+	total := o.Partitions * o.Events
+	watch := startWatcher(ctx, kafka, topic, total, false)
+	cl, err := kgo.NewClient(kafka...)
+	if err != nil {
+		return Result{}, err
+	}
+	defer cl.Close()
+	var (
+		bytes   int64
+		errOnce sync.Once
+		perr    error
+	)
+	start := time.Now()
+	sent := 0
+	for n := 1; n <= o.Events; n++ {
+		for p := 0; p < o.Partitions; p++ {
+			if o.Rate > 0 {
+				// Pace like the synthetic source does: never ahead of rate.
+				if ahead := time.Duration(float64(sent)/float64(o.Rate)*float64(time.Second)) - time.Since(start); ahead > 0 {
+					time.Sleep(ahead)
+				}
+			}
+			sent++
+			now := time.Now()
+			v, err := ser.AppendEncode(nil, topic, schema, synthetic.Make(int32(p), int64(n), 560))
+			if err != nil {
+				return Result{}, err
+			}
+			bytes += int64(len(v))
+			cl.Produce(ctx, &kgo.Record{Topic: topic, Key: []byte(synthetic.Key(int32(p))), Value: v, Timestamp: now,
+				Headers: connector.SourceHeaders(synthetic.Class, fmt.Sprint(n), now)},
+				func(_ *kgo.Record, err error) {
+					if err != nil {
+						errOnce.Do(func() { perr = err })
+					}
+				})
+		}
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return Result{}, err
+	}
+	if perr != nil {
+		return Result{}, perr
+	}
+	res, err := watch.wait()
+	res.Name, res.Bytes = "raw franz-go producer (no txn)", bytes
+	return res, err
+}
+
+// runPipeline runs the synthetic connector through the worker with
+// exactly-once transactions and measures what a read_committed consumer sees.
+func runPipeline(ctx context.Context, o Options, kafka []kgo.Opt, src *sr.Client) (Result, error) {
+	prefix := o.Prefix + ".pipe"
+	topic := prefix + ".synthetic.events"
+	if err := createTopic(ctx, kafka, topic, o.TopicPartitions); err != nil {
+		return Result{}, err
+	}
+	total := o.Partitions * o.Events
+	watch := startWatcher(ctx, kafka, topic, total, true)
+	w, err := connector.NewWorker(connector.NewPlugins(synthetic.Plugin()),
+		connector.WithKafka(kafka...),
+		connector.WithSerializer(avroreg.NewSerializer(src)),
+		connector.WithLogger(o.Log),
+		connector.WithGroupID(o.Prefix),
+		connector.WithOffsetsTopic(o.Prefix+".offsets", 5, -1),
+	)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := w.Start(ctx); err != nil {
+		return Result{}, err
+	}
+	cfg := connector.Config{
+		connector.KeyName: "bench", connector.KeyClass: synthetic.Class, connector.KeyTasksMax: fmt.Sprint(o.Tasks),
+		connector.KeyTopicPrefix: prefix, connector.KeyTxnBoundary: connector.BoundaryInterval,
+		connector.KeyTxnBoundaryIntervalMs: fmt.Sprint(o.Interval.Milliseconds()),
+		synthetic.KeyPartitions:            fmt.Sprint(o.Partitions), synthetic.KeyEvents: fmt.Sprint(o.Events),
+		synthetic.KeyBatch: "2000",
+	}
+	if o.Rate > 0 {
+		cfg[synthetic.KeyRate] = fmt.Sprint(max(1, o.Rate/o.Tasks))
+	}
+	if err := w.AddConnector(ctx, cfg); err != nil {
+		return Result{}, err
+	}
+	res, err := watch.wait()
+	var bytes int64
+	if st, serr := w.Status("bench"); serr == nil {
+		for _, t := range st.Tasks {
+			bytes += t.Stats.BytesWritten
+		}
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	res.Name, res.Bytes = fmt.Sprintf("pipeline, exactly-once (%d tasks, %s txn)", o.Tasks, o.Interval), bytes
+	return res, err
+}
+
+// watcher consumes a topic and records each record's creation-to-visibility latency.
+type watcher struct {
+	done chan struct{}
+	res  Result
+	err  error
+}
+
+func startWatcher(ctx context.Context, kafka []kgo.Opt, topic string, total int, committed bool) *watcher {
+	w := &watcher{done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		opts := append(append([]kgo.Opt{}, kafka...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		if committed {
+			opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		}
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			w.err = err
+			return
+		}
+		defer cl.Close()
+		lat := make([]time.Duration, 0, total)
+		var first time.Time
+		for len(lat) < total {
+			fs := cl.PollFetches(ctx)
+			if err := ctx.Err(); err != nil {
+				w.err = fmt.Errorf("saw %d of %d records: %w", len(lat), total, err)
+				return
+			}
+			now := time.Now()
+			fs.EachRecord(func(r *kgo.Record) {
+				if first.IsZero() || r.Timestamp.Before(first) {
+					first = r.Timestamp
+				}
+				lat = append(lat, now.Sub(r.Timestamp))
+			})
+		}
+		w.res.Records = len(lat)
+		w.res.Elapsed = time.Since(first)
+		slices.Sort(lat)
+		w.res.P50 = lat[len(lat)/2]
+		w.res.P99 = lat[len(lat)*99/100]
+	}()
+	return w
+}
+
+func (w *watcher) wait() (Result, error) {
+	<-w.done
+	return w.res, w.err
+}

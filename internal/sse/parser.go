@@ -1,0 +1,459 @@
+package sse
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+)
+
+const (
+	// DefaultMaxEventSize is the default limit, in bytes, for one line of the
+	// stream and for the data of one event. See [WithMaxEventSize].
+	DefaultMaxEventSize = 16 << 20
+
+	// DefaultBufferSize is the default initial size of a Reader's input
+	// buffer. See [WithBufferSize].
+	DefaultBufferSize = 32 << 10
+
+	// DefaultEventType is the event type of events without an event field.
+	DefaultEventType = "message"
+
+	// keepDataCap is the capacity above which the data buffer is released
+	// after an event instead of being reused, so that one large event does
+	// not pin its memory for the life of the stream.
+	keepDataCap = 1 << 20
+)
+
+// utf8BOM is stripped once from the start of the stream.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// Event is one dispatched Server-Sent Event.
+type Event struct {
+	// ID is the stream's last event ID when the event was dispatched: the
+	// value of the most recent valid id field, whether it appeared in this
+	// event or an earlier one (or the value given to [WithLastEventID]).
+	// An id field with an empty value resets it to "".
+	ID string
+	// HasID reports whether this event's own lines contained a valid id
+	// field (one whose value has no U+0000 NULL), as opposed to ID being
+	// inherited from an earlier event.
+	HasID bool
+	// Type is the value of the event field, or [DefaultEventType] ("message")
+	// when the event had no event field or an empty one.
+	Type string
+	// Data is the concatenation of the event's data fields, joined by "\n".
+	// It is a fresh slice owned by the caller. The bytes are passed through
+	// as received: invalid UTF-8 is not replaced by U+FFFD.
+	Data []byte
+	// Retry is the reconnection time set by a valid retry field among the
+	// event's lines, or 0 if there was none (see HasRetry).
+	Retry time.Duration
+	// HasRetry reports whether the event's lines contained a valid retry
+	// field; it distinguishes "retry: 0" from no retry field.
+	HasRetry bool
+}
+
+// Option configures a [Reader], and through [Connect] a [Stream].
+type Option func(*config)
+
+type config struct {
+	maxEventSize int
+	bufferSize   int
+	lastEventID  string
+	onComment    func(comment string)
+	onActivity   func()
+}
+
+func newConfig(opts []Option) config {
+	c := config{maxEventSize: DefaultMaxEventSize, bufferSize: DefaultBufferSize}
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	// Keep size arithmetic (limit+1, doubling) far from overflow.
+	c.maxEventSize = min(c.maxEventSize, math.MaxInt32)
+	return c
+}
+
+// WithMaxEventSize limits, in bytes, the length of any single line of the
+// stream (excluding its line terminator) and the length of any event's Data.
+// Exceeding either makes [Reader.Next] fail with [ErrEventTooLarge], so the
+// Reader's memory use stays within a small multiple of this value. Values
+// below 1 are ignored and values above math.MaxInt32 are clamped. The
+// default is [DefaultMaxEventSize].
+func WithMaxEventSize(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxEventSize = n
+		}
+	}
+}
+
+// WithBufferSize sets the initial size of the input buffer. It grows as needed
+// for long lines, up to the maximum event size. Values below 16 are ignored.
+// The default is [DefaultBufferSize].
+func WithBufferSize(n int) Option {
+	return func(c *config) {
+		if n >= 16 {
+			c.bufferSize = n
+		}
+	}
+}
+
+// WithLastEventID seeds the last event ID, so that events without an id
+// field are reported with this ID until the server sends one. Use it when
+// resuming a stream with a Last-Event-ID request header; [Connect] does so.
+//
+// The specification initializes the buffer to the empty string for every
+// connection; browsers (and this option) keep the previous value instead, so
+// that a reconnection is not forgotten just because the server omits ids.
+func WithLastEventID(id string) Option {
+	return func(c *config) { c.lastEventID = id }
+}
+
+// WithCommentFunc registers fn to be called, from inside [Reader.Next], for
+// every comment line (a line starting with ':'). comment is the text after
+// the colon, unmodified (the customary leading space is kept). Servers use
+// comments as keep-alives; see also [WithActivityFunc].
+func WithCommentFunc(fn func(comment string)) Option {
+	return func(c *config) { c.onComment = fn }
+}
+
+// WithActivityFunc registers fn to be called, from inside [Reader.Next],
+// every time a read from the underlying reader returns at least one byte:
+// events, partial events, comments and blank lines all count. It is the
+// intended hook for resetting a stall timer. fn must be cheap and must not
+// call methods of the Reader.
+func WithActivityFunc(fn func()) Option {
+	return func(c *config) { c.onActivity = fn }
+}
+
+// Reader parses a text/event-stream. It is not safe for concurrent use.
+type Reader struct {
+	src        io.Reader
+	max        int
+	onComment  func(string)
+	onActivity func()
+
+	// Input buffer: unread bytes are buf[r:w].
+	buf  []byte
+	r, w int
+	// buf[r:noEOL] is known to hold no '\r' or '\n', and buf[r:lfFree] no
+	// '\n', so neither a long line arriving in small reads nor a stream of
+	// bare CR line ends is scanned more than once.
+	noEOL  int
+	lfFree int
+	// skipLF is set when a line ended with '\r' at the end of the buffered
+	// input: a '\n' arriving next belongs to the same line terminator.
+	skipLF bool
+	// bomDone is set once the start of the stream was checked for a BOM.
+	bomDone bool
+	// rerr is the pending error of the underlying reader, reported once
+	// the buffered lines are consumed.
+	rerr error
+	// err is the sticky error returned by Next.
+	err error
+
+	// Parser state from the specification.
+	data      []byte // data buffer, every line followed by '\n'
+	eventType []byte // event type buffer
+	idBuf     string // last event ID buffer
+	lastID    string // last event ID string
+	hasID     bool   // current event block had a valid id field
+	retry     time.Duration
+	hasRetry  bool // current event block had a valid retry field
+	reconnect time.Duration
+	hasRecon  bool   // reconnect holds a server-set value
+	lastType  string // previous non-default type, reused to avoid allocation
+}
+
+// NewReader returns a Reader parsing the event stream read from r. The
+// Reader buffers its input; it reads from r only when it needs more bytes
+// to complete a line, so an event is returned as soon as its terminating
+// blank line has been read.
+func NewReader(r io.Reader, opts ...Option) *Reader {
+	c := newConfig(opts)
+	size := c.bufferSize
+	if c.maxEventSize < size-1 {
+		size = max(c.maxEventSize+1, 16)
+	}
+	return &Reader{
+		src:        r,
+		max:        c.maxEventSize,
+		onComment:  c.onComment,
+		onActivity: c.onActivity,
+		buf:        make([]byte, size),
+		idBuf:      c.lastEventID,
+		lastID:     c.lastEventID,
+	}
+}
+
+// Next returns the next dispatched event. It returns io.EOF (unwrapped) when
+// the stream ends; an event that was not terminated by a blank line before
+// the end is discarded, as the specification requires. Other errors wrap
+// the underlying reader's error or [ErrEventTooLarge]. Errors are sticky:
+// once Next has failed it keeps returning the same error.
+func (p *Reader) Next() (Event, error) {
+	if p.err != nil {
+		return Event{}, p.err
+	}
+	for {
+		line, err := p.readLine()
+		if err != nil {
+			p.err = err
+			return Event{}, err
+		}
+		ev, ok, err := p.processLine(line)
+		if err != nil {
+			p.err = err
+			return Event{}, err
+		}
+		if ok {
+			return ev, nil
+		}
+	}
+}
+
+// LastEventID returns the stream's last event ID string: the id in force at
+// the most recent blank line, whether or not that blank line dispatched an
+// event. This is the value to send as Last-Event-ID when reconnecting. An id
+// field in an event that was never completed does not count.
+func (p *Reader) LastEventID() string { return p.lastID }
+
+// Retry returns the reconnection time most recently set by a valid retry
+// field, and whether the server set one at all. A retry field takes effect
+// as soon as its line is read, even if its event is never dispatched. The
+// specification's user-agent-defined default is left to the caller.
+func (p *Reader) Retry() (time.Duration, bool) { return p.reconnect, p.hasRecon }
+
+// readLine returns the next complete line without its terminator. The slice
+// aliases the input buffer and is valid until the next call.
+func (p *Reader) readLine() ([]byte, error) {
+	for {
+		if !p.bomDone {
+			avail := p.buf[p.r:p.w]
+			if len(avail) < len(utf8BOM) && p.rerr == nil && bytes.HasPrefix(utf8BOM, avail) {
+				p.fill()
+				continue
+			}
+			if bytes.HasPrefix(avail, utf8BOM) {
+				p.r += len(utf8BOM)
+			}
+			p.bomDone = true
+		}
+		if p.skipLF && p.r < p.w {
+			if p.buf[p.r] == '\n' {
+				p.r++
+			}
+			p.skipLF = false
+		}
+		if line, ok := p.scanLine(); ok {
+			if len(line) > p.max {
+				return nil, p.tooLarge("line")
+			}
+			return line, nil
+		}
+		if p.w-p.r > p.max {
+			return nil, p.tooLarge("line")
+		}
+		if p.rerr != nil {
+			if p.rerr == io.EOF {
+				return nil, io.EOF
+			}
+			return nil, fmt.Errorf("sse: reading event stream: %w", p.rerr)
+		}
+		p.fill()
+	}
+}
+
+// scanLine extracts a complete line from buf[r:w], if there is one.
+func (p *Reader) scanLine() ([]byte, bool) {
+	from := max(p.r, p.noEOL)
+	lfFrom := max(from, p.lfFree)
+	lf := -1
+	end := p.w // CR is searched for before the first LF only
+	if i := bytes.IndexByte(p.buf[lfFrom:p.w], '\n'); i >= 0 {
+		lf = lfFrom + i
+		end = lf
+	} else {
+		p.lfFree = p.w
+	}
+	if i := bytes.IndexByte(p.buf[from:end], '\r'); i >= 0 {
+		cr := from + i
+		line := p.buf[p.r:cr]
+		switch {
+		case cr+1 == p.w:
+			p.r = cr + 1
+			p.skipLF = true
+		case p.buf[cr+1] == '\n':
+			p.r = cr + 2
+		default:
+			p.r = cr + 1
+		}
+		return line, true
+	}
+	if lf < 0 {
+		p.noEOL = p.w
+		return nil, false
+	}
+	line := p.buf[p.r:lf]
+	p.r = lf + 1
+	return line, true
+}
+
+// fill reads once from the source into the free end of the buffer, first
+// making room by discarding consumed bytes or growing the buffer.
+func (p *Reader) fill() {
+	switch {
+	case p.r == p.w:
+		p.r, p.w, p.noEOL, p.lfFree = 0, 0, 0, 0
+	case p.w == len(p.buf) && p.r > 0:
+		n := copy(p.buf, p.buf[p.r:p.w])
+		p.noEOL, p.lfFree = max(p.noEOL-p.r, 0), max(p.lfFree-p.r, 0)
+		p.r, p.w = 0, n
+	case p.w == len(p.buf):
+		// The buffer holds one incomplete line of at most p.max bytes
+		// (readLine checked), so growing up to p.max+1 always makes room.
+		size := min(2*len(p.buf), p.max+1)
+		if size <= len(p.buf) {
+			size = len(p.buf) + 1
+		}
+		nb := make([]byte, size)
+		p.w = copy(nb, p.buf[p.r:p.w])
+		p.noEOL, p.lfFree = max(p.noEOL-p.r, 0), max(p.lfFree-p.r, 0)
+		p.r = 0
+		p.buf = nb
+	}
+	for range 100 {
+		n, err := p.src.Read(p.buf[p.w:])
+		if n < 0 || n > len(p.buf)-p.w {
+			p.rerr = errors.New("invalid Read result")
+			return
+		}
+		p.w += n
+		if n > 0 && p.onActivity != nil {
+			p.onActivity()
+		}
+		if err != nil {
+			p.rerr = err
+			return
+		}
+		if n > 0 {
+			return
+		}
+	}
+	p.rerr = io.ErrNoProgress
+}
+
+func (p *Reader) tooLarge(what string) error {
+	return fmt.Errorf("sse: %s longer than %d bytes: %w", what, p.max, ErrEventTooLarge)
+}
+
+// processLine interprets one line. ok reports whether an event was dispatched.
+func (p *Reader) processLine(line []byte) (ev Event, ok bool, err error) {
+	if len(line) == 0 {
+		ev, ok = p.dispatch()
+		return ev, ok, nil
+	}
+	if line[0] == ':' {
+		if p.onComment != nil {
+			p.onComment(string(line[1:]))
+		}
+		return Event{}, false, nil
+	}
+	name, value := line, line[len(line):]
+	if i := bytes.IndexByte(line, ':'); i >= 0 {
+		name, value = line[:i], line[i+1:]
+		if len(value) > 0 && value[0] == ' ' {
+			value = value[1:]
+		}
+	}
+	switch string(name) {
+	case "data":
+		if len(p.data)+len(value) > p.max {
+			return Event{}, false, p.tooLarge("event data")
+		}
+		p.data = append(p.data, value...)
+		p.data = append(p.data, '\n')
+	case "event":
+		p.eventType = append(p.eventType[:0], value...)
+	case "id":
+		if bytes.IndexByte(value, 0) < 0 {
+			if string(value) != p.idBuf {
+				p.idBuf = string(value)
+			}
+			p.hasID = true
+		}
+	case "retry":
+		if d, valid := parseRetry(value); valid {
+			p.retry, p.hasRetry = d, true
+			p.reconnect, p.hasRecon = d, true
+		}
+	}
+	return Event{}, false, nil
+}
+
+// dispatch implements "dispatch the event" for a blank line.
+func (p *Reader) dispatch() (Event, bool) {
+	p.lastID = p.idBuf
+	defer p.resetEvent()
+	if len(p.data) == 0 {
+		return Event{}, false
+	}
+	ev := Event{
+		ID:       p.lastID,
+		HasID:    p.hasID,
+		Type:     DefaultEventType,
+		Data:     make([]byte, len(p.data)-1), // without the final '\n'
+		Retry:    p.retry,
+		HasRetry: p.hasRetry,
+	}
+	copy(ev.Data, p.data)
+	if len(p.eventType) > 0 {
+		if string(p.eventType) != p.lastType {
+			p.lastType = string(p.eventType)
+		}
+		ev.Type = p.lastType
+	}
+	return ev, true
+}
+
+// resetEvent clears the per-event buffers after a blank line.
+func (p *Reader) resetEvent() {
+	if cap(p.data) > keepDataCap {
+		p.data = nil
+	} else {
+		p.data = p.data[:0]
+	}
+	p.eventType = p.eventType[:0]
+	p.hasID, p.hasRetry, p.retry = false, false, 0
+}
+
+// parseRetry interprets a retry field value: base-ten milliseconds made only
+// of ASCII digits. An empty value is not a number and is rejected; values
+// too large for a time.Duration saturate at its maximum.
+func parseRetry(v []byte) (time.Duration, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	const maxMillis = math.MaxInt64 / int64(time.Millisecond)
+	var ms int64
+	saturated := false
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if !saturated {
+			ms = ms*10 + int64(c-'0')
+			saturated = ms > maxMillis
+		}
+	}
+	if saturated {
+		return time.Duration(math.MaxInt64), true
+	}
+	return time.Duration(ms) * time.Millisecond, true
+}
