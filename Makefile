@@ -3,7 +3,7 @@
 # Apicurio Registry jars from Maven Central) is fetched by these targets.
 
 GO          ?= go
-STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 60m
 FUZZTIME    ?= 20s
 
