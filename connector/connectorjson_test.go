@@ -1,0 +1,46 @@
+package connector
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseConnectorJSON(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    Config
+		wantErr string
+	}{
+		{"connect body", `{"name":"c1","config":{"connector.class":"synthetic","tasks.max":"2"}}`,
+			Config{"name": "c1", "connector.class": "synthetic", "tasks.max": "2"}, ""},
+		{"bare config", `{"name":"c1","connector.class":"synthetic"}`, Config{"name": "c1", "connector.class": "synthetic"}, ""},
+		{"numbers and bools become text", `{"name":"c","config":{"tasks.max":2,"x.enable":true}}`,
+			Config{"name": "c", "tasks.max": "2", "x.enable": "true"}, ""},
+		{"nested value refused", `{"name":"c","config":{"x":{"y":1}}}`, nil, `config "x": expected a string value`},
+		{"name mismatch", `{"name":"a","config":{"name":"b"}}`, nil, `differs from the top-level name "a"`},
+		{"not json", `name=c`, nil, "not a JSON object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseConnectorJSON([]byte(tt.in))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%s = %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,111 @@
+package connector
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestOffsetKeyIsConnectFormat(t *testing.T) {
+	tests := []struct {
+		conn string
+		p    map[string]any
+		want string
+	}{
+		{"c", map[string]any{"fixture": "123", "sport": "soccer"}, `["c",{"fixture":"123","sport":"soccer"}]`},
+		{`we"ird`, map[string]any{"partition": 3}, `["we\"ird",{"partition":3}]`},
+	}
+	for _, tt := range tests {
+		if got := string(OffsetKey(tt.conn, NewPartition(tt.p))); got != tt.want {
+			t.Errorf("OffsetKey = %s, want %s", got, tt.want)
+		}
+	}
+}
+
+func TestParseOffsetRecord(t *testing.T) {
+	tests := []struct {
+		name      string
+		key, val  string
+		nilVal    bool
+		conn      string
+		partition string
+		position  int64
+		tombstone bool
+		wantErr   bool
+	}{
+		{name: "offset", key: `["c",{"partition":1}]`, val: `{"position":9007199254740993}`, conn: "c", partition: `{"partition":1}`, position: 9007199254740993},
+		{name: "null tombstone", key: `["c",{"partition":1}]`, nilVal: true, conn: "c", partition: `{"partition":1}`, tombstone: true},
+		{name: "json null tombstone", key: `["c",{"partition":1}]`, val: `null`, conn: "c", partition: `{"partition":1}`, tombstone: true},
+		{name: "key not array", key: `{"a":1}`, val: `{}`, wantErr: true},
+		{name: "key wrong arity", key: `["c"]`, val: `{}`, wantErr: true},
+		{name: "partition not object", key: `["c",5]`, val: `{}`, wantErr: true},
+		{name: "value not object", key: `["c",{"p":1}]`, val: `[1]`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var val []byte
+			if !tt.nilVal {
+				val = []byte(tt.val)
+			}
+			conn, p, o, err := ParseOffsetRecord([]byte(tt.key), val)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatal("want an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if conn != tt.conn || p.String() != tt.partition {
+				t.Fatalf("got %s %s", conn, p)
+			}
+			if tt.tombstone {
+				if o != nil {
+					t.Fatalf("want tombstone, got %v", o)
+				}
+				return
+			}
+			if got, ok := o.OffsetInt("position"); !ok || got != tt.position {
+				t.Fatalf("position %v (%v), want %d: precision must survive", got, ok, tt.position)
+			}
+		})
+	}
+}
+
+func TestOffsetValueRoundTrip(t *testing.T) {
+	v, err := OffsetValue(Offset{"last_event_id": "abc-1", "position": int64(5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(v) != `{"last_event_id":"abc-1","position":5}` {
+		t.Fatalf("OffsetValue = %s", v)
+	}
+	if nilV, _ := OffsetValue(nil); nilV != nil {
+		t.Fatal("nil offset must encode as a tombstone")
+	}
+	if _, err := OffsetValue(Offset{"bad": make(chan int)}); err == nil {
+		t.Fatal("want an error for an unencodable offset")
+	}
+	var back map[string]any
+	if err := json.Unmarshal(v, &back); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOffsetAccessors(t *testing.T) {
+	o := Offset{"n": json.Number("42"), "i": 7, "f": 3.0, "frac": 2.5, "s": "x", "sn": "12"}
+	cases := []struct {
+		key  string
+		want int64
+		ok   bool
+	}{{"n", 42, true}, {"i", 7, true}, {"f", 3, true}, {"frac", 2, false}, {"s", 0, false}, {"sn", 12, true}, {"missing", 0, false}}
+	for _, c := range cases {
+		got, ok := o.OffsetInt(c.key)
+		if ok != c.ok || (ok && got != c.want) {
+			t.Errorf("OffsetInt(%s) = %d, %v; want %d, %v", c.key, got, ok, c.want, c.ok)
+		}
+	}
+	if s, ok := o.OffsetString("s"); !ok || s != "x" {
+		t.Errorf("OffsetString(s) = %q, %v", s, ok)
+	}
+}

@@ -1,0 +1,81 @@
+package connector
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseProperties(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want Config
+	}{
+		{"equals", "a=b\n", Config{"a": "b"}},
+		{"colon and spaces", "a : b c \n", Config{"a": "b c "}},
+		{"whitespace separator", "key value\n", Config{"key": "value"}},
+		{"comments and blanks", "# c\n! c\n\n  x=1\n", Config{"x": "1"}},
+		{"continuation", "list=a,\\\n    b,\\\n    c\n", Config{"list": "a,b,c"}},
+		{"escapes", `k\:x=v\tw\u0041` + "\n", Config{"k:x": "v\twA"}},
+		{"empty value", "e=\n", Config{"e": ""}},
+		{"no trailing newline", "last=1", Config{"last": "1"}},
+		{"jaas", `sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";`,
+			Config{"sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseProperties(strings.NewReader(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%q = %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestParsePropertiesBadEscape(t *testing.T) {
+	if _, err := ParseProperties(strings.NewReader(`a=\u00`)); err == nil {
+		t.Fatal("want an error for a short \\u escape")
+	}
+}
+
+func TestResolveRefs(t *testing.T) {
+	dir := t.TempDir()
+	secrets := filepath.Join(dir, "secrets.properties")
+	if err := os.WriteFile(secrets, []byte("token=from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	whole := filepath.Join(dir, "token.txt")
+	if err := os.WriteFile(whole, []byte("whole-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SC_TEST_TOKEN", "from-env")
+	got, err := ResolveRefs(Config{
+		"a": "${env:SC_TEST_TOKEN}",
+		"b": "${file:" + secrets + ":token}",
+		"c": "Bearer ${file:" + whole + "}",
+		"d": "plain",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{"a": "from-env", "b": "from-file", "c": "Bearer whole-file", "d": "plain"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	_, err = ResolveRefs(Config{"x": "${env:SC_SURELY_UNSET_VAR}", "y": "${file:" + secrets + ":nokey}"})
+	if err == nil || !strings.Contains(err.Error(), `"x"`) || !strings.Contains(err.Error(), `"y"`) {
+		t.Fatalf("want errors naming x and y, got %v", err)
+	}
+}

@@ -1,0 +1,318 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hamba/avro/v2"
+	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
+	"github.com/seed-474f70f7/sportsconnect/internal/embedded"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+)
+
+// scripted is a test plugin: one source partition, positions 1..n, one per
+// record, with hooks deciding what each position becomes.
+type scripted struct {
+	n         int64
+	batch     int64
+	schema    avro.Schema
+	starts    atomic.Int64 // Start calls: 1 + restarts
+	pollErrAt atomic.Int64 // Poll fails (once) when about to emit this position
+	dead      map[int64]bool
+	badValue  map[int64]bool // values that do not match the schema
+	committed sync.Map       // position -> error passed to OnCommit
+}
+
+const scriptedSchema = `{"type":"record","name":"S","namespace":"test","fields":[{"name":"pos","type":"long"}]}`
+
+type sValue struct {
+	Pos int64 `avro:"pos"`
+}
+
+func (s *scripted) plugin() connector.Plugin {
+	return connector.Plugin{Class: "scripted", New: func(*zap.Logger) connector.Connector { return &sConn{s: s} }}
+}
+
+type sConn struct{ s *scripted }
+
+func (c *sConn) Start(context.Context, connector.Config) error { return nil }
+func (c *sConn) Topics() []connector.TopicSpec {
+	return []connector.TopicSpec{{Name: "scripted", Schema: c.s.schema}}
+}
+func (c *sConn) TaskConfigs(int) ([]connector.Config, error) { return []connector.Config{{}}, nil }
+func (c *sConn) NewTask() connector.SourceTask               { return &sTask{s: c.s} }
+func (c *sConn) Stop() error                                 { return nil }
+
+type sTask struct {
+	s    *scripted
+	p    connector.Partition
+	last int64
+}
+
+func (t *sTask) Start(_ context.Context, tc *connector.TaskContext) error {
+	t.s.starts.Add(1)
+	t.p = connector.NewPartition(map[string]any{"stream": "s"})
+	if o, ok := tc.Offset(t.p); ok {
+		t.last, _ = o.OffsetInt("position")
+	}
+	return nil
+}
+
+func (t *sTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
+	var out []*connector.SourceRecord
+	for int64(len(out)) < t.s.batch && t.last < t.s.n {
+		n := t.last + 1
+		if t.s.pollErrAt.CompareAndSwap(n, 0) {
+			return nil, fmt.Errorf("provider hiccup before position %d", n)
+		}
+		t.last = n
+		r := &connector.SourceRecord{
+			Partition: t.p, Offset: connector.Offset{"position": n}, Topic: "scripted",
+			Key: []byte("k"), Value: sValue{Pos: n}, Schema: t.s.schema, Raw: []byte(fmt.Sprintf("raw-%d", n)),
+			OnCommit: func(err error) { t.s.committed.Store(n, err) },
+		}
+		switch {
+		case t.s.dead[n]:
+			r.DeadLetter = &connector.DeadLetter{Raw: []byte(fmt.Sprintf("garbage-%d", n)), Err: errors.New("malformed packet"), Stage: connector.StageTaskPoll}
+		case t.s.badValue[n]:
+			r.Value = map[string]any{"nope": "x"}
+		}
+		out = append(out, r)
+	}
+	if len(out) == 0 {
+		<-ctx.Done()
+		return nil, nil
+	}
+	return out, nil
+}
+
+func (t *sTask) Stop() error { return nil }
+
+// scriptedEnv runs s on kfake.
+type scriptedEnv struct {
+	env *embedded.Env
+	w   *connector.Worker
+}
+
+func startScripted(t *testing.T, s *scripted, extra connector.Config, opts ...connector.WorkerOption) *scriptedEnv {
+	t.Helper()
+	env, err := embedded.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(env.Close)
+	src, _ := sr.NewClient(sr.URLs(env.RegistryURL()))
+	s.schema = avro.MustParse(scriptedSchema)
+	w, err := connector.NewWorker(connector.NewPlugins(s.plugin()), append([]connector.WorkerOption{
+		connector.WithKafka(kgo.SeedBrokers(env.Brokers()...)),
+		connector.WithSerializer(avroreg.NewSerializer(src)),
+		connector.WithLogger(zaptest.NewLogger(t)),
+		connector.WithOffsetsTopic("offsets", 1, -1),
+	}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := connector.Config{"name": "s", "connector.class": "scripted", "topic.prefix": ""}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	if err := w.AddConnector(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	return &scriptedEnv{env: env, w: w}
+}
+
+func (e *scriptedEnv) status(t *testing.T) connector.TaskStatus {
+	st, err := e.w.Status("s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Tasks[0]
+}
+
+func (e *scriptedEnv) waitPosition(t *testing.T, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		ts := e.status(t)
+		if ts.State == connector.StateFailed {
+			t.Fatalf("task failed: %s", ts.Trace)
+		}
+		for _, o := range ts.Stats.Committed {
+			if p, _ := o.OffsetInt("position"); p == n {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("position %d not committed; status %+v", n, e.status(t))
+}
+
+// read returns every committed record of topic.
+func (e *scriptedEnv) read(t *testing.T, topic string) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.env.Brokers()...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var out []*kgo.Record
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		if fs.NumRecords() == 0 {
+			return out
+		}
+		out = append(out, fs.Records()...)
+	}
+}
+
+func positions(t *testing.T, rs []*kgo.Record, src string) []int64 {
+	t.Helper()
+	cl, _ := sr.NewClient(sr.URLs(src))
+	dec := avroreg.NewDecoder(cl)
+	var out []int64
+	for _, r := range rs {
+		var v sValue
+		if err := dec.Decode(context.Background(), r.Value, &v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v.Pos)
+	}
+	return out
+}
+
+func TestDeadLettersWithToleranceAll(t *testing.T) {
+	s := &scripted{n: 10, batch: 4, dead: map[int64]bool{3: true}, badValue: map[int64]bool{7: true}}
+	e := startScripted(t, s, connector.Config{"errors.tolerance": "all", "errors.deadletterqueue.topic.name": "dlq"})
+	e.waitPosition(t, 10)
+	st := e.status(t)
+	if err := e.w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := positions(t, e.read(t, "scripted"), e.env.RegistryURL())
+	if fmt.Sprint(got) != "[1 2 4 5 6 8 9 10]" {
+		t.Fatalf("written positions %v", got)
+	}
+	dlq := e.read(t, "dlq")
+	if len(dlq) != 2 || string(dlq[0].Value) != "garbage-3" || string(dlq[1].Value) != "raw-7" {
+		t.Fatalf("dead letters %v", dlq)
+	}
+	h := map[string]string{}
+	for _, x := range dlq[0].Headers {
+		h[x.Key] = string(x.Value)
+	}
+	want := map[string]string{
+		connector.HeaderErrTopic: "scripted", connector.HeaderErrConnector: "s", connector.HeaderErrTask: "0",
+		connector.HeaderErrStage: connector.StageTaskPoll, connector.HeaderErrExcMessage: "malformed packet",
+		connector.HeaderErrSourceOffset: `{"position":3}`,
+	}
+	for k, v := range want {
+		if h[k] != v {
+			t.Errorf("header %s = %q, want %q", k, h[k], v)
+		}
+	}
+	if st.Stats.DeadLetters != 2 || st.Stats.RecordsWritten != 8 {
+		t.Errorf("stats %+v", st.Stats)
+	}
+}
+
+func TestDeadLetterWithToleranceNoneFailsTask(t *testing.T) {
+	s := &scripted{n: 10, batch: 4, dead: map[int64]bool{6: true}}
+	e := startScripted(t, s, nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for e.status(t).State != connector.StateFailed {
+		if time.Now().After(deadline) {
+			t.Fatalf("task did not fail: %+v", e.status(t))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	st := e.status(t)
+	if !strings.Contains(st.Trace, connector.ErrDeadLetter.Error()) || !strings.Contains(st.Trace, "malformed packet") {
+		t.Fatalf("trace %q", st.Trace)
+	}
+	// The first batch (1..4) committed; the batch holding 6 was aborted.
+	if got := positions(t, e.read(t, "scripted"), e.env.RegistryURL()); fmt.Sprint(got) != "[1 2 3 4]" {
+		t.Fatalf("written positions %v", got)
+	}
+	if v, ok := s.committed.Load(int64(5)); !ok || v == nil {
+		t.Fatalf("OnCommit of aborted position 5 = %v, %v; want an error", v, ok)
+	}
+	if v, ok := s.committed.Load(int64(2)); !ok || v != nil {
+		t.Fatalf("OnCommit of committed position 2 = %v, %v; want nil", v, ok)
+	}
+}
+
+func TestPollErrorAbortsAndRestartsFromCommitted(t *testing.T) {
+	s := &scripted{n: 30, batch: 4}
+	s.pollErrAt.Store(15)
+	e := startScripted(t, s, connector.Config{"transaction.boundary": "interval", "transaction.boundary.interval.ms": "100000"})
+	// With a 100 s interval nothing commits before the error at 15, so
+	// positions 1..14 are produced, aborted, and produced again after the
+	// restart.
+	deadline := time.Now().Add(20 * time.Second)
+	for s.starts.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("task not restarted: %+v", e.status(t))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	st := e.status(t)
+	if err := e.w.Close(); err != nil { // graceful stop commits the open transaction
+		t.Fatal(err)
+	}
+	got := positions(t, e.read(t, "scripted"), e.env.RegistryURL())
+	for i, p := range got {
+		if p != int64(i+1) {
+			t.Fatalf("positions %v: want 1..%d once each", got, len(got))
+		}
+	}
+	if len(got) != 30 {
+		t.Fatalf("positions %v, want 1..30", got)
+	}
+	if st.Stats.Restarts != 1 || st.Stats.Aborts != 1 {
+		t.Fatalf("stats %+v, want 1 restart and 1 abort", st.Stats)
+	}
+}
+
+func TestGracefulStopCommitsOpenTransaction(t *testing.T) {
+	s := &scripted{n: 50, batch: 50}
+	e := startScripted(t, s, connector.Config{"transaction.boundary": "interval", "transaction.boundary.interval.ms": "100000"})
+	// Give the task time to start and hand over all 50 records, which the
+	// 100 s interval keeps in an open transaction.
+	time.Sleep(500 * time.Millisecond)
+	if s.starts.Load() != 1 {
+		t.Fatalf("task started %d times", s.starts.Load())
+	}
+	if _, ok := s.committed.Load(int64(50)); ok {
+		t.Fatal("committed before the interval or the stop")
+	}
+	start := time.Now()
+	if err := e.w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("stop took %s", took)
+	}
+	if got := positions(t, e.read(t, "scripted"), e.env.RegistryURL()); len(got) != 50 {
+		t.Fatalf("after a graceful stop %d records are committed, want 50", len(got))
+	}
+	if v, ok := s.committed.Load(int64(50)); !ok || v != nil {
+		t.Fatalf("OnCommit(50) = %v, %v", v, ok)
+	}
+}
