@@ -44,3 +44,11 @@ func TestParseConnectorJSON(t *testing.T) {
 		})
 	}
 }
+
+func FuzzParseConnectorJSON(f *testing.F) {
+	f.Add([]byte(`{"name":"c","config":{"a":"b","n":1}}`))
+	f.Add([]byte(`{"a":true}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		_, _ = ParseConnectorJSON(in)
+	})
+}

@@ -109,3 +109,25 @@ func TestOffsetAccessors(t *testing.T) {
 		t.Errorf("OffsetString(s) = %q, %v", s, ok)
 	}
 }
+
+func FuzzParseOffsetRecord(f *testing.F) {
+	f.Add([]byte(`["c",{"partition":1}]`), []byte(`{"position":5}`))
+	f.Add([]byte(`["c",{}]`), []byte(`null`))
+	f.Add([]byte(`[]`), []byte(`{}`))
+	f.Fuzz(func(t *testing.T, key, value []byte) {
+		conn, p, o, err := ParseOffsetRecord(key, value)
+		if err != nil {
+			return
+		}
+		// Whatever parses re-encodes to a key that parses to the same thing.
+		conn2, p2, _, err := ParseOffsetRecord(OffsetKey(conn, p), nil)
+		if err != nil || conn2 != conn || p2.String() != p.String() {
+			t.Fatalf("key %q re-encoded as %q: %v", key, OffsetKey(conn, p), err)
+		}
+		if o != nil {
+			if _, err := OffsetValue(o); err != nil {
+				t.Fatalf("offset %v does not re-encode: %v", o, err)
+			}
+		}
+	})
+}

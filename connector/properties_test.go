@@ -79,3 +79,18 @@ func TestResolveRefs(t *testing.T) {
 		t.Fatalf("want errors naming x and y, got %v", err)
 	}
 }
+
+func FuzzParseProperties(f *testing.F) {
+	for _, s := range []string{"a=b\n", "k v\\\n  w\n", `x\u0041=\t`, "#c\n!d\n", "a:=:b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		cfg, err := ParseProperties(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		for k := range cfg {
+			_ = cfg.String(k)
+		}
+	})
+}

@@ -119,3 +119,19 @@ func (s *Plugins) Classes() []string {
 	sort.Strings(out)
 	return out
 }
+
+// PartitionOffset is a source partition and its offset.
+type PartitionOffset struct {
+	Partition Partition
+	Offset    Offset
+}
+
+// NewTaskContextForTest returns a TaskContext holding the given committed
+// offsets, for testing a task without a worker.
+func NewTaskContextForTest(conn string, task int, cfg Config, log *zap.Logger, offsets ...PartitionOffset) *TaskContext {
+	m := make(map[string]Offset, len(offsets))
+	for _, po := range offsets {
+		m[po.Partition.String()] = po.Offset
+	}
+	return &TaskContext{Connector: conn, Task: task, Config: cfg, Logger: log, offsets: m}
+}
