@@ -204,7 +204,10 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 		return err
 	}
 	r.mu.Lock()
-	r.committed = offs.Offsets
+	r.committed = make(map[string]Offset, len(offs.Offsets))
+	for k, o := range offs.Offsets {
+		r.committed[k] = o
+	}
 	r.mu.Unlock()
 
 	task := r.cr.conn.NewTask()
