@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
 	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
 )
 
@@ -10,5 +11,6 @@ import (
 func plugins() *connector.Plugins {
 	return connector.NewPlugins(
 		synthetic.Plugin(),
+		imgarena.Plugin(),
 	)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
 )
 
 // simulator runs one provider's simulator in the foreground until ctx ends.
@@ -13,7 +15,9 @@ type simulator func(ctx context.Context, args []string, stdout, stderr io.Writer
 // simulators is every provider simulator. A provider package adds one
 // line here, pointing at its RunSimulator.
 func simulators() map[string]simulator {
-	return map[string]simulator{}
+	return map[string]simulator{
+		"imgarena": imgarena.RunSimulator,
+	}
 }
 
 func simulateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

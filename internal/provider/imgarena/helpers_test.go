@@ -1,0 +1,162 @@
+package imgarena
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+)
+
+// startSim starts a simulator on a random local port, closed at cleanup.
+func startSim(t testing.TB, opts ...SimOption) *Simulator {
+	t.Helper()
+	sim := NewSimulator(opts...)
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	return sim
+}
+
+// taskConfig returns a validated connector config for sim with extra settings.
+func taskConfig(t testing.TB, sim *Simulator, extra map[string]string) connector.Config {
+	t.Helper()
+	raw := connector.Config{
+		"name": "img", "connector.class": Class, KeyURL: sim.URL(), KeyToken: "sim-token",
+		KeySpeed: "fast", KeyBackoffInitialMs: "20", KeyBackoffMaxMs: "200", KeySilenceMs: "2000",
+	}
+	for k, v := range extra {
+		raw[k] = v
+	}
+	cfg, err := connector.CommonSpec().Merge(Spec()).Validate(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// runTask starts a task directly (no worker) with the given committed
+// offsets, keyed by fixture id; it is stopped at cleanup.
+func runTask(t testing.TB, cfg connector.Config, committed map[string]connector.Offset, log *zap.Logger) *Task {
+	t.Helper()
+	c := &Connector{log: log}
+	if err := c.Start(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	task := c.NewTask().(*Task)
+	task.offsetOf = func(p connector.Partition) (connector.Offset, bool) {
+		o, ok := committed[p.Fields()["fixture"].(string)]
+		return o, ok
+	}
+	tcfg := cfg.Clone()
+	tcfg[connector.KeyTaskIndex], tcfg[connector.KeyTaskCount] = "0", "1"
+	if err := task.Start(context.Background(), &connector.TaskContext{Connector: "img", Config: tcfg, Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = task.Stop() })
+	return task
+}
+
+// collector polls a task like the worker does and keeps every record.
+type collector struct {
+	mu   sync.Mutex
+	recs []*connector.SourceRecord
+}
+
+// pollUntil polls until done(records so far) or the timeout.
+func (c *collector) pollUntil(t testing.TB, task *Task, timeout time.Duration, done func([]*connector.SourceRecord) bool) []*connector.SourceRecord {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		c.mu.Lock()
+		ok := done(c.recs)
+		c.mu.Unlock()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s with %d records; stats %+v", timeout, len(c.recs), task.Stats())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		recs, err := task.Poll(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.mu.Lock()
+		c.recs = append(c.recs, recs...)
+		c.mu.Unlock()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*connector.SourceRecord(nil), c.recs...)
+}
+
+// actionPositions returns, per fixture, the positions of the action records in order.
+func actionPositions(recs []*connector.SourceRecord) map[string][]int64 {
+	out := map[string][]int64{}
+	for _, r := range recs {
+		if a, ok := r.Value.(*Action); ok && r.DeadLetter == nil {
+			out[a.Fixture] = append(out[a.Fixture], a.Position)
+		}
+	}
+	return out
+}
+
+// countActions returns a done func: every fixture has n actions.
+func countActions(fixtures []string, n int) func([]*connector.SourceRecord) bool {
+	return func(recs []*connector.SourceRecord) bool {
+		got := actionPositions(recs)
+		for _, f := range fixtures {
+			if len(got[f]) < n {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// checkExactlyOnce checks that positions hold want[0..] exactly, in order.
+func checkExactly(t testing.TB, fixture string, got []int64, want []int64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("fixture %s: %d positions, want %d: %v", fixture, len(got), len(want), head(got))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("fixture %s: record %d is position %d, want %d (%v)", fixture, i, got[i], want[i], head(got))
+		}
+	}
+}
+
+// seq returns from..to.
+func seq(from, to int64) []int64 {
+	var out []int64
+	for i := from; i <= to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+func head(xs []int64) []int64 {
+	if len(xs) > 40 {
+		return xs[:40]
+	}
+	return xs
+}
+
+func testLogger(t testing.TB) *zap.Logger { return zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,291 @@
+package imgarena
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/hamba/avro/v2"
+	"github.com/seed-474f70f7/sportsconnect/connector"
+	"go.uber.org/zap"
+)
+
+// Plugin returns the plugin description for the worker.
+func Plugin() connector.Plugin {
+	return connector.Plugin{
+		Class: Class,
+		Doc:   "IMG Arena live actions / FastPath: one WebSocket per fixture, resumed exactly with startPosition",
+		Spec:  Spec(),
+		New:   func(log *zap.Logger) connector.Connector { return &Connector{log: log} },
+	}
+}
+
+// ActionsTopic returns the actions topic of sport: <prefix>.imgarena.<sport>.actions.
+func ActionsTopic(set connector.Settings, sport string) string {
+	return set.Topic("imgarena." + topicSport(sport) + ".actions")
+}
+
+// StatusTopic returns the status topic of sport: <prefix>.imgarena.<sport>.status.
+func StatusTopic(set connector.Settings, sport string) string {
+	return set.Topic("imgarena." + topicSport(sport) + ".status")
+}
+
+// PartitionOf returns the source partition of a fixture.
+func PartitionOf(sport, fixture string) connector.Partition {
+	return connector.NewPartition(map[string]any{"sport": sport, "fixture": fixture})
+}
+
+// Connector splits the fixtures over tasks: a static list is dealt out;
+// discovered fixtures go to task hash(id) mod tasks.
+type Connector struct {
+	log                        *zap.Logger
+	cfg                        connector.Config
+	parsed                     config
+	actionsTopic, statusTopic  string
+	actionSchema, statusSchema avro.Schema
+}
+
+// Start implements connector.Connector.
+func (c *Connector) Start(_ context.Context, cfg connector.Config) error {
+	p, err := parseConfig(cfg)
+	if err != nil {
+		return err
+	}
+	set := connector.ParseSettings(cfg)
+	c.cfg, c.parsed = cfg, p
+	c.actionsTopic, c.statusTopic = ActionsTopic(set, p.sport), StatusTopic(set, p.sport)
+	c.actionSchema, c.statusSchema = ActionSchema(), StatusSchema()
+	return nil
+}
+
+// Topics implements connector.Connector.
+func (c *Connector) Topics() []connector.TopicSpec {
+	return []connector.TopicSpec{{Name: c.actionsTopic, Schema: c.actionSchema}, {Name: c.statusTopic, Schema: c.statusSchema}}
+}
+
+// TaskConfigs implements connector.Connector.
+func (c *Connector) TaskConfigs(maxTasks int) ([]connector.Config, error) {
+	fx := c.parsed.fixtures
+	if len(fx) == 0 {
+		out := make([]connector.Config, maxTasks)
+		for i := range out {
+			out[i] = c.cfg.Clone()
+		}
+		return out, nil
+	}
+	n := min(maxTasks, len(fx))
+	shares := make([][]string, n)
+	for i, id := range fx {
+		shares[i%n] = append(shares[i%n], id)
+	}
+	out := make([]connector.Config, n)
+	for i := range out {
+		out[i] = c.cfg.Clone()
+		out[i][KeyFixtures] = strings.Join(shares[i], ",")
+	}
+	return out, nil
+}
+
+// NewTask implements connector.Connector.
+func (c *Connector) NewTask() connector.SourceTask {
+	return &Task{actionsTopic: c.actionsTopic, statusTopic: c.statusTopic, actionSchema: c.actionSchema, statusSchema: c.statusSchema}
+}
+
+// Stop implements connector.Connector.
+func (c *Connector) Stop() error { return nil }
+
+// Task follows its fixtures, one WebSocket each, and hands their records
+// to Poll through a bounded channel.
+type Task struct {
+	actionsTopic, statusTopic  string
+	actionSchema, statusSchema avro.Schema
+
+	cfg    config
+	log    *zap.Logger
+	tc     *connector.TaskContext
+	dialer *websocket.Dialer
+	http   *http.Client
+	out    chan *connector.SourceRecord
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	index  uint64
+	count  uint64
+	stats  counters
+	// offsetOf returns a fixture's committed offset (tc.Offset; tests replace it).
+	offsetOf func(connector.Partition) (connector.Offset, bool)
+	mu       sync.Mutex
+	running  map[string]bool
+	finished map[string]bool
+}
+
+// Start implements connector.SourceTask: each fixture resumes at its
+// committed position; fixtures whose committed offset says finished are
+// not reopened.
+func (t *Task) Start(ctx context.Context, tc *connector.TaskContext) error {
+	cfg, err := parseConfig(tc.Config)
+	if err != nil {
+		return err
+	}
+	t.cfg, t.tc, t.log = cfg, tc, tc.Logger
+	if t.offsetOf == nil {
+		t.offsetOf = tc.Offset
+	}
+	t.index, t.count = uint64(tc.Config.Int(connector.KeyTaskIndex)), uint64(max(tc.Config.Int(connector.KeyTaskCount), 1))
+	t.dialer = &websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 2048, WriteBufferSize: 512, WriteBufferPool: &sync.Pool{}}
+	t.http = &http.Client{Timeout: 30 * time.Second}
+	t.out = make(chan *connector.SourceRecord, cfg.queue)
+	t.running, t.finished = map[string]bool{}, map[string]bool{}
+	t.ctx, t.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if len(cfg.fixtures) > 0 {
+		for _, id := range cfg.fixtures {
+			t.follow(id)
+		}
+		t.log.Info("imgarena task started", zap.Int("fixtures", len(cfg.fixtures)), zap.String("sport", cfg.sport))
+		return nil
+	}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		t.discover(t.ctx)
+	}()
+	t.log.Info("imgarena task started; discovering live fixtures", zap.String("sport", cfg.sport),
+		zap.Duration("poll_interval", cfg.pollInterval))
+	return nil
+}
+
+// owns reports whether a discovered fixture belongs to this task.
+func (t *Task) owns(id string) bool {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()%t.count == t.index
+}
+
+// discover polls the Fixtures REST API and follows new live fixtures.
+func (t *Task) discover(ctx context.Context) {
+	failures := 0
+	for {
+		ids, err := fetchFixtures(ctx, t.http, &t.cfg)
+		wait := t.cfg.pollInterval
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			wait = min(t.cfg.backoffInitial<<min(failures, 16), t.cfg.pollInterval)
+			t.log.Error("discovering fixtures", zap.Error(err), zap.Duration("retry_in", wait))
+		} else {
+			failures = 0
+			added := 0
+			for _, id := range ids {
+				if t.owns(id) && t.follow(id) {
+					added++
+				}
+			}
+			if added > 0 {
+				t.log.Info("following newly live fixtures", zap.Int("added", added), zap.Int("listed", len(ids)))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// follow starts following fixture unless it is followed or finished; it
+// reports whether it started.
+func (t *Task) follow(id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.running[id] || t.finished[id] {
+		return false
+	}
+	f := &fixtureStream{t: t, fixture: id, part: PartitionOf(t.cfg.sport, id), key: []byte(id),
+		log: t.log.With(zap.String("fixture", id), zap.String("sport", t.cfg.sport))}
+	if o, ok := t.offsetOf(f.part); ok {
+		pos, ok := o.OffsetInt("position")
+		if !ok || pos < 0 {
+			f.log.Error("committed offset has no usable position; starting from 0", zap.Any("offset", o))
+			pos = 0
+		}
+		f.position = pos
+		f.seq, _ = o.OffsetInt("seq")
+		if done, _ := o["finished"].(bool); done {
+			t.finished[id] = true
+			f.log.Info("fixture finished before; not reopened", zap.Int64("position", pos))
+			return false
+		}
+	}
+	t.running[id] = true
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		_ = f.run(t.ctx)
+		t.mu.Lock()
+		delete(t.running, id)
+		if t.ctx.Err() == nil {
+			t.finished[id] = true // run returns before ctx ends only when the fixture finished
+		}
+		t.mu.Unlock()
+	}()
+	return true
+}
+
+// Poll implements connector.SourceTask: it waits for the first record, then
+// takes what is ready up to imgarena.batch.max.
+func (t *Task) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
+	var batch []*connector.SourceRecord
+	select {
+	case r := <-t.out:
+		batch = append(batch, r)
+	case <-ctx.Done():
+		return nil, nil
+	}
+	for len(batch) < t.cfg.batch {
+		select {
+		case r := <-t.out:
+			batch = append(batch, r)
+		default:
+			return batch, nil
+		}
+	}
+	return batch, nil
+}
+
+// Stop implements connector.SourceTask: it closes every connection.
+func (t *Task) Stop() error {
+	if t.cancel != nil {
+		t.cancel()
+		t.wg.Wait()
+	}
+	return nil
+}
+
+// TaskStats are a task's protocol counters.
+type TaskStats struct {
+	Following, Finished                                         int
+	Connects, Reconnects, SeqErrors, Silences, AuthFailures     int64
+	ServerErrors, Malformed, Actions, Statuses, FinishedPackets int64
+}
+
+// Stats returns the task's counters.
+func (t *Task) Stats() TaskStats {
+	t.mu.Lock()
+	st := TaskStats{Following: len(t.running), Finished: len(t.finished)}
+	t.mu.Unlock()
+	c := &t.stats
+	st.Connects, st.Reconnects, st.SeqErrors, st.Silences = c.connects.Load(), c.reconnects.Load(), c.seqErrors.Load(), c.silences.Load()
+	st.AuthFailures, st.ServerErrors, st.Malformed = c.authFailures.Load(), c.serverErrors.Load(), c.malformed.Load()
+	st.Actions, st.Statuses, st.FinishedPackets = c.actions.Load(), c.statuses.Load(), c.finished.Load()
+	return st
+}
+
+// String describes the task for logs.
+func (t *Task) String() string { return fmt.Sprintf("imgarena task %d/%d", t.index, t.count) }
