@@ -10,6 +10,14 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/logging"
 )
 
+// demoSources is what the demo runs: the synthetic source and each
+// provider's simulator. A provider package adds its demo source here.
+func demoSources(parts int, events int64) []demo.Source {
+	return []demo.Source{
+		&demo.Synthetic{Partitions: parts, Events: events},
+	}
+}
+
 func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", "demo [flags]", `  sportsconnect demo
   sportsconnect demo --partitions 16 --events 50000`, stderr)
@@ -27,7 +35,9 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer log.Sync() //nolint:errcheck // stderr
 	st, _ := os.Stdout.Stat()
 	return demo.Run(ctx, log, demo.Options{
-		Partitions: *parts, Events: *events, Timeout: *timeout, Out: stdout,
+		Plugins: plugins(),
+		Sources: demoSources(*parts, *events),
+		Timeout: *timeout, Out: stdout,
 		Progress: st != nil && st.Mode()&os.ModeCharDevice != 0,
 	})
 }

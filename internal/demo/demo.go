@@ -1,37 +1,55 @@
 // Package demo runs the main job on the embedded default: an in-process
-// Kafka cluster (kfake) and schema registry (srfake), the built-in sources
-// driven through the worker with exactly-once writes, a live progress line,
-// then a read_committed read-back that decodes every record through the
-// registry and checks it.
+// Kafka cluster (kfake) and schema registry (srfake), every demo source (the
+// built-in synthetic source and each provider simulator) driven through one
+// worker with exactly-once writes, a live progress line, then a
+// read_committed read-back that decodes every record through the registry
+// and checks it.
 package demo
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/embedded"
-	"github.com/seed-474f70f7/sportsconnect/internal/eoscheck"
-	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 )
 
+// Source is one connector the demo runs, with whatever simulator feeds it.
+// Provider packages implement it (without importing this package).
+type Source interface {
+	// Name is the connector's name.
+	Name() string
+	// Start starts the source's simulator, if it has one, and returns the
+	// connector config to run against it.
+	Start(ctx context.Context) (connector.Config, error)
+	// Expected is the number of records the demo waits for.
+	Expected() int64
+	// Verify reads back what the connector wrote (read_committed, decoded
+	// through the registry), prints a summary and a few records, and
+	// returns an error if anything is lost, duplicated or wrong.
+	Verify(ctx context.Context, kafka []kgo.Opt, registryURL string, out io.Writer) error
+	// Close stops the simulator.
+	Close() error
+}
+
 // Options sets what the demo runs.
 type Options struct {
-	Partitions int           // synthetic source partitions
-	Events     int64         // events per partition
-	Timeout    time.Duration // give up after this long
-	Out        io.Writer     // where the progress and results go
-	Progress   bool          // redraw one progress line (a terminal) instead of printing lines
+	Plugins  *connector.Plugins
+	Sources  []Source
+	Timeout  time.Duration // give up after this long
+	Out      io.Writer     // where the progress and results go
+	Progress bool          // redraw one progress line (a terminal) instead of printing lines
 }
+
+// OffsetsTopic is the demo's offsets topic.
+const OffsetsTopic = "connect-offsets"
 
 // Run runs the demo and returns an error if anything is lost, duplicated or
 // undecodable.
@@ -51,11 +69,11 @@ func Run(ctx context.Context, log *zap.Logger, o Options) error {
 		return err
 	}
 	kafka := []kgo.Opt{kgo.SeedBrokers(env.Brokers()...)}
-	w, err := connector.NewWorker(connector.NewPlugins(synthetic.Plugin()),
+	w, err := connector.NewWorker(o.Plugins,
 		connector.WithKafka(kafka...),
 		connector.WithSerializer(avroreg.NewSerializer(src)),
 		connector.WithLogger(log),
-		connector.WithOffsetsTopic("connect-offsets", 5, -1),
+		connector.WithOffsetsTopic(OffsetsTopic, 5, -1),
 	)
 	if err != nil {
 		return err
@@ -63,134 +81,84 @@ func Run(ctx context.Context, log *zap.Logger, o Options) error {
 	if err := w.Start(ctx); err != nil {
 		return err
 	}
-	cfg := connector.Config{
-		connector.KeyName: "demo-synthetic", connector.KeyClass: synthetic.Class, connector.KeyTasksMax: "2",
-		connector.KeyTxnBoundary: connector.BoundaryInterval, connector.KeyTxnBoundaryIntervalMs: "100",
-		connector.KeyTopicPartitions: "4",
-		synthetic.KeyPartitions:      fmt.Sprint(o.Partitions), synthetic.KeyEvents: fmt.Sprint(o.Events),
+	defer w.Close()
+	for _, s := range o.Sources {
+		defer s.Close()
+		cfg, err := s.Start(ctx)
+		if err != nil {
+			return fmt.Errorf("starting %s: %w", s.Name(), err)
+		}
+		if err := w.AddConnector(ctx, cfg); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "started connector %s (%s), expecting %d records\n", s.Name(), cfg[connector.KeyClass], s.Expected())
 	}
-	if err := w.AddConnector(ctx, cfg); err != nil {
-		return err
-	}
-	total := int64(o.Partitions) * o.Events
-	if err := watch(ctx, w, "demo-synthetic", total, o); err != nil {
-		_ = w.Close()
+	if err := watch(ctx, w, o); err != nil {
 		return err
 	}
 	if err := w.Close(); err != nil {
 		return err
 	}
-	topic := synthetic.Topic(connector.ParseSettings(connector.Config{connector.KeyTopicPrefix: "sportsconnect"}))
-	fmt.Fprintf(o.Out, "\nreading %s back read_committed and decoding through the registry...\n", topic)
-	got, n, err := eoscheck.ReadTopic(ctx, kafka, env.RegistryURL(), topic, 560)
-	if err != nil {
-		return err
+	for _, s := range o.Sources {
+		fmt.Fprintf(o.Out, "\n== %s: reading back read_committed, decoding through the registry\n", s.Name())
+		if err := s.Verify(ctx, kafka, env.RegistryURL(), o.Out); err != nil {
+			return fmt.Errorf("%s: %w", s.Name(), err)
+		}
 	}
-	parts := make([]int, 0, len(got))
-	for p := range got {
-		parts = append(parts, int(p))
-	}
-	sort.Ints(parts)
-	for _, p := range parts {
-		fmt.Fprintf(o.Out, "  partition %d: %d records\n", p, len(got[int32(p)]))
-	}
-	if err := eoscheck.Check(got, int32(o.Partitions), o.Events); err != nil {
-		return err
-	}
-	if err := eoscheck.CheckOffsets(ctx, kafka, "connect-offsets", "demo-synthetic", int32(o.Partitions), o.Events); err != nil {
-		return err
-	}
-	if err := printSamples(ctx, o.Out, kafka, env.RegistryURL(), topic, 3); err != nil {
-		return err
-	}
-	fmt.Fprintf(o.Out, "%s: %d records, every partition holds positions 1..%d exactly once, in order; committed offsets = %d. Done in %s.\n",
-		topic, n, o.Events, o.Events, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(o.Out, "\nall %d connectors checked: nothing lost, nothing duplicated. Done in %s.\n", len(o.Sources), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
-// watch prints progress until the connector committed total records.
-func watch(ctx context.Context, w *connector.Worker, name string, total int64, o Options) error {
+// watch prints progress until every source's connector committed what it expects.
+func watch(ctx context.Context, w *connector.Worker, o Options) error {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	var lastN int64
-	lastT := time.Now()
-	lastPrint := time.Time{}
+	lastT, lastPrint := time.Now(), time.Time{}
 	for {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("demo did not finish: %w", ctx.Err())
 		case <-tick.C:
 		}
-		st, err := w.Status(name)
-		if err != nil {
-			return err
-		}
-		var written, commits, minPos, maxPos int64
-		minPos = -1
-		for _, t := range st.Tasks {
-			if t.State == connector.StateFailed {
-				return fmt.Errorf("task %d failed: %s", t.ID, t.Trace)
+		var written, commits, want int64
+		var parts []string
+		done := true
+		for _, s := range o.Sources {
+			st, err := w.Status(s.Name())
+			if err != nil {
+				return err
 			}
-			written += t.Stats.RecordsWritten
-			commits += t.Stats.Commits
-			for _, off := range t.Stats.Committed {
-				p, _ := off.OffsetInt("position")
-				if minPos < 0 || p < minPos {
-					minPos = p
+			var n int64
+			for _, t := range st.Tasks {
+				if t.State == connector.StateFailed {
+					return fmt.Errorf("%s task %d failed: %s", s.Name(), t.ID, t.Trace)
 				}
-				maxPos = max(maxPos, p)
+				n += t.Stats.RecordsWritten
+				commits += t.Stats.Commits
 			}
+			written += n
+			want += s.Expected()
+			if n < s.Expected() {
+				done = false
+			}
+			parts = append(parts, fmt.Sprintf("%s %d/%d", s.Name(), n, s.Expected()))
 		}
 		now := time.Now()
 		rate := float64(written-lastN) / now.Sub(lastT).Seconds()
 		lastN, lastT = written, now
-		line := fmt.Sprintf("%s: %d/%d events committed, %.0f events/s, %d transactions, committed positions %d..%d",
-			name, written, total, rate, commits, max(minPos, 0), maxPos)
-		done := written >= total
+		line := fmt.Sprintf("%d/%d records committed, %.0f records/s, %d transactions [%s]", written, want, rate, commits, strings.Join(parts, ", "))
 		if o.Progress {
-			fmt.Fprintf(o.Out, "\r%-110s", line)
+			fmt.Fprintf(o.Out, "\r%-150s", line)
 		} else if done || now.Sub(lastPrint) >= time.Second {
 			fmt.Fprintln(o.Out, line)
 			lastPrint = now
 		}
 		if done {
+			if o.Progress {
+				fmt.Fprintln(o.Out)
+			}
 			return nil
 		}
 	}
-}
-
-// printSamples decodes and prints the first few records of topic as JSON.
-func printSamples(ctx context.Context, out io.Writer, kafka []kgo.Opt, registry, topic string, n int) error {
-	src, err := sr.NewClient(sr.URLs(registry))
-	if err != nil {
-		return err
-	}
-	dec := avroreg.NewDecoder(src)
-	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, kafka...),
-		kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()))...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	fmt.Fprintf(out, "first %d records, decoded:\n", n)
-	for shown := 0; shown < n; {
-		fs := cl.PollRecords(ctx, n-shown)
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		for _, r := range fs.Records() {
-			var v map[string]any
-			if err := dec.Decode(ctx, r.Value, &v); err != nil {
-				return err
-			}
-			if p, ok := v["payload"].(string); ok && len(p) > 24 {
-				v["payload"] = p[:24] + "…"
-			}
-			b, _ := json.Marshal(v)
-			fmt.Fprintf(out, "  key=%s partition=%d offset=%d %s\n", r.Key, r.Partition, r.Offset, b)
-			shown++
-		}
-	}
-	return nil
 }
