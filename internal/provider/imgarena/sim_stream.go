@@ -176,7 +176,8 @@ func (s *Simulator) stream(c *websocket.Conn, fixture string, start int64, inter
 			continue
 		case ev.pos == s.o.dupAt && s.oneShot(fixture, "dup"):
 			seq++
-			if !sendAction(ev, seq) || !sendAction(ev, seq) {
+			// The same packet twice: the duplicate fixtureSeqNum fault.
+			if first := sendAction(ev, seq); !first || !sendAction(ev, seq) {
 				return
 			}
 		case ev.pos == s.o.reorderAt && s.oneShot(fixture, "reorder"):
