@@ -2,12 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,29 +14,6 @@ import (
 	"go.uber.org/zap/zaptest"
 )
 
-// builtBinary builds cmd/sportsconnect once per test run.
-var builtBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "sportsconnect-e2e-")
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, "sportsconnect")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/seed-474f70f7/sportsconnect/cmd/sportsconnect")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, b)
-	}
-	return out, nil
-})
-
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	p, err := builtBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // names is a test's unique group, offsets topic and topic prefix on the shared broker.
 type names struct {
 	group, offsets, prefix string
@@ -51,28 +22,6 @@ type names struct {
 func newNames(t *testing.T) names {
 	u := testenv.UniqueName(t, "sc-")
 	return names{group: u + "-g", offsets: u + "-offsets", prefix: u}
-}
-
-// writeFile writes content to a file in dir and returns its path.
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// workerProps returns a worker.properties for the real broker and registry.
-func workerProps(t *testing.T, n names) string {
-	return strings.Join([]string{
-		"bootstrap.servers=" + testenv.Kafka(t),
-		"schema.registry.url=" + testenv.Registry(t),
-		"group.id=" + n.group,
-		"offset.storage.topic=" + n.offsets,
-		"offset.storage.partitions=5",
-		"task.shutdown.graceful.timeout.ms=10000",
-	}, "\n") + "\n"
 }
 
 // inProcessWorker returns a started worker on the real broker.
