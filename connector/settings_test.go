@@ -8,7 +8,6 @@ import (
 	"go.uber.org/zap"
 )
 
-
 func TestValidateConnector(t *testing.T) {
 	plugins := NewPlugins(Plugin{Class: "x", Spec: ConfigSpec{{Name: "x.token", Type: TypePassword, Required: true}},
 		New: func(*zap.Logger) Connector { return nil }})
@@ -62,4 +61,3 @@ func TestPluginsLookup(t *testing.T) {
 	}()
 	NewPlugins(Plugin{Class: "a"}, Plugin{Class: "a"})
 }
-
