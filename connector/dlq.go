@@ -33,7 +33,7 @@ const (
 // errors.tolerance=none it fails the task; otherwise it writes the raw bytes
 // to the dead-letter topic in the open transaction, or, without a dead-letter
 // topic, logs and counts the drop.
-func (r *taskRunner) deadLetter(ctx context.Context, cl *kgo.Client, t *txn, rec *SourceRecord, dl *DeadLetter, promise func(*kgo.Record, error)) error {
+func (r *taskRunner) deadLetter(ctx context.Context, cl *kgo.Client, t *txn, rec *SourceRecord, dl *DeadLetter) error {
 	if !r.set.TolerateAll {
 		return Permanent(fmt.Errorf("%w: %s: %w (set errors.tolerance=all and errors.deadletterqueue.topic.name to route such messages aside)", ErrDeadLetter, dl.Stage, dl.Err))
 	}
@@ -63,6 +63,6 @@ func (r *taskRunner) deadLetter(ctx context.Context, cl *kgo.Client, t *txn, rec
 			kgo.RecordHeader{Key: HeaderErrSourceOffset, Value: off},
 		)
 	}
-	cl.Produce(ctx, &kgo.Record{Topic: r.set.DLQTopic, Key: rec.Key, Value: dl.Raw, Headers: hs, Timestamp: rec.Timestamp}, promise)
+	t.produce(ctx, cl, &kgo.Record{Topic: r.set.DLQTopic, Key: rec.Key, Value: dl.Raw, Headers: hs, Timestamp: rec.Timestamp})
 	return nil
 }

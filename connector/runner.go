@@ -150,6 +150,42 @@ type txn struct {
 	dead      int64
 	errMu     sync.Mutex
 	err       error // first produce failure
+
+	// inflight counts records produced in this transaction whose promise
+	// has not run yet. kgo's Flush does not wait for the promises of
+	// records that fail before they are buffered, so the commit waits on
+	// this instead: no transaction commits before every record's outcome
+	// is known.
+	inflight sync.WaitGroup
+}
+
+// produce sends kr in the transaction, counted in t.inflight.
+func (t *txn) produce(ctx context.Context, cl *kgo.Client, kr *kgo.Record) {
+	t.inflight.Add(1)
+	cl.Produce(ctx, kr, t.promise)
+}
+
+// promise records the first failure and marks the record's outcome known.
+func (t *txn) promise(_ *kgo.Record, err error) {
+	if err != nil {
+		t.fail(err)
+	}
+	t.inflight.Done()
+}
+
+// settle waits until every record produced in t has its outcome.
+func (t *txn) settle(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		t.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for produce results: %w", ctx.Err())
+	}
 }
 
 type dirtyOffset struct {
@@ -223,11 +259,6 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 	}()
 
 	t := &txn{dirty: map[string]dirtyOffset{}}
-	promise := func(_ *kgo.Record, err error) {
-		if err != nil {
-			t.fail(err)
-		}
-	}
 	for {
 		if ctx.Err() != nil {
 			// Graceful stop: commit what was produced, within the shutdown timeout.
@@ -237,7 +268,7 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 		recs, perr := task.Poll(pollCtx)
 		cancel()
 		if len(recs) > 0 {
-			if err := r.produce(hard, cl, t, recs, promise); err != nil {
+			if err := r.produce(hard, cl, t, recs); err != nil {
 				return r.abort(hard, cl, t, err)
 			}
 		}
@@ -269,7 +300,7 @@ func (r *taskRunner) due(t *txn) bool {
 }
 
 // produce sends recs in the open transaction (beginning one if needed).
-func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs []*SourceRecord, promise func(*kgo.Record, error)) error {
+func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs []*SourceRecord) error {
 	if !t.open {
 		if err := cl.BeginTransaction(); err != nil {
 			return fmt.Errorf("beginning transaction: %w", err)
@@ -286,7 +317,7 @@ func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs [
 			t.callbacks = append(t.callbacks, rec.OnCommit)
 		}
 		if rec.DeadLetter != nil {
-			if err := r.deadLetter(ctx, cl, t, rec, rec.DeadLetter, promise); err != nil {
+			if err := r.deadLetter(ctx, cl, t, rec, rec.DeadLetter); err != nil {
 				return err
 			}
 			continue
@@ -297,13 +328,13 @@ func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs [
 			value, err = ser.AppendEncode(nil, rec.Topic, rec.Schema, rec.Value)
 			if err != nil {
 				dl := &DeadLetter{Raw: rec.Raw, Err: fmt.Errorf("encoding value for %s: %w", rec.Topic, err), Stage: StageValueConverter}
-				if err := r.deadLetter(ctx, cl, t, rec, dl, promise); err != nil {
+				if err := r.deadLetter(ctx, cl, t, rec, dl); err != nil {
 					return err
 				}
 				continue
 			}
 		}
-		cl.Produce(ctx, &kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: value, Headers: rec.Headers, Timestamp: rec.Timestamp}, promise)
+		t.produce(ctx, cl, &kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: value, Headers: rec.Headers, Timestamp: rec.Timestamp})
 		t.records++
 		t.bytes += int64(len(value))
 	}
@@ -321,14 +352,13 @@ func (r *taskRunner) commit(ctx context.Context, cl *kgo.Client, t *txn) error {
 		if err != nil {
 			return r.abort(ctx, cl, t, Permanent(err))
 		}
-		cl.Produce(ctx, &kgo.Record{Topic: r.w.cfg.offsetsTopic, Key: OffsetKey(r.cr.name, d.p), Value: v}, func(_ *kgo.Record, err error) {
-			if err != nil {
-				t.fail(fmt.Errorf("writing source offset: %w", err))
-			}
-		})
+		t.produce(ctx, cl, &kgo.Record{Topic: r.w.cfg.offsetsTopic, Key: OffsetKey(r.cr.name, d.p), Value: v})
 	}
 	if err := cl.Flush(ctx); err != nil {
 		return r.abort(ctx, cl, t, fmt.Errorf("flushing transaction: %w", err))
+	}
+	if err := t.settle(ctx); err != nil {
+		return r.abort(ctx, cl, t, err)
 	}
 	if err := t.firstErr(); err != nil {
 		return r.abort(ctx, cl, t, fmt.Errorf("producing: %w", err))
@@ -364,6 +394,9 @@ func (r *taskRunner) abort(ctx context.Context, cl *kgo.Client, t *txn, cause er
 		r.aborts.Add(1)
 		if err := cl.AbortBufferedRecords(ctx); err != nil {
 			r.log.Warn("aborting buffered records", zap.Error(err))
+		}
+		if err := t.settle(ctx); err != nil {
+			r.log.Warn("aborting transaction", zap.Error(err))
 		}
 		if err := cl.EndTransaction(ctx, kgo.TryAbort); err != nil && !isFenced(cause) {
 			r.log.Warn("aborting transaction", zap.Error(err))

@@ -30,13 +30,15 @@ type scripted struct {
 	pollErrAt atomic.Int64 // Poll fails (once) when about to emit this position
 	dead      map[int64]bool
 	badValue  map[int64]bool // values that do not match the schema
+	huge      map[int64]bool // values larger than a producer batch may be
 	committed sync.Map       // position -> error passed to OnCommit
 }
 
-const scriptedSchema = `{"type":"record","name":"S","namespace":"test","fields":[{"name":"pos","type":"long"}]}`
+const scriptedSchema = `{"type":"record","name":"S","namespace":"test","fields":[{"name":"pos","type":"long"},{"name":"pad","type":"string","default":""}]}`
 
 type sValue struct {
-	Pos int64 `avro:"pos"`
+	Pos int64  `avro:"pos"`
+	Pad string `avro:"pad"`
 }
 
 func (s *scripted) plugin() connector.Plugin {
@@ -86,6 +88,8 @@ func (t *sTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 			r.DeadLetter = &connector.DeadLetter{Raw: []byte(fmt.Sprintf("garbage-%d", n)), Err: errors.New("malformed packet"), Stage: connector.StageTaskPoll}
 		case t.s.badValue[n]:
 			r.Value = map[string]any{"nope": "x"}
+		case t.s.huge[n]:
+			r.Value = sValue{Pos: n, Pad: strings.Repeat("x", 3<<20)}
 		}
 		out = append(out, r)
 	}
@@ -314,5 +318,33 @@ func TestGracefulStopCommitsOpenTransaction(t *testing.T) {
 	}
 	if v, ok := s.committed.Load(int64(50)); !ok || v != nil {
 		t.Fatalf("OnCommit(50) = %v, %v", v, ok)
+	}
+}
+
+// TestRecordFailingBeforeBufferingIsNeverAcknowledged: a record the producer
+// refuses before buffering it (larger than a batch may be) has its promise
+// run after Flush returns. The transaction must not commit as if it were
+// written: its OnCommit gets the error and nothing of the batch is visible.
+func TestRecordFailingBeforeBufferingIsNeverAcknowledged(t *testing.T) {
+	s := &scripted{n: 6, batch: 3, huge: map[int64]bool{5: true}}
+	// With a buffer cap below the record's size, kgo fails the record
+	// before buffering it.
+	e := startScripted(t, s, connector.Config{"errors.retry.timeout": "0"},
+		connector.WithProducerOpts(kgo.MaxBufferedBytes(1<<20)))
+	deadline := time.Now().Add(15 * time.Second)
+	for e.status(t).State != connector.StateFailed {
+		if time.Now().After(deadline) {
+			t.Fatalf("task did not fail: %+v", e.status(t))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if v, ok := s.committed.Load(int64(5)); !ok || v == nil {
+		t.Fatalf("OnCommit of the refused record = %v, %v; want an error", v, ok)
+	}
+	if v, ok := s.committed.Load(int64(4)); !ok || v == nil {
+		t.Fatalf("OnCommit of its batch-mate = %v, %v; want an error", v, ok)
+	}
+	if got := positions(t, e.read(t, "scripted"), e.env.RegistryURL()); fmt.Sprint(got) != "[1 2 3]" {
+		t.Fatalf("written positions %v, want only the first batch", got)
 	}
 }
