@@ -31,6 +31,7 @@ type taskRunner struct {
 	set   Settings
 	log   *zap.Logger
 	txnID string
+	obs   TaskObserver // set at each session start (observer.go)
 
 	mu        sync.Mutex
 	state     State
@@ -45,7 +46,7 @@ func newTaskRunner(w *Worker, cr *connectorRun, id int, cfg Config) *taskRunner 
 	return &taskRunner{
 		w: w, cr: cr, id: id, cfg: cfg, set: cr.settings,
 		log:       w.log.With(zap.String("connector", cr.name), zap.Int("task", id)),
-		txnID:     fmt.Sprintf("%s-%s-%d", w.cfg.groupID, cr.name, id),
+		txnID:     TransactionalID(w.cfg.groupID, cr.name, id),
 		state:     StateUnassigned,
 		committed: map[string]Offset{},
 	}
@@ -220,6 +221,8 @@ func (t *txn) reset() {
 // committed offsets, starts the task and loops until ctx ends or an error.
 // It returns nil only for a clean stop.
 func (r *taskRunner) session(ctx, hard context.Context) (err error) {
+	r.obs = r.w.taskObserver(r.cr.name, r.id)
+	ctx = WithTaskMetrics(ctx, r.obs)
 	opts := append(append(r.w.KafkaOpts(), r.w.cfg.producer...),
 		kgo.TransactionalID(r.txnID),
 		kgo.TransactionTimeout(r.w.cfg.txnTimeout),
@@ -264,10 +267,17 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 			// Graceful stop: commit what was produced, within the shutdown timeout.
 			return r.commit(hard, cl, t)
 		}
+		if r.cr.ctl.paused() {
+			if err := r.pause(ctx, hard, cl, t); err != nil {
+				return err
+			}
+			continue
+		}
 		pollCtx, cancel := context.WithDeadline(ctx, r.pollDeadline(t))
 		recs, perr := task.Poll(pollCtx)
 		cancel()
 		if len(recs) > 0 {
+			r.obs.Polled(len(recs))
 			if err := r.produce(hard, cl, t, recs); err != nil {
 				return r.abort(hard, cl, t, err)
 			}
@@ -376,6 +386,7 @@ func (r *taskRunner) commit(ctx context.Context, cl *kgo.Client, t *txn) error {
 		r.committed[k] = d.o
 	}
 	r.mu.Unlock()
+	r.obs.Committed(Commit{Records: t.records, Bytes: t.bytes, DeadLetters: t.dead, Partitions: len(t.dirty), Took: time.Since(start)})
 	for _, cb := range t.callbacks {
 		cb(nil)
 	}

@@ -40,7 +40,9 @@ type TaskStats struct {
 	Aborts         int64     // transactions aborted
 	Restarts       int64     // times the task was restarted from its committed offsets
 	LastCommit     time.Time // when the last transaction committed
-	// Committed is the latest committed offset of each source partition,
-	// keyed by the partition's canonical JSON.
+	// Committed is the latest committed offset of each source partition
+	// this task wrote, and of every partition of the connector as the task
+	// read them when it (re)started, keyed by the partition's canonical
+	// JSON. Across tasks, take the highest.
 	Committed map[string]Offset
 }

@@ -38,6 +38,7 @@ type workerConfig struct {
 	shutdownTimeout time.Duration
 	pollMax         time.Duration
 	txnTimeout      time.Duration
+	observer        Observer // metrics; nil = none (see observer.go)
 }
 
 // WorkerOption configures a Worker.
@@ -98,6 +99,7 @@ type Worker struct {
 
 	mu         sync.Mutex
 	connectors map[string]*connectorRun
+	admin      adminState // operators' requests: raw configs, stopped connectors (admin.go)
 }
 
 // NewWorker returns a worker for plugins. Call Start before adding connectors.
@@ -219,6 +221,7 @@ type connectorRun struct {
 	tasks    []*taskRunner
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	ctl      *controls // per-task cancels and the pause gate (admin.go)
 }
 
 // AddConnector validates cfg, starts the connector, creates its topics,
@@ -250,7 +253,7 @@ func (w *Worker) AddConnector(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("connector %s: splitting work into tasks: %w", set.Name, err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	cr := &connectorRun{name: set.Name, config: full, settings: set, plugin: plugin, conn: conn, cancel: cancel}
+	cr := &connectorRun{name: set.Name, config: full, settings: set, plugin: plugin, conn: conn, cancel: cancel, ctl: newControls(runCtx)}
 	for i, tc := range taskCfgs {
 		tc = tc.Clone()
 		tc[KeyTaskIndex] = fmt.Sprint(i)
@@ -267,11 +270,7 @@ func (w *Worker) AddConnector(ctx context.Context, cfg Config) error {
 	w.connectors[set.Name] = cr
 	w.mu.Unlock()
 	for _, t := range cr.tasks {
-		cr.wg.Add(1)
-		go func(t *taskRunner) {
-			defer cr.wg.Done()
-			t.run(runCtx)
-		}(t)
+		cr.startTask(t)
 	}
 	log.Info("connector started", zap.String("class", set.Class), zap.Int("tasks", len(cr.tasks)),
 		zap.String("transaction.boundary", set.Boundary))
@@ -353,7 +352,7 @@ func (w *Worker) Status(name string) (ConnectorStatus, error) {
 	if !ok {
 		return ConnectorStatus{}, fmt.Errorf("%w: %s", ErrUnknownConnector, name)
 	}
-	st := ConnectorStatus{Name: name, Class: cr.settings.Class, State: StateRunning}
+	st := ConnectorStatus{Name: name, Class: cr.settings.Class, State: cr.ctl.state()}
 	for _, t := range cr.tasks {
 		st.Tasks = append(st.Tasks, t.status())
 	}

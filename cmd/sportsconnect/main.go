@@ -27,6 +27,9 @@ func commands() map[string]command {
 		"simulate": {"run a provider simulator: simulate PROVIDER [flags]", simulateCmd},
 		"demo":     {"run the main job on the embedded default (in-process Kafka and registry), then check and print what it wrote", demoCmd},
 		"bench":    {"measure the pipeline on a real broker beside a raw franz-go producer baseline", benchCmd},
+		"validate": {"check worker and connector configs without connecting: validate WORKER.properties CONNECTOR.json...", validateCmd},
+		"consume":  {"print a topic's records read_committed, Avro decoded to JSON lines: consume [flags] TOPIC", consumeCmd},
+		"offsets":  {"read or change a connector's committed offsets: offsets get|set|reset --worker WORKER.properties CONNECTOR", offsetsCmd},
 	}
 }
 

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"sync/atomic"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/logging"
+	"github.com/seed-474f70f7/sportsconnect/internal/metrics"
+	"github.com/seed-474f70f7/sportsconnect/internal/rest"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 )
@@ -41,7 +43,7 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer log.Sync() //nolint:errcheck // stderr
 
-	ws, conns, err := loadConfigs(fs.Arg(0), fs.Args()[1:])
+	ws, rs, conns, err := loadConfigs(fs.Arg(0), fs.Args()[1:])
 	if err != nil {
 		return err
 	}
@@ -49,21 +51,30 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("schema registry client: %w", err)
 	}
+	mets := metrics.New(nil)
 	w, err := connector.NewWorker(plugins(), append(ws.Options,
 		connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(log))...)
+		connector.WithLogger(log), connector.WithObserver(mets))...)
 	if err != nil {
 		return err
 	}
+	mets.SetSource(w)
+	var started atomic.Bool
+	api, err := startREST(rs, ws, w, mets, &started, log)
+	if err != nil {
+		return err
+	}
+	defer api.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
 	if err := w.Start(ctx); err != nil {
 		return fmt.Errorf("starting worker: %w", err)
 	}
 	for _, c := range conns {
-		if err := w.AddConnector(ctx, c); err != nil {
+		if err := w.CreateConnector(ctx, c); err != nil {
 			_ = w.Close()
 			return err
 		}
 	}
+	started.Store(true)
 	log.Info("worker running; SIGTERM or SIGINT stops it after committing open transactions",
 		zap.Strings("connectors", w.Connectors()))
 	<-ctx.Done()
@@ -75,44 +86,53 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	return nil
 }
 
-// loadConfigs reads the worker properties and connector JSON files.
-func loadConfigs(workerPath string, connectorPaths []string) (*connector.WorkerSettings, []connector.Config, error) {
-	f, err := os.Open(workerPath)
+// loadConfigs reads the worker properties and connector JSON files. The
+// connector configs keep their ${env:…}/${file:…} references (checked
+// here, resolved by the worker), so the REST API shows them as written.
+func loadConfigs(workerPath string, connectorPaths []string) (*connector.WorkerSettings, rest.Settings, []connector.Config, error) {
+	ws, rs, err := loadWorker(workerPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("worker config: %w", err)
-	}
-	raw, err := connector.ParseProperties(f)
-	f.Close()
-	if err != nil {
-		return nil, nil, fmt.Errorf("worker config %s: %w", workerPath, err)
-	}
-	ws, err := connector.ParseWorkerConfig(raw)
-	if err != nil {
-		return nil, nil, fmt.Errorf("worker config %s:\n%w", workerPath, err)
+		return nil, rs, nil, fmt.Errorf("worker config %s:\n%w", workerPath, err)
 	}
 	var conns []connector.Config
 	var errs []error
 	for _, p := range connectorPaths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("connector config: %w", err))
-			continue
-		}
-		c, err := connector.ParseConnectorJSON(b)
-		if err == nil {
-			c, err = connector.ResolveRefs(c)
-		}
+		c, err := loadConnector(p, ws.TopicPrefix)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("connector config %s:\n%w", p, err))
 			continue
 		}
-		if _, ok := c[connector.KeyTopicPrefix]; !ok && ws.TopicPrefix != "" {
-			c[connector.KeyTopicPrefix] = ws.TopicPrefix
-		}
 		conns = append(conns, c)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, nil, err
+		return nil, rs, nil, err
 	}
-	return ws, conns, nil
+	return ws, rs, conns, nil
+}
+
+// startREST starts the worker's REST API and metrics. The worker is ready
+// once every connector of the command line started and while no task is
+// FAILED.
+func startREST(rs rest.Settings, ws *connector.WorkerSettings, w *connector.Worker, mets *metrics.Metrics, started *atomic.Bool, log *zap.Logger) (*rest.Server, error) {
+	version, commit := rest.BuildInfo()
+	var defaults connector.Config
+	if ws.TopicPrefix != "" {
+		defaults = connector.Config{connector.KeyTopicPrefix: ws.TopicPrefix}
+	}
+	return rest.Launch(rs, rest.Options{
+		Worker: w, Version: version, Commit: commit, Defaults: defaults, Metrics: mets.Handler(), Logger: log.Named("rest"),
+		Ready: func() error {
+			if !started.Load() {
+				return errors.New("worker is starting")
+			}
+			for _, st := range w.Statuses() {
+				for _, t := range st.Tasks {
+					if t.State == connector.StateFailed {
+						return fmt.Errorf("connector %s task %d is FAILED: %s", st.Name, t.ID, t.Trace)
+					}
+				}
+			}
+			return nil
+		},
+	})
 }

@@ -39,15 +39,21 @@ func (s *Synthetic) Progress(st connector.ConnectorStatus) (done, want int64) {
 	return SumPositions(st, "position"), int64(s.Partitions) * s.Events
 }
 
-// SumPositions adds up the integer field key of every committed offset of
-// every task: the records committed, for sources whose offset counts them.
+// SumPositions adds up the integer field key of the committed offset of
+// every source partition (the highest any task reports, since each task
+// also reports the offsets it started with): the records committed, for
+// sources whose offset counts them.
 func SumPositions(st connector.ConnectorStatus, key string) int64 {
-	var n int64
+	best := map[string]int64{}
 	for _, t := range st.Tasks {
-		for _, o := range t.Stats.Committed {
-			p, _ := o.OffsetInt(key)
-			n += p
+		for p, o := range t.Stats.Committed {
+			n, _ := o.OffsetInt(key)
+			best[p] = max(best[p], n)
 		}
+	}
+	var n int64
+	for _, v := range best {
+		n += v
 	}
 	return n
 }

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/rest"
+)
+
+func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("validate", "validate WORKER.properties [CONNECTOR.json...]", `  sportsconnect validate worker.properties synthetic.json imgarena.json
+
+  Checks every file without connecting to anything: unknown keys, wrong
+  types, missing required settings, values outside the allowed set, and
+  ${env:NAME} / ${file:/path:key} references that do not resolve. Each
+  problem names its key and says what is expected; secrets are never
+  printed. The exit code is 1 if any file has a problem, 0 otherwise.`, stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() < 1 {
+		fs.Usage()
+		return fmt.Errorf("%w: need a worker config", errUsage)
+	}
+	problems := 0
+	report := func(path, what string, err error) {
+		if err == nil {
+			fmt.Fprintf(stdout, "%s: ok%s\n", path, what)
+			return
+		}
+		var ces connector.ConfigErrors
+		n := 1
+		if errors.As(err, &ces) {
+			n = len(ces)
+		}
+		problems += n
+		fmt.Fprintf(stdout, "%s:%s %d problem(s)\n", path, what, n)
+		if ces != nil {
+			for _, e := range ces {
+				fmt.Fprintf(stdout, "  %s\n", e)
+			}
+		} else {
+			fmt.Fprintf(stdout, "  %s\n", err)
+		}
+	}
+	ws, _, err := loadWorker(fs.Arg(0))
+	report(fs.Arg(0), "", err)
+	prefix := ""
+	if ws != nil {
+		prefix = ws.TopicPrefix
+	}
+	ps := plugins()
+	names := map[string]string{} // connector name -> file
+	for _, p := range fs.Args()[1:] {
+		cfg, err := loadConnector(p, prefix)
+		if err == nil {
+			var resolved connector.Config
+			if resolved, err = connector.ResolveRefs(cfg); err == nil {
+				_, _, err = connector.ValidateConnector(ps, resolved)
+			}
+		}
+		what := ""
+		if cfg != nil && cfg[connector.KeyName] != "" {
+			name := cfg[connector.KeyName]
+			what = fmt.Sprintf(" (connector %q)", name)
+			if other, dup := names[name]; dup && err == nil {
+				err = connector.ConfigErrors{{Key: connector.KeyName, Value: name, Problem: "already used by " + other + ": connector names must be unique"}}
+			}
+			names[name] = p
+		}
+		report(p, what, err)
+	}
+	if problems > 0 {
+		return fmt.Errorf("%d problem(s) found", problems)
+	}
+	return nil
+}
+
+// loadWorker reads and validates a worker properties file: Connect's
+// worker settings and the REST API's.
+func loadWorker(path string) (*connector.WorkerSettings, rest.Settings, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, rest.Settings{}, fmt.Errorf("worker config: %w", err)
+	}
+	raw, err := connector.ParseProperties(f)
+	f.Close()
+	if err != nil {
+		return nil, rest.Settings{}, fmt.Errorf("worker config %s: %w", path, err)
+	}
+	workerRaw, restRaw := rest.SplitWorkerConfig(raw)
+	ws, werr := connector.ParseWorkerConfig(workerRaw)
+	listeners := ""
+	if k, ok := connector.WorkerSpec().Key(connector.WKeyListeners); ok {
+		listeners = k.Default
+	}
+	if v, ok := raw[connector.WKeyListeners]; ok {
+		listeners = v
+	}
+	rs, rerr := rest.ParseSettings(restRaw, listeners)
+	var all connector.ConfigErrors
+	for _, e := range []error{werr, rerr} {
+		var ces connector.ConfigErrors
+		switch {
+		case e == nil:
+		case errors.As(e, &ces):
+			all = append(all, ces...)
+		default:
+			return nil, rest.Settings{}, e
+		}
+	}
+	if len(all) > 0 {
+		return nil, rest.Settings{}, dedupe(all)
+	}
+	_, rs.Explicit = raw[connector.WKeyListeners]
+	return ws, rs, nil
+}
+
+// dedupe drops repeated problems (listeners may be reported by both halves).
+func dedupe(es connector.ConfigErrors) connector.ConfigErrors {
+	seen := map[string]bool{}
+	var out connector.ConfigErrors
+	for _, e := range es {
+		if s := e.Error(); !seen[s] {
+			seen[s] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// loadConnector reads a connector JSON file (Connect's POST /connectors
+// body) and applies the worker's default topic.prefix. References are
+// checked but left unresolved in the returned config, so it can be shown.
+func loadConnector(path, topicPrefix string) (connector.Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("connector config: %w", err)
+	}
+	c, err := connector.ParseConnectorJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := c[connector.KeyTopicPrefix]; !ok && topicPrefix != "" {
+		c[connector.KeyTopicPrefix] = topicPrefix
+	}
+	if _, err := connector.ResolveRefs(c); err != nil {
+		return c, err
+	}
+	return c, nil
+}
