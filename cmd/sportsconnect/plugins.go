@@ -3,6 +3,8 @@ package main
 import (
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
 	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
 )
 
@@ -11,6 +13,9 @@ import (
 func plugins() *connector.Plugins {
 	return connector.NewPlugins(
 		synthetic.Plugin(),
+		saba.Plugin(),
 		imgarena.Plugin(),
+		roanuz.WebhookPlugin(),
+		roanuz.MatchPlugin(),
 	)
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
 )
 
 // simulator runs one provider's simulator in the foreground until ctx ends.
@@ -17,6 +19,8 @@ type simulator func(ctx context.Context, args []string, stdout, stderr io.Writer
 func simulators() map[string]simulator {
 	return map[string]simulator{
 		"imgarena": imgarena.RunSimulator,
+		"roanuz":   roanuz.RunSimulator,
+		"saba":     saba.RunSimulator,
 	}
 }
 

@@ -50,6 +50,7 @@ func WorkerProperties(t testing.TB, group, offsetsTopic string, extra ...string)
 		"offset.storage.topic=" + offsetsTopic,
 		"offset.storage.partitions=5",
 		"task.shutdown.graceful.timeout.ms=10000",
+		"listeners=", // no REST API: crash tests run binaries side by side
 	}, extra...)
 	return strings.Join(lines, "\n") + "\n"
 }

@@ -1,0 +1,100 @@
+package roanuz
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+const simExamples = `Examples:
+  # REST API + Socket.IO stream of two matches advancing one step a second:
+  sportsconnect simulate roanuz --addr 127.0.0.1:8791 --matches m1,m2 --step-interval 1s
+
+  # also push every match's ball-by-ball timeline to a webhook, with faults:
+  sportsconnect simulate roanuz --push-url http://127.0.0.1:8585/roanuz/push --push-secret s3cret \
+      --push-duplicates 0.2 --push-reorder 0.1 --push-corrupt-every 50 --push-bomb-every 100 --push-wrong-secret-every 70
+
+  # Socket.IO faults: drop connections, gzip/base64/plain variants, short-lived tokens:
+  sportsconnect simulate roanuz --sock-drop-every 20 --sock-malformed-every 30 --token-life 2m
+
+  # connector configs pointing at it:
+  {"name": "rz-hook", "config": {"connector.class": "roanuz.webhook", "roanuz.webhook.listen": "127.0.0.1:8585",
+   "roanuz.webhook.secret": "s3cret", "roanuz.api.url": "http://127.0.0.1:8791", "roanuz.project.key": "sim_project",
+   "roanuz.api.key": "sim-api-key", "roanuz.matches": "m1,m2"}}
+  {"name": "rz-match", "config": {"connector.class": "roanuz.match", "roanuz.api.url": "http://127.0.0.1:8791",
+   "roanuz.project.key": "sim_project", "roanuz.api.key": "sim-api-key", "roanuz.matches": "m1,m2"}}
+`
+
+// RunSimulator runs the simulator in the foreground until ctx ends
+// (sportsconnect simulate roanuz [flags]).
+func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("simulate roanuz", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: sportsconnect simulate roanuz [flags]\n\nA local Roanuz v5: POST /v5/core/{project}/auth/, match subscribe/unsubscribe and\ndetail-updates-subscribe/unsubscribe, GET /v5/cricket/{project}/match/{key}/, the Socket.IO\nmatch stream (namespace /cricket, path /v5/websocket), and a webhook pusher, with fault injection.\n\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\n"+simExamples)
+	}
+	addr := fs.String("addr", "127.0.0.1:8791", "listen address of the REST API and Socket.IO")
+	seed := fs.Uint64("seed", 1, "seed of every timeline")
+	matches := fs.String("matches", "sim_match_1,sim_match_2", "comma-separated match keys")
+	overs := fs.Int("overs", 2, "overs per innings")
+	project := fs.String("project", "sim_project", "accepted project key")
+	apiKey := fs.String("api-key", "sim-api-key", "accepted api key")
+	tokenLife := fs.Duration("token-life", 24*time.Hour, "token lifetime")
+	inactive := fs.Bool("inactive", false, "fault: every auth answers 402 project inactive")
+	step := fs.Duration("step-interval", time.Second, "every match advances one step this often (0 = never)")
+	sf := sockFlags(fs)
+	pushURL := fs.String("push-url", "", "post every match's push timeline to this webhook URL")
+	pushSecret := fs.String("push-secret", "", "webhook shared secret")
+	pushHeader := fs.String("push-secret-header", "X-Roanuz-Secret", "header carrying the secret; empty = appended as a path segment")
+	senders := fs.Int("push-senders", 4, "concurrent push senders")
+	dups := fs.Float64("push-duplicates", 0, "fault: probability a push is sent again after its 2xx")
+	reorder := fs.Float64("push-reorder", 0, "fault: probability two neighbouring pushes swap")
+	plain := fs.Float64("push-plain", 0, "probability a push is sent as plain JSON instead of gzip")
+	corrupt := fs.Int("push-corrupt-every", 0, "fault: a corrupt gzip body every N pushes")
+	oversized := fs.Int("push-oversized-every", 0, "fault: an oversized body every N pushes")
+	wrong := fs.Int("push-wrong-secret-every", 0, "fault: a push with the wrong secret every N pushes")
+	bomb := fs.Int("push-bomb-every", 0, "fault: a gzip bomb every N pushes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var keys []string
+	for _, k := range strings.Split(*matches, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	opts := []SimOption{SimSeed(*seed), SimMatches(keys...), SimOvers(*overs), SimProject(*project, *apiKey),
+		SimTokenLifetime(*tokenLife), SimStepInterval(*step)}
+	opts = append(opts, sf.options()...)
+	if *inactive {
+		opts = append(opts, SimProjectInactive())
+	}
+	sim := NewSimulator(opts...)
+	if err := sim.Start(*addr); err != nil {
+		return err
+	}
+	defer sim.Close()
+	fmt.Fprintf(stdout, "roanuz simulator on %s (Socket.IO ws://%s/v5/websocket, namespace /cricket), project %q, matches %v\n",
+		sim.URL(), strings.TrimPrefix(sim.URL(), "http://"), *project, keys)
+	if *pushURL != "" {
+		p := sim.NewPusher(PushOptions{URL: *pushURL, Secret: *pushSecret, SecretHeader: *pushHeader, Senders: *senders, Seed: *seed,
+			Duplicates: *dups, Reorder: *reorder, PlainJSON: *plain, CorruptEvery: *corrupt, OversizedEvery: *oversized,
+			WrongSecret: *wrong, BombEvery: *bomb})
+		start := time.Now()
+		rs, err := p.Run(ctx)
+		st := p.Stats()
+		fmt.Fprintf(stdout, "pushed %d of %d pushes in %s: %d attempts, %d retries, %d duplicates, p99 ack %s, statuses %v, injected %v\n",
+			st.Acked, len(rs), time.Since(start).Round(time.Millisecond), st.Attempts, st.Retries, st.Duplicates, P99(rs), st.ByStatus, st.Injected)
+		if err != nil {
+			return nil
+		}
+	}
+	<-ctx.Done()
+	fmt.Fprintf(stdout, "roanuz simulator stopped: %d tokens issued, %d REST calls\n", sim.Auths(), sim.restCalls.Load())
+	return nil
+}

@@ -1,0 +1,305 @@
+package roanuz
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Payload variants of on_match_update.
+const (
+	VariantVary   = -1 // rotate per update
+	VariantText   = 0  // the match JSON as a string argument
+	VariantBinary = 1  // gzipped JSON as a binary attachment
+	VariantBase64 = 2  // gzipped JSON, base64, as a string argument
+)
+
+// sockFaults are the Socket.IO server's fault settings.
+type sockFaults struct {
+	variant        int // VariantVary or one variant
+	dropEvery      int // close a connection abruptly after every N updates it got
+	malformedEvery int // every N-th update (per connection) is not valid JSON
+	pingInterval   time.Duration
+}
+
+// sockStats count the Socket.IO server's work.
+type sockStats struct {
+	conns, joins, updates, errorsSent, drops, malformed atomic.Int64
+}
+
+// SimVariant fixes the on_match_update payload variant (VariantVary rotates).
+func SimVariant(v int) SimOption { return func(o *simOptions) { o.sockFaults.variant = v } }
+
+// SimSockDropEvery closes each Socket.IO connection after every n updates.
+func SimSockDropEvery(n int) SimOption { return func(o *simOptions) { o.sockFaults.dropEvery = n } }
+
+// SimSockMalformedEvery makes every n-th update of a connection malformed.
+func SimSockMalformedEvery(n int) SimOption {
+	return func(o *simOptions) { o.sockFaults.malformedEvery = n }
+}
+
+// SimPingInterval sets the Engine.IO ping interval (default 25 s).
+func SimPingInterval(d time.Duration) SimOption {
+	return func(o *simOptions) { o.sockFaults.pingInterval = d }
+}
+
+// sockConn is one Socket.IO client of the simulator.
+type sockConn struct {
+	ws      *websocket.Conn
+	wmu     sync.Mutex
+	joined  map[string]string // match -> token it joined with
+	sent    int
+	closed  bool
+	variant int
+}
+
+func (c *sockConn) write(typ int, b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	return c.ws.WriteMessage(typ, b)
+}
+
+// emit sends a /cricket event with JSON args.
+func (c *sockConn) emit(event string, args ...any) error {
+	b, _ := json.Marshal(append([]any{event}, args...))
+	return c.write(websocket.TextMessage, append([]byte("42/cricket,"), b...))
+}
+
+var sockUpgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+
+// handleSocket serves Engine.IO v4 over WebSocket at /v5/websocket/.
+func (s *Simulator) handleSocket(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Get("transport") != "websocket" || r.URL.Query().Get("EIO") != "4" {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"code":5,"message":"Unsupported protocol version"}`))
+		return
+	}
+	ws, err := sockUpgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(1 << 20)
+	c := &sockConn{ws: ws, joined: map[string]string{}}
+	s.mu.Lock()
+	if s.sconns == nil {
+		s.sconns = map[*sockConn]bool{}
+	}
+	s.sconns[c] = true
+	id := len(s.sconns) + int(s.sock.conns.Load())
+	s.mu.Unlock()
+	s.sock.conns.Add(1)
+	c.variant = id % 3
+	defer func() {
+		s.mu.Lock()
+		delete(s.sconns, c)
+		c.closed = true
+		s.mu.Unlock()
+		ws.Close()
+	}()
+	ping := s.o.sockFaults.pingInterval
+	if ping <= 0 {
+		ping = 25 * time.Second
+	}
+	open, _ := json.Marshal(map[string]any{"sid": fmt.Sprintf("sim%d", id), "upgrades": []string{},
+		"pingInterval": ping.Milliseconds(), "pingTimeout": 20000, "maxPayload": 1000000})
+	if c.write(websocket.TextMessage, append([]byte("0"), open...)) != nil {
+		return
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(ping)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-s.closing:
+				ws.Close()
+				return
+			case <-t.C:
+				if c.write(websocket.TextMessage, []byte("2")) != nil {
+					return
+				}
+			}
+		}
+	}()
+	for {
+		_ = ws.SetReadDeadline(time.Now().Add(ping + 20*time.Second))
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		m := string(msg)
+		switch {
+		case m == "3" || m == "2probe":
+		case strings.HasPrefix(m, "40/cricket"):
+			_ = c.write(websocket.TextMessage, []byte(`40/cricket,{"sid":"`+fmt.Sprintf("ns%d", id)+`"}`))
+		case strings.HasPrefix(m, "40"):
+			_ = c.write(websocket.TextMessage, []byte(`44`+strings.TrimPrefix(m, "40")+`{"message":"Invalid namespace"}`))
+		case strings.HasPrefix(m, "42/cricket,"):
+			s.sockEvent(c, strings.TrimLeft(strings.TrimPrefix(m, "42/cricket,"), "0123456789"))
+		case m == "1" || strings.HasPrefix(m, "41/cricket"):
+			return
+		}
+	}
+}
+
+// sockEvent handles one event from a client.
+func (s *Simulator) sockEvent(c *sockConn, payload string) {
+	var args []json.RawMessage
+	if json.Unmarshal([]byte(payload), &args) != nil || len(args) < 1 {
+		return
+	}
+	var name string
+	_ = json.Unmarshal(args[0], &name)
+	if name != "connect_to_match" || len(args) < 2 {
+		return
+	}
+	var req struct {
+		Token    string `json:"token"`
+		MatchKey string `json:"match_key"`
+	}
+	_ = json.Unmarshal(args[1], &req)
+	fail := func(code, msg string) {
+		s.sock.errorsSent.Add(1)
+		b, _ := json.Marshal(map[string]any{"error": code, "msg": msg, "match_key": req.MatchKey})
+		_ = c.emit("on_error", string(b))
+	}
+	switch {
+	case !s.tokenValid(req.Token):
+		fail("invalid_token", "token invalid or expired")
+		return
+	case s.tls[req.MatchKey] == nil:
+		fail("match_not_found", "no such match")
+		return
+	case !s.Subscribed(req.MatchKey, MethodWebSocket):
+		fail("not_subscribed", "match not subscribed")
+		return
+	}
+	s.mu.Lock()
+	c.joined[req.MatchKey] = req.Token
+	s.mu.Unlock()
+	s.sock.joins.Add(1)
+	_ = c.emit("on_match_joined", map[string]string{"key": req.MatchKey})
+	s.sockSend(c, req.MatchKey)
+}
+
+// sockBroadcast sends match's current document to every client that joined it.
+func (s *Simulator) sockBroadcast(match string) {
+	s.mu.Lock()
+	var to []*sockConn
+	for c := range s.sconns {
+		if _, ok := c.joined[match]; ok {
+			to = append(to, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range to {
+		s.sockSend(c, match)
+	}
+}
+
+// sockSend sends one on_match_update of match to c, with the faults due.
+func (s *Simulator) sockSend(c *sockConn, match string) {
+	s.mu.Lock()
+	tok := c.joined[match]
+	exp, live := s.tokens[tok]
+	subscribed := s.subs[match][MethodWebSocket]
+	c.sent++
+	n := c.sent
+	s.mu.Unlock()
+	if !live || time.Now().After(exp) {
+		s.mu.Lock()
+		delete(c.joined, match)
+		s.mu.Unlock()
+		s.sock.errorsSent.Add(1)
+		b, _ := json.Marshal(map[string]any{"error": "token_expired", "msg": "token expired", "match_key": match})
+		_ = c.emit("on_error", string(b))
+		return
+	}
+	if !subscribed {
+		return
+	}
+	f := s.o.sockFaults
+	doc := s.matchDoc(match)
+	if f.malformedEvery > 0 && n%f.malformedEvery == 0 {
+		s.sock.malformed.Add(1)
+		doc = []byte(`{"data":{"key":` + "\x00" + `broken`)
+	}
+	variant := f.variant
+	if variant == VariantVary {
+		variant = (c.variant + n) % 3
+	}
+	var err error
+	switch variant {
+	case VariantBinary:
+		c.wmu.Lock()
+		_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		err = c.ws.WriteMessage(websocket.TextMessage, []byte(`451-/cricket,["on_match_update",{"_placeholder":true,"num":0}]`))
+		if err == nil {
+			err = c.ws.WriteMessage(websocket.BinaryMessage, gzipBytes(doc))
+		}
+		c.wmu.Unlock()
+	case VariantBase64:
+		err = c.emit("on_match_update", base64.StdEncoding.EncodeToString(gzipBytes(doc)))
+	default:
+		err = c.emit("on_match_update", string(doc))
+	}
+	if err == nil {
+		s.sock.updates.Add(1)
+	}
+	if f.dropEvery > 0 && n%f.dropEvery == 0 {
+		s.sock.drops.Add(1)
+		c.ws.Close()
+	}
+}
+
+// sockCloseAll closes every Socket.IO connection.
+func (s *Simulator) sockCloseAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.sconns {
+		c.ws.Close()
+	}
+}
+
+// DropConnections closes every Socket.IO connection abruptly.
+func (s *Simulator) DropConnections() {
+	s.sockCloseAll()
+	s.sock.drops.Add(1)
+}
+
+// SockStats returns connections, joins, updates, on_error events and drops so far.
+func (s *Simulator) SockStats() (conns, joins, updates, errs, drops int64) {
+	return s.sock.conns.Load(), s.sock.joins.Load(), s.sock.updates.Load(), s.sock.errorsSent.Load(), s.sock.drops.Load()
+}
+
+// sockFlagSet holds the Socket.IO fault flags of RunSimulator.
+type sockFlagSet struct {
+	variant, dropEvery, malformedEvery *int
+	ping                               *time.Duration
+}
+
+func sockFlags(fs *flag.FlagSet) *sockFlagSet {
+	return &sockFlagSet{
+		variant:        fs.Int("sock-variant", VariantVary, "on_match_update payload: 0 JSON text, 1 gzipped binary attachment, 2 gzipped base64 text, -1 rotate"),
+		dropEvery:      fs.Int("sock-drop-every", 0, "fault: close each Socket.IO connection after every N updates"),
+		malformedEvery: fs.Int("sock-malformed-every", 0, "fault: every N-th update of a connection is malformed"),
+		ping:           fs.Duration("sock-ping", 25*time.Second, "Engine.IO ping interval"),
+	}
+}
+
+func (f *sockFlagSet) options() []SimOption {
+	return []SimOption{SimVariant(*f.variant), SimSockDropEvery(*f.dropEvery), SimSockMalformedEvery(*f.malformedEvery), SimPingInterval(*f.ping)}
+}

@@ -1,0 +1,220 @@
+package roanuz
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Simulator is a local Roanuz: the v5 REST API (auth with expiring tokens,
+// subscribe/unsubscribe for web_socket and web_hook, the Match API), the
+// Socket.IO match stream and a webhook pusher, all from one deterministic
+// timeline per match. Create it with NewSimulator, then Start it.
+type Simulator struct {
+	o simOptions
+
+	mu       sync.Mutex
+	tls      map[string]*timeline
+	step     map[string]int             // current step per match (Match API / stream)
+	tokens   map[string]time.Time       // token -> expiry
+	subs     map[string]map[string]bool // match -> method -> subscribed
+	subCalls map[string]int             // "match/method/sub|unsub" -> calls
+	tokenSeq int
+	sconns   map[*sockConn]bool
+
+	ln      net.Listener
+	srv     *http.Server
+	closing chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
+
+	auths, authFailures, restCalls atomic.Int64
+	sock                           sockStats
+}
+
+// simOptions are the simulator's settings; see the Sim* options.
+type simOptions struct {
+	seed          uint64
+	matches       []string
+	overs         int
+	project       string
+	apiKey        string
+	tokenLife     time.Duration
+	inactive      bool
+	stepInterval  time.Duration
+	requireSubs   bool
+	sockFaults    sockFaults
+	sockVersionV3 bool
+}
+
+// SimOption configures a Simulator.
+type SimOption func(*simOptions)
+
+// SimSeed sets the seed every timeline derives from.
+func SimSeed(seed uint64) SimOption { return func(o *simOptions) { o.seed = seed } }
+
+// SimMatches sets the match keys the simulator knows.
+func SimMatches(keys ...string) SimOption {
+	return func(o *simOptions) { o.matches = append([]string(nil), keys...) }
+}
+
+// SimOvers sets the overs per innings of every match (default 2).
+func SimOvers(n int) SimOption { return func(o *simOptions) { o.overs = n } }
+
+// SimProject sets the accepted project key and api key.
+func SimProject(project, apiKey string) SimOption {
+	return func(o *simOptions) { o.project, o.apiKey = project, apiKey }
+}
+
+// SimTokenLifetime sets how long a token lives (Roanuz: 24 h).
+func SimTokenLifetime(d time.Duration) SimOption { return func(o *simOptions) { o.tokenLife = d } }
+
+// SimProjectInactive makes every authentication answer 402.
+func SimProjectInactive() SimOption { return func(o *simOptions) { o.inactive = true } }
+
+// SimStepInterval sets how often every match advances one step of its
+// timeline (for the Match API and the stream); 0 never advances on its own
+// (use Advance).
+func SimStepInterval(d time.Duration) SimOption { return func(o *simOptions) { o.stepInterval = d } }
+
+// NewSimulator returns an unstarted simulator.
+func NewSimulator(opts ...SimOption) *Simulator {
+	o := simOptions{seed: 1, matches: []string{"sim_match_1"}, overs: 2, project: "sim_project", apiKey: "sim-api-key",
+		tokenLife: 24 * time.Hour, requireSubs: true, sockFaults: sockFaults{variant: VariantVary}}
+	for _, f := range opts {
+		f(&o)
+	}
+	s := &Simulator{o: o, tls: map[string]*timeline{}, step: map[string]int{}, tokens: map[string]time.Time{},
+		subs: map[string]map[string]bool{}, subCalls: map[string]int{}, closing: make(chan struct{})}
+	for _, m := range o.matches {
+		s.tls[m] = newTimeline(o.seed, m, o.overs)
+	}
+	return s
+}
+
+// Start listens on addr (e.g. 127.0.0.1:0) and serves.
+func (s *Simulator) Start(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("roanuz simulator: listening on %s: %w", addr, err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err
+		}
+	}()
+	if s.o.stepInterval > 0 {
+		s.wg.Add(1)
+		go s.ticker()
+	}
+	return nil
+}
+
+func (s *Simulator) ticker() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.o.stepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.closing:
+			return
+		case <-t.C:
+			for _, m := range s.o.matches {
+				s.Advance(m)
+			}
+		}
+	}
+}
+
+// Advance moves match one step on (no-op at its end) and tells the stream.
+func (s *Simulator) Advance(match string) {
+	s.mu.Lock()
+	tl := s.tls[match]
+	moved := tl != nil && s.step[match] < len(tl.steps)-1
+	if moved {
+		s.step[match]++
+	}
+	s.mu.Unlock()
+	if moved {
+		s.sockBroadcast(match)
+	}
+}
+
+// Step returns the current step of match.
+func (s *Simulator) Step(match string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.step[match]
+}
+
+// Steps returns the number of steps of match's timeline.
+func (s *Simulator) Steps(match string) int {
+	if tl := s.tls[match]; tl != nil {
+		return len(tl.steps)
+	}
+	return 0
+}
+
+// URL returns the REST base URL (http://host:port).
+func (s *Simulator) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Matches returns the known match keys.
+func (s *Simulator) Matches() []string { return append([]string(nil), s.o.matches...) }
+
+// Close stops the server and every connection.
+func (s *Simulator) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.closing)
+		if s.srv != nil {
+			err = s.srv.Close()
+		}
+		s.sockCloseAll()
+		s.wg.Wait()
+	})
+	return err
+}
+
+// Handler returns the simulator's HTTP handler (REST and Socket.IO).
+func (s *Simulator) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v5/core/{project}/auth/", s.handleAuth)
+	mux.HandleFunc("POST /v5/cricket/{project}/match/{match}/{action}/", s.handleSubscribe)
+	mux.HandleFunc("GET /v5/cricket/{project}/match/{match}/", s.handleMatch)
+	mux.HandleFunc("/v5/websocket/", s.handleSocket)
+	mux.HandleFunc("/v5/websocket", s.handleSocket)
+	return mux
+}
+
+// Subscribed reports whether match is subscribed for method.
+func (s *Simulator) Subscribed(match, method string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.subs[match][method]
+}
+
+// SubscribeCalls returns how many times action (subscribe, unsubscribe,
+// detail-updates-subscribe, detail-updates-unsubscribe) was called for match.
+func (s *Simulator) SubscribeCalls(match, action string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.subCalls[match+"/"+action]
+}
+
+// Auths returns how many tokens were issued.
+func (s *Simulator) Auths() int64 { return s.auths.Load() }
+
+// RevokeTokens makes every issued token invalid (as if each expired now).
+func (s *Simulator) RevokeTokens() {
+	s.mu.Lock()
+	clear(s.tokens)
+	s.mu.Unlock()
+}

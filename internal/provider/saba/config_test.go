@@ -1,0 +1,61 @@
+package saba
+
+import (
+	"testing"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
+)
+
+func TestParseStreams(t *testing.T) {
+	cases := []struct {
+		in   string
+		want []StreamSpec
+		ok   bool
+	}{
+		{"GetEvents", []StreamSpec{{"GetEvents", ""}}, true},
+		{"GetEvents $filter=sporttype eq 1; GetMarkets $filter=bettype eq 1", []StreamSpec{{"GetEvents", "$filter=sporttype eq 1"}, {"GetMarkets", "$filter=bettype eq 1"}}, true},
+		{"GetEvents $filter=a eq 1\n GetEvents $filter=a eq 2 ", []StreamSpec{{"GetEvents", "$filter=a eq 1"}, {"GetEvents", "$filter=a eq 2"}}, true},
+		{"GetFixtures", nil, false},
+		{" ; ", nil, false},
+		{"GetEvents; GetEvents", nil, false},
+	}
+	for _, c := range cases {
+		got, err := ParseStreams(c.in)
+		if (err == nil) != c.ok || len(got) != len(c.want) {
+			t.Errorf("%q: %v %v", c.in, got, err)
+			continue
+		}
+		for i := range got {
+			if got[i] != c.want[i] {
+				t.Errorf("%q: %v", c.in, got)
+			}
+		}
+	}
+}
+
+func TestSpecRedactsVendorID(t *testing.T) {
+	cfg := connector.Config{KeyVendorID: "secret-vendor", KeyVendorMemberID: "m"}
+	if got := Spec().Redact(cfg)[KeyVendorID]; got != connector.Redacted {
+		t.Fatalf("vendor id shown as %q", got)
+	}
+	if _, err := connector.CommonSpec().Merge(Spec()).Validate(connector.Config{"name": "x", "connector.class": Class}); err == nil {
+		t.Fatal("missing required settings accepted")
+	}
+}
+
+func TestTaskConfigsSplitStreams(t *testing.T) {
+	c := &Connector{}
+	cfg := taskConfig(t, "http://x", "GetEvents; GetMarkets; GetEvents $filter=sporttype eq 2", nil)
+	if err := c.Start(t.Context(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, c2 := range []struct{ max, want int }{{1, 1}, {2, 2}, {8, 3}} {
+		got, err := c.TaskConfigs(c2.max)
+		if err != nil || len(got) != c2.want {
+			t.Errorf("tasks.max %d: %d configs, %v", c2.max, len(got), err)
+		}
+	}
+	if ts := c.Topics(); len(ts) != 2 || ts[0].Name != "sportsconnect.saba.events" || ts[1].Name != "sportsconnect.saba.markets" {
+		t.Fatalf("topics %+v", ts)
+	}
+}

@@ -1,0 +1,426 @@
+package saba
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hamba/avro/v2"
+	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/sse"
+	"go.uber.org/zap"
+)
+
+// OffsetKey is the key of the source offset: the SSE id of the last message
+// whose records were all handed to the worker.
+const OffsetKey = "last_event_id"
+
+// Plugin returns the plugin description for the worker.
+func Plugin() connector.Plugin {
+	return connector.Plugin{
+		Class: Class,
+		Doc:   "Saba OddsDirect GetEvents/GetMarkets over Server-Sent Events, resumed by Last-Event-Id",
+		Spec:  Spec(),
+		New:   func(log *zap.Logger) connector.Connector { return &Connector{log: log} },
+	}
+}
+
+// PartitionOf returns the source partition of a stream.
+func PartitionOf(sp StreamSpec) connector.Partition {
+	return connector.NewPartition(map[string]any{"endpoint": sp.Endpoint, "query": sp.Query})
+}
+
+// EventsTopic and MarketsTopic return the topics, given the common settings.
+func EventsTopic(set connector.Settings) string { return set.Topic("saba.events") }
+
+// MarketsTopic returns the markets topic.
+func MarketsTopic(set connector.Settings) string { return set.Topic("saba.markets") }
+
+// Connector splits the configured streams over tasks.
+type Connector struct {
+	log                       *zap.Logger
+	cfg                       connector.Config
+	set                       settings
+	eventSchema, marketSchema avro.Schema
+	eventsTopic, marketsTopic string
+}
+
+// Start implements connector.Connector.
+func (c *Connector) Start(_ context.Context, cfg connector.Config) error {
+	set, err := parseSettings(cfg)
+	if err != nil {
+		return connector.Permanent(err)
+	}
+	common := connector.ParseSettings(cfg)
+	c.cfg, c.set = cfg, set
+	c.eventSchema, c.marketSchema = EventSchema(), MarketSchema()
+	c.eventsTopic, c.marketsTopic = EventsTopic(common), MarketsTopic(common)
+	return nil
+}
+
+// Topics implements connector.Connector.
+func (c *Connector) Topics() []connector.TopicSpec {
+	return []connector.TopicSpec{
+		{Name: c.eventsTopic, Schema: c.eventSchema},
+		{Name: c.marketsTopic, Schema: c.marketSchema},
+	}
+}
+
+// TaskConfigs implements connector.Connector: task i of m owns the streams
+// j with j mod m = i.
+func (c *Connector) TaskConfigs(maxTasks int) ([]connector.Config, error) {
+	n := min(maxTasks, len(c.set.streams))
+	out := make([]connector.Config, n)
+	for i := range out {
+		out[i] = c.cfg.Clone()
+	}
+	return out, nil
+}
+
+// NewTask implements connector.Connector.
+func (c *Connector) NewTask() connector.SourceTask {
+	return &Task{eventSchema: c.eventSchema, marketSchema: c.marketSchema, eventsTopic: c.eventsTopic, marketsTopic: c.marketsTopic}
+}
+
+// Stop implements connector.Connector.
+func (c *Connector) Stop() error { return nil }
+
+// batch is the records of one SSE message, or a fatal error of a stream.
+type batch struct {
+	records []*connector.SourceRecord
+	size    int // bytes of the message, held in the queue's byte budget
+	err     error
+}
+
+// byteBudget bounds the bytes of messages queued between the streams and
+// Poll. One message is always let through, however large (a snapshot is
+// one message), so the bound is max(limit, largest message) + that message.
+type byteBudget struct {
+	mu    sync.Mutex
+	used  int
+	limit int
+	freed chan struct{} // closed and replaced on every release
+}
+
+func newByteBudget(limit int) *byteBudget {
+	return &byteBudget{limit: limit, freed: make(chan struct{})}
+}
+
+// acquire waits until n bytes fit (or nothing is queued), or ctx ends.
+func (b *byteBudget) acquire(ctx context.Context, n int) error {
+	for {
+		b.mu.Lock()
+		if b.used == 0 || b.used+n <= b.limit {
+			b.used += n
+			b.mu.Unlock()
+			return nil
+		}
+		freed := b.freed
+		b.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-freed:
+		}
+	}
+}
+
+func (b *byteBudget) release(n int) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.used -= n
+	close(b.freed)
+	b.freed = make(chan struct{})
+	b.mu.Unlock()
+}
+
+// Task runs its streams in goroutines that hand whole messages to Poll
+// through a bounded channel.
+type Task struct {
+	eventSchema, marketSchema avro.Schema
+	eventsTopic, marketsTopic string
+
+	log     *zap.Logger
+	set     settings
+	ch      chan batch
+	budget  *byteBudget
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	pending error // a stream's fatal error, returned after the records before it
+}
+
+// Start implements connector.SourceTask: each stream resumes after its
+// committed Last-Event-Id.
+func (t *Task) Start(_ context.Context, tc *connector.TaskContext) error {
+	set, err := parseSettings(tc.Config)
+	if err != nil {
+		return connector.Permanent(err)
+	}
+	t.set, t.log = set, tc.Logger
+	if t.eventSchema == nil { // a Task made without its Connector (tests)
+		common := connector.ParseSettings(tc.Config)
+		t.eventSchema, t.marketSchema = EventSchema(), MarketSchema()
+		t.eventsTopic, t.marketsTopic = EventsTopic(common), MarketsTopic(common)
+	}
+	idx, count := tc.Config.Int(connector.KeyTaskIndex), tc.Config.Int(connector.KeyTaskCount)
+	if count < 1 {
+		count = 1
+	}
+	var runs []*streamRun
+	for j, sp := range set.streams {
+		if int64(j)%count != idx {
+			continue
+		}
+		r := &streamRun{t: t, spec: sp, part: PartitionOf(sp), marketEvent: map[int64]int64{}}
+		if o, ok := tc.Offset(r.part); ok {
+			id, ok := o.OffsetString(OffsetKey)
+			if !ok {
+				return connector.Permanent(fmt.Errorf("stream %s %q: committed offset %v has no string %s", sp.Endpoint, sp.Query, o, OffsetKey))
+			}
+			r.startID = id
+		}
+		runs = append(runs, r)
+	}
+	t.ch = make(chan batch, set.queue*max(1, len(runs)))
+	t.budget = newByteBudget(set.queueBytes)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.cancel = cancel
+	client := newClient(set, t.log)
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		client.keepFresh(ctx)
+	}()
+	for _, r := range runs {
+		t.wg.Add(1)
+		go func() {
+			defer t.wg.Done()
+			err := client.streamLoop(ctx, r.spec, r.startID, set, r.deliver)
+			if err != nil {
+				select {
+				case t.ch <- batch{err: err}:
+				case <-ctx.Done():
+				}
+			}
+		}()
+		t.log.Info("saba stream started", zap.String("stream", r.spec.Endpoint+" "+r.spec.Query), zap.String("last_event_id", r.startID))
+	}
+	return nil
+}
+
+// Poll implements connector.SourceTask: it returns whole messages only.
+func (t *Task) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
+	if t.pending != nil {
+		return nil, t.pending
+	}
+	var out []*connector.SourceRecord
+	select {
+	case <-ctx.Done():
+		return nil, nil
+	case b := <-t.ch:
+		t.budget.release(b.size)
+		if b.err != nil {
+			return nil, b.err
+		}
+		out = b.records
+	}
+	for len(out) < t.set.pollMax {
+		select {
+		case b := <-t.ch:
+			t.budget.release(b.size)
+			if b.err != nil {
+				t.pending = b.err
+				return out, nil
+			}
+			out = append(out, b.records...)
+			continue
+		default:
+		}
+		break
+	}
+	return out, nil
+}
+
+// Stop implements connector.SourceTask.
+func (t *Task) Stop() error {
+	if t.cancel != nil {
+		t.cancel()
+	}
+	t.wg.Wait()
+	return nil
+}
+
+// streamRun is one stream's state inside a task.
+type streamRun struct {
+	t           *Task
+	spec        StreamSpec
+	part        connector.Partition
+	startID     string
+	marketEvent map[int64]int64 // marketId -> eventId, as seen since the last snapshot
+}
+
+// deliver turns one SSE event into a batch and hands it to Poll.
+func (r *streamRun) deliver(ctx context.Context, ev sse.Event) error {
+	recs, err := r.records(ev, time.Now())
+	if err != nil || len(recs) == 0 {
+		return err
+	}
+	size := len(ev.Data)
+	if err := r.t.budget.acquire(ctx, size); err != nil {
+		return err
+	}
+	select {
+	case r.t.ch <- batch{records: recs, size: size}:
+		return nil
+	case <-ctx.Done():
+		r.t.budget.release(size)
+		return ctx.Err()
+	}
+}
+
+// records builds the records of one SSE message. A *StatusError is
+// returned for a message carrying an error status.
+func (r *streamRun) records(ev sse.Event, received time.Time) ([]*connector.SourceRecord, error) {
+	t := r.t
+	off := connector.Offset{OffsetKey: ev.ID}
+	hdr := connector.SourceHeaders(Class, ev.ID, received)
+	m, err := parseMessage(ev.Data)
+	if err != nil {
+		return []*connector.SourceRecord{{
+			Partition: r.part, Offset: off, Topic: t.eventsTopic, Raw: ev.Data, Headers: hdr, Timestamp: received,
+			DeadLetter: &connector.DeadLetter{Raw: ev.Data, Err: fmt.Errorf("stream %s message %s: %w", r.spec.Endpoint, ev.ID, err), Stage: connector.StageTaskPoll},
+		}}, nil
+	}
+	if m.Status >= StatusInvalidEncoding {
+		return nil, &StatusError{Status: m.Status, Message: m.text()}
+	}
+	items := m.Payload.Events.len() + m.Payload.Markets.len()
+	snapshot := m.Status == StatusInitialData || m.Status == StatusReset
+	if !snapshot && items == 0 {
+		return nil, nil // keep-alive, or an update with nothing for us
+	}
+	out := make([]*connector.SourceRecord, 0, items+2)
+	status := int32(m.Status)
+	base := func(topic string, key []byte, raw []byte) *connector.SourceRecord {
+		return &connector.SourceRecord{Partition: r.part, Offset: off, Topic: topic, Key: key, Raw: raw, Headers: hdr, Timestamp: received}
+	}
+	dead := func(topic string, raw []byte, err error) {
+		rec := base(topic, nil, raw)
+		rec.DeadLetter = &connector.DeadLetter{Raw: raw, Err: fmt.Errorf("stream %s message %s: %w", r.spec.Endpoint, ev.ID, err), Stage: connector.StageTaskPoll}
+		out = append(out, rec)
+	}
+	evRec := func(op string, raw []byte) EventRecord {
+		return EventRecord{Op: op, Status: status, MessageID: ev.ID, Endpoint: r.spec.Endpoint, Query: r.spec.Query, ReceivedAt: received, Raw: string(raw)}
+	}
+	mkRec := func(op string, raw []byte) MarketRecord {
+		return MarketRecord{Op: op, Status: status, MessageID: ev.ID, Endpoint: r.spec.Endpoint, Query: r.spec.Query, ReceivedAt: received, Raw: string(raw)}
+	}
+	if snapshot {
+		clear(r.marketEvent)
+		raw := []byte(m.markerRaw())
+		if r.carriesEvents(m) {
+			rec := base(t.eventsTopic, []byte{}, raw)
+			rec.Value, rec.Schema = evRec(OpReset, raw), t.eventSchema
+			out = append(out, rec)
+		}
+		if r.carriesMarkets(m) {
+			rec := base(t.marketsTopic, []byte{}, raw)
+			rec.Value, rec.Schema = mkRec(OpReset, raw), t.marketSchema
+			out = append(out, rec)
+		}
+	}
+	if es := m.Payload.Events; es != nil {
+		for _, pair := range [...]struct {
+			op    string
+			items []json.RawMessage
+		}{{OpAdd, es.Add}, {OpChange, es.Change}} {
+			for _, raw := range pair.items {
+				v := evRec(pair.op, raw)
+				if err := decodeEvent(raw, &v); err != nil {
+					dead(t.eventsTopic, raw, err)
+					continue
+				}
+				rec := base(t.eventsTopic, []byte(strconv.FormatInt(*v.EventID, 10)), raw)
+				rec.Value, rec.Schema = v, t.eventSchema
+				out = append(out, rec)
+			}
+		}
+		for _, raw := range es.Remove {
+			id, ok, err := jsonInt(raw)
+			if err != nil || !ok {
+				dead(t.eventsTopic, raw, fmt.Errorf("%w: removed event id %.40q is not an integer", ErrBadMessage, raw))
+				continue
+			}
+			v := evRec(OpRemove, raw)
+			v.EventID = &id
+			key := []byte(strconv.FormatInt(id, 10))
+			rec := base(t.eventsTopic, key, raw)
+			rec.Value, rec.Schema = v, t.eventSchema
+			out = append(out, rec)
+			if t.set.tombstones {
+				out = append(out, base(t.eventsTopic, key, raw))
+			}
+		}
+	}
+	if ms := m.Payload.Markets; ms != nil {
+		for _, pair := range [...]struct {
+			op    string
+			items []json.RawMessage
+		}{{OpAdd, ms.Add}, {OpChange, ms.Change}} {
+			for _, raw := range pair.items {
+				v := mkRec(pair.op, raw)
+				if err := decodeMarket(raw, &v); err != nil {
+					dead(t.marketsTopic, raw, err)
+					continue
+				}
+				if v.EventID == nil { // a change without eventId: take it from what we saw
+					if e, ok := r.marketEvent[*v.MarketID]; ok {
+						v.EventID = &e
+					}
+				}
+				var key []byte
+				if v.EventID != nil {
+					r.marketEvent[*v.MarketID] = *v.EventID
+					key = []byte(strconv.FormatInt(*v.EventID, 10))
+				} else {
+					key = []byte("market:" + strconv.FormatInt(*v.MarketID, 10))
+				}
+				rec := base(t.marketsTopic, key, raw)
+				rec.Value, rec.Schema = v, t.marketSchema
+				out = append(out, rec)
+			}
+		}
+		for _, raw := range ms.Remove {
+			id, ok, err := jsonInt(raw)
+			if err != nil || !ok {
+				dead(t.marketsTopic, raw, fmt.Errorf("%w: removed market id %.40q is not an integer", ErrBadMessage, raw))
+				continue
+			}
+			v := mkRec(OpRemove, raw)
+			v.MarketID = &id
+			key := []byte("market:" + strconv.FormatInt(id, 10))
+			if e, ok := r.marketEvent[id]; ok {
+				v.EventID = &e
+				key = []byte(strconv.FormatInt(e, 10))
+				delete(r.marketEvent, id)
+			}
+			rec := base(t.marketsTopic, key, raw)
+			rec.Value, rec.Schema = v, t.marketSchema
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}
+
+func (r *streamRun) carriesEvents(m *message) bool {
+	return m.Payload.Events != nil || r.spec.Endpoint == "GetEvents"
+}
+
+func (r *streamRun) carriesMarkets(m *message) bool {
+	return m.Payload.Markets != nil || r.spec.Endpoint == "GetMarkets" || (r.spec.Endpoint == "GetEvents" && r.t.set.includeMarkets != "none")
+}
