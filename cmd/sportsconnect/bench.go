@@ -10,7 +10,27 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/internal/bench"
 	"github.com/seed-474f70f7/sportsconnect/internal/logging"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"go.uber.org/zap"
 )
+
+// providerBench runs one provider's end-to-end benchmark and returns its
+// one-line report.
+type providerBench func(ctx context.Context, brokers []string, registry, prefix string, log *zap.Logger) (fmt.Stringer, error)
+
+// providerBenches is every provider's benchmark, simulator -> connector ->
+// real broker. A provider package adds one entry here.
+func providerBenches() map[string]providerBench {
+	return map[string]providerBench{
+		"saba": func(ctx context.Context, brokers []string, registry, prefix string, log *zap.Logger) (fmt.Stringer, error) {
+			return saba.Bench(ctx, saba.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log})
+		},
+		"roanuz": func(ctx context.Context, brokers []string, registry, prefix string, log *zap.Logger) (fmt.Stringer, error) {
+			return roanuz.BenchWebhook(ctx, roanuz.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log})
+		},
+	}
+}
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", "bench [flags]", `  make bench     # starts a real Kafka and registry, runs this, stops them
@@ -24,6 +44,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	interval := fs.Duration("interval", 100*time.Millisecond, "transaction interval")
 	rate := fs.Int("rate", 10000, "events/s of the paced latency runs; 0 skips them")
 	rateEvents := fs.Int("rate-events", 500, "events per source partition in the paced runs")
+	providers := fs.String("providers", "imgarena,saba,roanuz", "provider benchmarks to run after the synthetic one (comma-separated; empty for none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -34,10 +55,31 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return bench.Run(ctx, bench.Options{
-		Brokers: strings.Split(*brokers, ","), RegistryURL: *registry,
+	prefix := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	seeds := strings.Split(*brokers, ",")
+	if err := bench.Run(ctx, bench.Options{
+		Brokers: seeds, RegistryURL: *registry,
 		Partitions: *parts, Events: *events, TopicPartitions: int32(*topicParts), Tasks: *tasks, Interval: *interval,
-		Rate: *rate, RateEvents: *rateEvents,
-		Prefix: fmt.Sprintf("bench-%d", time.Now().UnixNano()), Out: stdout, Log: log,
-	})
+		Rate: *rate, RateEvents: *rateEvents, Prefix: prefix, Out: stdout, Log: log,
+	}); err != nil {
+		return err
+	}
+	benches := providerBenches()
+	fmt.Fprintf(stdout, "\n3. providers: simulator -> connector -> real broker, exactly-once (compare with the raw producer above)\n")
+	for _, name := range strings.Split(*providers, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		run, ok := benches[name]
+		if !ok {
+			fmt.Fprintf(stdout, "%-34s no benchmark yet\n", name)
+			continue
+		}
+		res, err := run(ctx, seeds, *registry, prefix+"-"+name, log)
+		if err != nil {
+			return fmt.Errorf("%s benchmark: %w", name, err)
+		}
+		fmt.Fprintln(stdout, res)
+	}
+	return nil
 }
