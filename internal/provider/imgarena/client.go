@@ -1,14 +1,17 @@
 package imgarena
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,7 +25,12 @@ import (
 // counters are a task's protocol counters, shared by its fixture streams.
 type counters struct {
 	connects, reconnects, seqErrors, silences, authFailures, serverErrors, malformed, actions, statuses, finished atomic.Int64
+	live, liveness, replayed                                                                                      atomic.Int64
 }
+
+// maxSince caps how many status and dead-letter packets after one event
+// the offset remembers (see fixtureStream.since).
+const maxSince = 64
 
 // fixtureStream follows one fixture's actions WebSocket: it connects with
 // startPosition = the last position handed on, authenticates, checks
@@ -34,7 +42,12 @@ type fixtureStream struct {
 	key      []byte
 	position int64 // last event handed on
 	seq      int64 // its fixtureSeqNum
-	log      *zap.Logger
+	// since holds the keys (packetKey) of the status and dead-letter packets
+	// handed on after event position, in order. They go into the offset, so
+	// a connection resuming at position skips them when the server sends
+	// them again before the next event: exactly once, like the events.
+	since []string
+	log   *zap.Logger
 }
 
 // run follows the fixture until it finishes (nil) or ctx ends.
@@ -59,11 +72,13 @@ func (f *fixtureStream) run(ctx context.Context) error {
 			backoff = cfg.backoffInitial
 		}
 		wait := backoff/2 + rand.N(backoff/2+1)
-		lvl := zap.InfoLevel
+		lvl, msg := zap.InfoLevel, "reconnecting"
 		switch {
 		case errors.Is(err, ErrUnauthorized):
+			// The operator has to act: say so plainly, name the fixture
+			// (the logger carries it) and never the token.
 			f.t.stats.authFailures.Add(1)
-			lvl = zap.ErrorLevel
+			lvl, msg = zap.ErrorLevel, "imgarena refused the auth token for this fixture; check imgarena.auth.token (retrying with backoff)"
 		case errors.Is(err, ErrSequence):
 			f.t.stats.seqErrors.Add(1)
 			lvl = zap.WarnLevel
@@ -74,7 +89,7 @@ func (f *fixtureStream) run(ctx context.Context) error {
 			f.t.stats.serverErrors.Add(1)
 			lvl = zap.WarnLevel
 		}
-		if ce := f.log.Check(lvl, "reconnecting"); ce != nil {
+		if ce := f.log.Check(lvl, msg); ce != nil {
 			ce.Write(zap.Error(err), zap.Int64("start_position", f.position), zap.Duration("backoff", wait))
 		}
 		select {
@@ -96,7 +111,7 @@ func (f *fixtureStream) session(ctx context.Context) (progressed bool, err error
 	conn, resp, err := f.t.dialer.DialContext(ctx, u, nil)
 	if err != nil {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
-			return false, fmt.Errorf("%w: dialing %s: HTTP %d", ErrUnauthorized, u, resp.StatusCode)
+			return false, fmt.Errorf("%w (fixture %s): dialing %s: HTTP %d", ErrUnauthorized, f.fixture, u, resp.StatusCode)
 		}
 		return false, fmt.Errorf("dialing %s: %w", u, err)
 	}
@@ -110,8 +125,23 @@ func (f *fixtureStream) session(ctx context.Context) (progressed bool, err error
 		return false, fmt.Errorf("sending the auth token: %w", err)
 	}
 	start := f.position
+	replayed := make(map[string]bool, len(f.since)) // handed on after event start by an earlier connection
+	for _, k := range f.since {
+		replayed[k] = true
+	}
 	var lastSeq int64
-	authorised := false
+	authorised, eventSeen := false, false
+	authorise := func() {
+		if !authorised {
+			authorised = true
+			f.t.stats.live.Add(1)
+		}
+	}
+	defer func() {
+		if authorised {
+			f.t.stats.live.Add(-1)
+		}
+	}()
 	malformedPending := int64(0)
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(cfg.silence))
@@ -124,9 +154,16 @@ func (f *fixtureStream) session(ctx context.Context) (progressed bool, err error
 		if perr != nil {
 			f.t.stats.malformed.Add(1)
 			if n, ok := scanSeq(msg); ok && n == lastSeq+1 {
-				lastSeq, f.position, f.seq = n, start+n, n
+				lastSeq, f.position, f.seq = n, start+n, n // an event, if a broken one
+				f.since, eventSeen = nil, true
 			} else {
 				malformedPending++
+				key := packetKey(msg)
+				if !eventSeen && replayed[key] {
+					f.t.stats.replayed.Add(1)
+					continue
+				}
+				f.remember(key)
 			}
 			f.log.Warn("malformed packet sent to the dead-letter path", zap.Error(perr), zap.Int("bytes", len(msg)), zap.Int64("position", f.position))
 			if err := f.emit(ctx, f.deadLetter(msg, perr, received)); err != nil {
@@ -136,20 +173,30 @@ func (f *fixtureStream) session(ctx context.Context) (progressed bool, err error
 		}
 		switch p.kind {
 		case kindLiveness:
-			authorised = true
+			authorise()
+			f.t.stats.liveness.Add(1)
 		case kindError:
+			reason := redact(p.errMsg, cfg.token) // a server may echo what it refused
 			if p.isAuthError(authorised) {
-				return progressed, fmt.Errorf("%w (fixture %s): %s", ErrUnauthorized, f.fixture, p.errMsg)
+				return progressed, fmt.Errorf("%w (fixture %s): %s", ErrUnauthorized, f.fixture, reason)
 			}
-			return progressed, fmt.Errorf("%w (fixture %s): %s", ErrServerError, f.fixture, p.errMsg)
+			return progressed, fmt.Errorf("%w (fixture %s): %s", ErrServerError, f.fixture, reason)
 		case kindStatus:
-			authorised, progressed = true, true
+			authorise()
+			key := packetKey(msg)
+			if !eventSeen && replayed[key] {
+				f.t.stats.replayed.Add(1)
+				continue
+			}
+			progressed = true
+			f.remember(key)
 			f.t.stats.statuses.Add(1)
 			if err := f.emit(ctx, f.statusRecord(p.status, msg, received)); err != nil {
 				return progressed, err
 			}
 		case kindAction:
-			authorised, progressed = true, true
+			authorise()
+			progressed = true
 			want := lastSeq + 1
 			if p.seq != want {
 				if p.seq < want || p.seq-want > malformedPending {
@@ -165,6 +212,7 @@ func (f *fixtureStream) session(ctx context.Context) (progressed bool, err error
 				return progressed, err
 			}
 			f.position, f.seq = start+p.seq, p.seq
+			f.since, eventSeen = nil, true
 			if p.finished {
 				return progressed, ErrFinished
 			}
@@ -180,12 +228,12 @@ func (f *fixtureStream) readError(err error, authorised bool) error {
 	}
 	var ce *websocket.CloseError
 	if errors.As(err, &ce) {
-		l := strings.ToLower(ce.Text)
+		l, text := strings.ToLower(ce.Text), redact(ce.Text, f.t.cfg.token)
 		if ce.Code == websocket.ClosePolicyViolation || ce.Code == 4001 || ce.Code == 4003 ||
 			strings.Contains(l, "token") || strings.Contains(l, "unauthori") {
-			return fmt.Errorf("%w: server closed the connection (%d %s)", ErrUnauthorized, ce.Code, ce.Text)
+			return fmt.Errorf("%w (fixture %s): server closed the connection (%d %s)", ErrUnauthorized, f.fixture, ce.Code, text)
 		}
-		return fmt.Errorf("server closed the connection (%d %s)", ce.Code, ce.Text)
+		return fmt.Errorf("server closed the connection (%d %s)", ce.Code, text)
 	}
 	if !authorised {
 		return fmt.Errorf("connection closed before the server answered the auth token: %w", err)
@@ -202,12 +250,38 @@ func (f *fixtureStream) emit(ctx context.Context, rec *connector.SourceRecord) e
 	}
 }
 
-func (f *fixtureStream) offset(finished bool) connector.Offset {
+// offset is the resume point after the last record handed on: the event
+// position and, when status or dead-letter packets followed it, their keys.
+func (f *fixtureStream) offset() connector.Offset {
 	o := connector.Offset{"position": f.position, "seq": f.seq}
-	if finished {
-		o["finished"] = true
+	if len(f.since) > 0 {
+		o["since"] = slices.Clone(f.since)
 	}
 	return o
+}
+
+// remember adds a handed-on status or dead-letter packet to since.
+func (f *fixtureStream) remember(key string) {
+	if len(f.since) >= maxSince {
+		f.since = slices.Clone(f.since[1:])
+	}
+	f.since = append(f.since, key)
+}
+
+// packetKey identifies a packet by its bytes: a server replaying a status
+// to a resumed connection sends the same packet, timestamp included.
+func packetKey(msg []byte) string {
+	h := fnv.New64a()
+	h.Write(bytes.TrimSpace(msg))
+	return strconv.FormatUint(h.Sum64(), 16)
+}
+
+// redact removes secret from text that came from the server.
+func redact(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, "[redacted]")
 }
 
 func (f *fixtureStream) actionRecord(p packet, pos int64, raw []byte, received time.Time) *connector.SourceRecord {
@@ -226,7 +300,7 @@ func (f *fixtureStream) actionRecord(p packet, pos int64, raw []byte, received t
 
 func (f *fixtureStream) statusRecord(st *wireStatus, raw []byte, received time.Time) *connector.SourceRecord {
 	return &connector.SourceRecord{
-		Partition: f.part, Offset: f.offset(false), Topic: f.t.statusTopic, Key: f.key,
+		Partition: f.part, Offset: f.offset(), Topic: f.t.statusTopic, Key: f.key,
 		Value:   newStatus(f.fixture, f.t.cfg.sport, f.position, st, raw, received),
 		Schema:  f.t.statusSchema,
 		Raw:     raw,
@@ -236,7 +310,7 @@ func (f *fixtureStream) statusRecord(st *wireStatus, raw []byte, received time.T
 
 func (f *fixtureStream) deadLetter(raw []byte, err error, received time.Time) *connector.SourceRecord {
 	return &connector.SourceRecord{
-		Partition: f.part, Offset: f.offset(false), Topic: f.t.actionsTopic, Key: f.key, Raw: raw,
+		Partition: f.part, Offset: f.offset(), Topic: f.t.actionsTopic, Key: f.key, Raw: raw,
 		Headers: connector.SourceHeaders(Class, strconv.FormatInt(f.position, 10), received), Timestamp: received,
 		DeadLetter: &connector.DeadLetter{Raw: raw, Err: fmt.Errorf("fixture %s: %w", f.fixture, err), Stage: connector.StageTaskPoll},
 	}
@@ -265,7 +339,7 @@ func fetchFixtures(ctx context.Context, hc *http.Client, cfg *config) ([]string,
 	if len(body) > maxFixturesBody {
 		return nil, fmt.Errorf("%w: response of %s larger than %d bytes", ErrFixturesAPI, cfg.fixturesURL(), maxFixturesBody)
 	}
-	snippet := string(body[:min(len(body), 200)])
+	snippet := redact(string(body[:min(len(body), 200)]), cfg.token)
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return nil, fmt.Errorf("%w: GET %s: HTTP %d: %s", ErrUnauthorized, cfg.fixturesURL(), resp.StatusCode, snippet)

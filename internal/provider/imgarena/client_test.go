@@ -1,6 +1,8 @@
 package imgarena
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +11,8 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // TestStreamFaultsRepaired runs one fixture through each fault and checks
@@ -117,12 +121,31 @@ func TestFinishedFixtureReleased(t *testing.T) {
 }
 
 // TestWrongTokenBacksOff checks a refused token is reported as
-// ErrUnauthorized and retried with growing delays, not in a hot loop.
+// ErrUnauthorized, logged once per attempt as an error that names the
+// fixture and never the token, and retried with growing delays, not in a
+// hot loop.
 func TestWrongTokenBacksOff(t *testing.T) {
+	const token = "not-the-token-x9"
 	sim := startSim(t, SimFixtures("6001"), SimEvents(10))
-	cfg := taskConfig(t, sim, map[string]string{KeyFixtures: "6001", KeyToken: "wrong", KeyBackoffInitialMs: "50", KeyBackoffMaxMs: "400"})
-	task := runTask(t, cfg, nil, testLogger(t))
+	cfg := taskConfig(t, sim, map[string]string{KeyFixtures: "6001", KeyToken: token, KeyBackoffInitialMs: "50", KeyBackoffMaxMs: "400"})
+	core, logs := observer.New(zap.DebugLevel)
+	task := runTask(t, cfg, nil, zap.New(core))
 	time.Sleep(2500 * time.Millisecond)
+	_ = task.Stop()
+	refusedLines := 0
+	for _, e := range logs.All() {
+		line := e.Message + " " + fmt.Sprint(e.ContextMap())
+		if strings.Contains(line, token) {
+			t.Fatalf("the token is in a log line: %s", line)
+		}
+		if strings.Contains(e.Message, "refused the auth token") {
+			refusedLines++
+			if e.Level != zap.ErrorLevel || e.ContextMap()["fixture"] != "6001" || !strings.Contains(e.Message, KeyToken) ||
+				!strings.Contains(fmt.Sprint(e.ContextMap()["error"]), "Invalid token") {
+				t.Fatalf("refusal logged as %s %q %v: want an error naming fixture 6001, the setting to fix and the server's reason", e.Level, e.Message, e.ContextMap())
+			}
+		}
+	}
 	refusals := sim.Refusals()
 	// 50,100,200,400,400... ms (halved at worst by jitter): at most ~12 in 2.5 s; a hot loop makes hundreds.
 	if len(refusals) < 3 || len(refusals) > 15 {
@@ -131,8 +154,209 @@ func TestWrongTokenBacksOff(t *testing.T) {
 	if g1, gN := refusals[1].Sub(refusals[0]), refusals[len(refusals)-1].Sub(refusals[len(refusals)-2]); gN <= g1 {
 		t.Fatalf("retry gaps did not grow: first %s, last %s", g1, gN)
 	}
-	if st := task.Stats(); st.AuthFailures < 3 || st.Actions != 0 {
-		t.Fatalf("stats %+v", st)
+	if st := task.Stats(); st.AuthFailures < 3 || st.Actions != 0 || int64(refusedLines) != st.AuthFailures {
+		t.Fatalf("stats %+v, %d refusal log lines: want one line per refusal", st, refusedLines)
+	}
+}
+
+// TestStatusesExactlyOnce breaks each connection between a status pair and
+// the event after it, and checks every status is handed on exactly once
+// whether the server sends the pair again to the resumed connection (then
+// the offset's since keys skip it) or not.
+func TestStatusesExactlyOnce(t *testing.T) {
+	const n = 40
+	cases := []struct {
+		name         string
+		once         bool
+		wantReplayed int64
+	}{
+		{"server replays statuses", false, 2},
+		{"server sends statuses once", true, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sim := startSim(t, SimFixtures("3001"), SimEvents(n), SimStatusEvery(10), SimStatusOnce(tc.once), SimDropAfterStatus(true),
+				SimEventInterval(time.Second, time.Millisecond), SimHeartbeat(100*time.Millisecond))
+			task := runTask(t, taskConfig(t, sim, map[string]string{KeyFixtures: "3001"}), nil, testLogger(t))
+			var c collector
+			recs := c.pollUntil(t, task, 10*time.Second, countActions([]string{"3001"}, n))
+			checkExactly(t, "3001", actionPositions(recs)["3001"], seq(1, n))
+			checkStatuses(t, statusRecords(recs), 9, 19, 29, 39)
+			if st := task.Stats(); st.Replayed != tc.wantReplayed || sim.Connections("3001") != 2 {
+				t.Fatalf("stats %+v, %d connections: want %d replays skipped over 2 connections", st, sim.Connections("3001"), tc.wantReplayed)
+			}
+			for _, r := range recs {
+				if v, ok := r.Value.(*Status); ok && len(offsetKeys(r.Offset["since"])) == 0 {
+					t.Fatalf("status at position %d committed without its key: offset %v", v.Position, r.Offset)
+				}
+				if _, ok := r.Value.(*Action); ok && r.Offset["since"] != nil {
+					t.Fatalf("action offset %v still holds since keys", r.Offset)
+				}
+			}
+		})
+	}
+}
+
+// TestStatusesResumeFromCommitted restarts a task from the committed
+// offset of the first of a status pair (read back as JSON, as from Kafka):
+// the server sends both again, the connector skips the one already handed
+// on and hands on the other, then continues exactly.
+func TestStatusesResumeFromCommitted(t *testing.T) {
+	const n = 30
+	sim := startSim(t, SimFixtures("3101"), SimEvents(n), SimStatusEvery(10), SimEventInterval(time.Second, time.Millisecond))
+	task := runTask(t, taskConfig(t, sim, map[string]string{KeyFixtures: "3101"}), nil, testLogger(t))
+	var c collector
+	recs := c.pollUntil(t, task, 10*time.Second, countActions([]string{"3101"}, n))
+	_ = task.Stop()
+	var firstOf20 *connector.SourceRecord
+	for _, r := range recs {
+		if v, ok := r.Value.(*Status); ok && v.Position == 19 {
+			firstOf20 = r
+			break
+		}
+	}
+	if firstOf20 == nil {
+		t.Fatal("no status before event 20")
+	}
+	b, err := json.Marshal(firstOf20.Offset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var committed connector.Offset
+	if err := dec.Decode(&committed); err != nil {
+		t.Fatal(err)
+	}
+	task2 := runTask(t, taskConfig(t, sim, map[string]string{KeyFixtures: "3101"}), map[string]connector.Offset{"3101": committed}, testLogger(t))
+	var c2 collector
+	recs2 := c2.pollUntil(t, task2, 10*time.Second, countActions([]string{"3101"}, n-19))
+	checkExactly(t, "3101", actionPositions(recs2)["3101"], seq(20, n))
+	st := statusRecords(recs2)
+	if len(st) != 3 || *st[0].State != "Connected" || st[0].Position != 19 || st[0].Raw == firstOf20.Value.(*Status).Raw {
+		t.Fatalf("after the restart: %d statuses, first %+v: want the Connected of the pair before 20, then the pair before 30", len(st), st[0])
+	}
+	checkStatuses(t, st[1:], 29)
+	if s := task2.Stats(); s.Replayed != 1 {
+		t.Fatalf("stats %+v: want the committed status skipped once", s)
+	}
+}
+
+// checkStatuses checks statuses are a Disconnected/Connected pair at each
+// of positions, in order, no packet twice.
+func checkStatuses(t *testing.T, statuses []*Status, positions ...int64) {
+	t.Helper()
+	if len(statuses) != 2*len(positions) {
+		t.Fatalf("%d status records, want %d (pairs at %v)", len(statuses), 2*len(positions), positions)
+	}
+	seen := map[string]bool{}
+	for i, s := range statuses {
+		want := [2]string{"Disconnected", "Connected"}[i%2]
+		if s.Position != positions[i/2] || s.State == nil || *s.State != want || seen[s.Raw] {
+			t.Fatalf("status %d: position %d state %v (seen before: %v), want %s at %d", i, s.Position, s.State, seen[s.Raw], want, positions[i/2])
+		}
+		seen[s.Raw] = true
+	}
+}
+
+// TestDeadLetterReplaySkipped: a malformed packet without a readable
+// fixtureSeqNum is dead-lettered once even when a resumed connection gets
+// it again before the next event.
+func TestDeadLetterReplaySkipped(t *testing.T) {
+	const broken = `{"fixtureAction": {{{`
+	url, starts := scriptServer(t,
+		[]string{`{"type":"authorised"}`, actionFrame("2001", 1, 1), broken},
+		[]string{`{"type":"authorised"}`, broken, actionFrame("2001", 2, 1)},
+	)
+	task := runTask(t, taskConfig(t, nil, map[string]string{KeyURL: url, KeyFixtures: "2001"}), nil, testLogger(t))
+	var c collector
+	recs := c.pollUntil(t, task, 10*time.Second, countActions([]string{"2001"}, 2))
+	checkExactly(t, "2001", actionPositions(recs)["2001"], seq(1, 2))
+	var dead []*connector.SourceRecord
+	for _, r := range recs {
+		if r.DeadLetter != nil {
+			dead = append(dead, r)
+		}
+	}
+	if len(dead) != 1 || string(dead[0].DeadLetter.Raw) != broken || len(offsetKeys(dead[0].Offset["since"])) != 1 {
+		t.Fatalf("%d dead letters (%v): want one, its key in the offset", len(dead), dead)
+	}
+	if got := strings.Join(starts(), ","); got != "0,1" || task.Stats().Replayed != 1 {
+		t.Fatalf("startPositions %s, stats %+v: want 0,1 and one replay skipped", got, task.Stats())
+	}
+}
+
+// TestRefusalReasonRedacted: a server that echoes the refused token in its
+// reason does not get it into the logs.
+func TestRefusalReasonRedacted(t *testing.T) {
+	const token = "echoed-secret-77"
+	url, _ := scriptServer(t, []string{`{"statusCode":401,"message":"Invalid token ` + token + `"}`})
+	core, logs := observer.New(zap.DebugLevel)
+	task := runTask(t, taskConfig(t, nil, map[string]string{KeyURL: url, KeyFixtures: "2101", KeyToken: token}), nil, zap.New(core))
+	deadline := time.Now().Add(5 * time.Second)
+	for task.Stats().AuthFailures < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("stats %+v: want refusals", task.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = task.Stop()
+	redacted := 0
+	for _, e := range logs.All() {
+		line := e.Message + " " + fmt.Sprint(e.ContextMap())
+		if strings.Contains(line, token) {
+			t.Fatalf("the token is in a log line: %s", line)
+		}
+		if strings.Contains(line, "Invalid token [redacted]") {
+			redacted++
+		}
+	}
+	if redacted == 0 {
+		t.Fatal("no log line gives the server's (redacted) reason")
+	}
+}
+
+func TestRedact(t *testing.T) {
+	cases := []struct{ in, secret, want string }{
+		{"Invalid token abc123", "abc123", "Invalid token [redacted]"},
+		{"abc abc", "abc", "[redacted] [redacted]"},
+		{"nothing here", "abc123", "nothing here"},
+		{"no secret configured", "", "no secret configured"},
+	}
+	for _, tc := range cases {
+		if got := redact(tc.in, tc.secret); got != tc.want {
+			t.Errorf("redact(%q, %q) = %q, want %q", tc.in, tc.secret, got, tc.want)
+		}
+	}
+}
+
+func TestOffsetKeys(t *testing.T) {
+	long := make([]any, maxSince+5)
+	for i := range long {
+		long[i] = fmtInt(int64(i))
+	}
+	cases := []struct {
+		name string
+		in   any
+		want []string
+	}{
+		{"absent", nil, nil},
+		{"strings", []string{"a", "b"}, []string{"a", "b"}},
+		{"from JSON", []any{"a", json.Number("1"), "b"}, []string{"a", "b"}},
+		{"not a list", "a", nil},
+		{"too long keeps the last", long, []string{fmtInt(5), fmtInt(maxSince + 4)}},
+	}
+	for _, tc := range cases {
+		got := offsetKeys(tc.in)
+		if tc.name == "too long keeps the last" {
+			if len(got) != maxSince || got[0] != tc.want[0] || got[len(got)-1] != tc.want[1] {
+				t.Errorf("%s: %d keys %v...%v", tc.name, len(got), got[0], got[len(got)-1])
+			}
+			continue
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
 

@@ -57,11 +57,12 @@ func committedPositions(ctx context.Context, t *testing.T, offsets, conn, sport 
 }
 
 // TestCrashExactlyOnce runs the real binary against the real broker with
-// the simulator in this process dropping connections at random, SIGKILLs
-// the binary at random instants 12 times, restarts it each time, then lets
-// every fixture finish. A read_committed consumer must find every fixture
-// holding positions 1..N exactly once, in order, each the simulator's event
-// at that position.
+// the simulator in this process dropping connections at random (and once
+// per fixture between a status pair and its event), SIGKILLs the binary at
+// random instants 12 times, restarts it each time, then lets every fixture
+// finish. A read_committed consumer must find every fixture holding
+// positions 1..N exactly once, in order, each the simulator's event at
+// that position, and every status pair exactly once.
 func TestCrashExactlyOnce(t *testing.T) {
 	const (
 		k     = 4
@@ -75,7 +76,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	u := testenv.UniqueName(t, "img-")
 	group, offsets, prefix := u+"-g", u+"-offsets", u
 	sim := startSim(t, SimFixtureCount(k), SimEvents(n), SimFinish(true), SimEventInterval(time.Second, 2*time.Millisecond),
-		SimRandomDrops(0.002), SimStatusEvery(1000), SimHeartbeat(time.Second), SimToken("crash-token"))
+		SimRandomDrops(0.002), SimStatusEvery(1000), SimDropAfterStatus(true), SimHeartbeat(time.Second), SimToken("crash-token"))
 	dir := t.TempDir()
 	worker := filepath.Join(dir, "worker.properties")
 	conn := filepath.Join(dir, "imgarena.json")
@@ -162,8 +163,21 @@ func TestCrashExactlyOnce(t *testing.T) {
 	}
 	got := readActions(ctx, t, testenv.Brokers(t), testenv.Registry(t), prefix+".imgarena.soccer.actions")
 	checkAgainstTimeline(t, sim, got, sim.Fixtures(), n)
+	statuses := readStatuses(ctx, t, testenv.Brokers(t), testenv.Registry(t), prefix+".imgarena.soccer.status")
+	var pairs []int64
+	for p := int64(1000); p <= n; p += 1000 {
+		pairs = append(pairs, p-1)
+	}
+	for _, f := range sim.Fixtures() {
+		var ss []*Status
+		for i := range statuses[f] {
+			ss = append(ss, &statuses[f][i])
+		}
+		checkStatuses(t, ss, pairs...)
+	}
 	st := sim.Stats()
-	t.Logf("%d kills, %d simulator drops, %d connections: every fixture 1..%d exactly once (read_committed)", kills, st.Drops, st.Connections, n)
+	t.Logf("%d kills, %d simulator drops, %d connections: every fixture 1..%d and its %d status packets exactly once (read_committed)",
+		kills, st.Drops, st.Connections, n, 2*len(pairs))
 	if st.Drops == 0 {
 		t.Fatal("the simulator dropped no connection: the test did not exercise reconnects")
 	}

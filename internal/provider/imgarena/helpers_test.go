@@ -2,15 +2,45 @@ package imgarena
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/signal"
 	"sort"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 )
+
+// simChildEnv set to 1 makes the test binary run the simulator (its
+// arguments are RunSimulator's flags) instead of the tests: IdleMemory's
+// tests start it so the simulator's memory is not counted.
+const simChildEnv = "IMGARENA_TEST_SIMULATOR_CHILD"
+
+// simChild is the argv and environment that run the simulator in a child process.
+func simChild() ([]string, []string) { return []string{os.Args[0]}, []string{simChildEnv + "=1"} }
+
+func TestMain(m *testing.M) {
+	if os.Getenv(simChildEnv) == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := RunSimulator(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // startSim starts a simulator on a random local port, closed at cleanup.
 func startSim(t testing.TB, opts ...SimOption) *Simulator {
@@ -23,11 +53,16 @@ func startSim(t testing.TB, opts ...SimOption) *Simulator {
 	return sim
 }
 
-// taskConfig returns a validated connector config for sim with extra settings.
+// taskConfig returns a validated connector config for sim with extra
+// settings (with a nil sim, extra names KeyURL).
 func taskConfig(t testing.TB, sim *Simulator, extra map[string]string) connector.Config {
 	t.Helper()
+	url := ""
+	if sim != nil {
+		url = sim.URL()
+	}
 	raw := connector.Config{
-		"name": "img", "connector.class": Class, KeyURL: sim.URL(), KeyToken: "sim-token",
+		"name": "img", "connector.class": Class, KeyURL: url, KeyToken: "sim-token",
 		KeySpeed: "fast", KeyBackoffInitialMs: "20", KeyBackoffMaxMs: "200", KeySilenceMs: "2000",
 	}
 	for k, v := range extra {
@@ -49,17 +84,84 @@ func runTask(t testing.TB, cfg connector.Config, committed map[string]connector.
 		t.Fatal(err)
 	}
 	task := c.NewTask().(*Task)
-	task.offsetOf = func(p connector.Partition) (connector.Offset, bool) {
-		o, ok := committed[p.Fields()["fixture"].(string)]
-		return o, ok
+	var offsets []connector.PartitionOffset
+	for fixture, o := range committed {
+		offsets = append(offsets, connector.PartitionOffset{Partition: PartitionOf(c.parsed.sport, fixture), Offset: o})
 	}
 	tcfg := cfg.Clone()
 	tcfg[connector.KeyTaskIndex], tcfg[connector.KeyTaskCount] = "0", "1"
-	if err := task.Start(context.Background(), &connector.TaskContext{Connector: "img", Config: tcfg, Logger: log}); err != nil {
+	if err := task.Start(context.Background(), connector.NewTaskContextForTest("img", 0, tcfg, log, offsets...)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = task.Stop() })
 	return task
+}
+
+// scriptServer is a WebSocket server playing scripts: connection i (the
+// last script for every connection after it) reads the auth frame, sends
+// the script's frames, then drops the connection; the last script instead
+// keeps it open and silent. It returns its ws:// URL and a func listing
+// the startPosition each connection asked for. Register it before the task
+// that uses it, so the task stops first at cleanup.
+func scriptServer(t testing.TB, scripts ...[]string) (string, func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var starts []string
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		mu.Lock()
+		i := min(len(starts), len(scripts)-1)
+		starts = append(starts, r.URL.Query().Get("startPosition"))
+		mu.Unlock()
+		if _, _, err := c.ReadMessage(); err != nil {
+			return
+		}
+		for _, f := range scripts[i] {
+			if err := c.WriteMessage(websocket.TextMessage, []byte(f)); err != nil {
+				return
+			}
+		}
+		if i < len(scripts)-1 {
+			return // dropped
+		}
+		for { // open and silent until the client goes
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http"), func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), starts...)
+	}
+}
+
+// actionFrame returns event pos of fixture's simulated feed (seed 1) framed with seq.
+func actionFrame(fixture string, pos, seq int64) string {
+	g := newGenerator(1, fixture, pos, false)
+	var ev simEvent
+	for g.i < pos {
+		ev, _ = g.next()
+	}
+	return string(g.appendPacket(nil, ev, seq))
+}
+
+// statusRecords returns the status record values in order.
+func statusRecords(recs []*connector.SourceRecord) []*Status {
+	var out []*Status
+	for _, r := range recs {
+		if s, ok := r.Value.(*Status); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // collector polls a task like the worker does and keeps every record.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // packetKind is what a packet is to the client.
@@ -94,8 +95,31 @@ type wireStatus struct {
 // is not a JSON value, or an action or status whose fields do not decode,
 // is ErrMalformed. A JSON value that is neither an action, a status nor an
 // error is liveness only.
+//
+// Action packets, nearly all of the traffic, are decoded in one pass;
+// anything that does not decode that way takes parseGeneral, which gives
+// the same answer for actions (FuzzParsePacket checks it).
 func parsePacket(b []byte) (packet, error) {
 	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '{' && bytes.Contains(b, []byte(`"fixtureAction"`)) {
+		var w wirePacket
+		if json.Unmarshal(b, &w) == nil && w.FixtureAction != nil {
+			return actionPacket(&w)
+		}
+	}
+	return parseGeneral(b)
+}
+
+// actionPacket checks a decoded action packet's fixtureSeqNum.
+func actionPacket(w *wirePacket) (packet, error) {
+	if !w.FixtureAction.FixtureSeqNum.ok || w.FixtureAction.FixtureSeqNum.n < 1 {
+		return packet{}, fmt.Errorf("%w: action packet without a positive integer fixtureSeqNum", ErrMalformed)
+	}
+	return packet{kind: kindAction, action: w, seq: w.FixtureAction.FixtureSeqNum.n, finished: w.Finished.b}, nil
+}
+
+// parseGeneral classifies any message by its top-level keys (b is trimmed).
+func parseGeneral(b []byte) (packet, error) {
 	if len(b) == 0 || b[0] != '{' {
 		if !json.Valid(b) {
 			return packet{}, fmt.Errorf("%w: not JSON", ErrMalformed)
@@ -106,15 +130,21 @@ func parsePacket(b []byte) (packet, error) {
 	if err := json.Unmarshal(b, &top); err != nil {
 		return packet{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if fa, ok := top["fixtureAction"]; ok && !isNull(fa) {
+	// Keys match as encoding/json matches struct fields (case-insensitively,
+	// the last one winning), so this path and parsePacket's agree.
+	var probe struct {
+		FixtureAction json.RawMessage `json:"fixtureAction"`
+	}
+	_ = json.Unmarshal(b, &probe) // b is a valid object: it decoded into top
+	if !isNull(probe.FixtureAction) {
 		var w wirePacket
 		if err := json.Unmarshal(b, &w); err != nil {
 			return packet{}, fmt.Errorf("%w: action packet: %v", ErrMalformed, err)
 		}
-		if w.FixtureAction == nil || !w.FixtureAction.FixtureSeqNum.ok || w.FixtureAction.FixtureSeqNum.n < 1 {
-			return packet{}, fmt.Errorf("%w: action packet without a positive integer fixtureSeqNum", ErrMalformed)
+		if w.FixtureAction == nil {
+			return packet{}, fmt.Errorf("%w: action packet without a fixtureAction object", ErrMalformed)
 		}
-		return packet{kind: kindAction, action: &w, seq: w.FixtureAction.FixtureSeqNum.n, finished: w.Finished.b}, nil
+		return actionPacket(&w)
 	}
 	if et, ok := top["eventElementType"]; ok && !isNull(et) {
 		var st wireStatus
@@ -220,6 +250,9 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	switch {
 	case string(b) == "null":
 		*f = flexString{}
+	case len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' && bytes.IndexByte(b[1:len(b)-1], '\\') < 0 && utf8.Valid(b[1:len(b)-1]):
+		// Nothing to unescape (encoding/json has validated the text).
+		*f = flexString{s: string(b[1 : len(b)-1]), ok: true}
 	case len(b) > 0 && b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {

@@ -1,6 +1,7 @@
 package imgarena
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
@@ -130,11 +131,19 @@ func FuzzParsePacket(f *testing.F) {
 		f.Add(g.appendMalformed(nil, ev, i))
 	}
 	for _, s := range []string{`{"type":"heartbeat"}`, `{"statusCode":401,"message":"Invalid token"}`,
-		`{"eventElementType":"ConnectionStateChanged","state":"Disconnected","timestamp":"1"}`, `[]`, `null`, `{"fixtureAction":{}}`} {
+		`{"eventElementType":"ConnectionStateChanged","state":"Disconnected","timestamp":"1"}`, `[]`, `null`, `{"fixtureAction":{}}`,
+		`{"FixtureAction":{"fixtureSeqNum":1},"x":"fixtureAction"}`, `{"fixtureAction":null,"FIXTUREACTION":{"fixtureSeqNum":2}}`,
+		`{"fixtureAction":{"fixtureSeqNum":3},"fixtureAction":null}`, `{"fixtureAction":"x"}`, `{"fixtureAction":{"fixtureSeqNum":"\u0031"}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := parsePacket(b)
+		// The one-pass path for actions must agree with the general one.
+		g, gerr := parseGeneral(bytes.TrimSpace(b))
+		if (err == nil) != (gerr == nil) || p.kind != g.kind || p.seq != g.seq || p.finished != g.finished {
+			t.Fatalf("parsePacket: %s seq %d finished %v err %v; parseGeneral: %s seq %d finished %v err %v",
+				p.kind, p.seq, p.finished, err, g.kind, g.seq, g.finished, gerr)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("error %v is not ErrMalformed", err)

@@ -16,6 +16,9 @@ const simExamples = `Examples:
   # event 77 malformed, a status pair every 25 events, fixtures that finish:
   sportsconnect simulate imgarena --drop-after 50 --dup-seq 30 --malformed 77 --status-every 25 --finish
 
+  # 10,000 idle fixtures (no events, heartbeats only) on a free port:
+  sportsconnect simulate imgarena --addr 127.0.0.1:0 --fixtures 10000 --events 0
+
   # a connector config pointing at it:
   {"name": "img", "config": {"connector.class": "imgarena", "imgarena.url": "ws://127.0.0.1:8790",
    "imgarena.auth.token": "sim-token", "imgarena.speed": "fast"}}
@@ -51,13 +54,15 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	malformed := fs.Int64("malformed", 0, "fault: event N is broken JSON (every connection)")
 	finish := fs.Bool("finish", false, "fixtures finish: the last event says finished: true")
 	statusEvery := fs.Int64("status-every", 0, "send a ConnectionStateChanged Disconnected/Connected pair before every N-th event")
+	statusOnce := fs.Bool("status-once", false, "send each status pair once per fixture, not again to a connection resuming before it")
+	dropAtStatus := fs.Bool("drop-after-status", false, "fault: close each fixture's connection right after its first status pair (once per fixture)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	opts := []SimOption{SimSeed(*seed), SimFixtureCount(*fixtures), SimEvents(*events), SimToken(*token),
 		SimAuthStyle(*authStyle), SimHeartbeatStyle(*hbStyle), SimDropAfter(*dropAfter), SimRandomDrops(*randomDrop),
 		SimStallAfter(*stall), SimDuplicateSeq(*dup), SimReorderSeq(*reorder), SimSeqGap(*gap), SimMalformed(*malformed),
-		SimFinish(*finish), SimStatusEvery(*statusEvery)}
+		SimFinish(*finish), SimStatusEvery(*statusEvery), SimStatusOnce(*statusOnce), SimDropAfterStatus(*dropAtStatus)}
 	if *ids != "" {
 		var list []string
 		for _, id := range strings.Split(*ids, ",") {

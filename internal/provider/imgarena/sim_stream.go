@@ -46,6 +46,10 @@ func refusal(i int) string {
 	return `{"error":"Unauthorized","message":"Invalid token"}`
 }
 
+// statusGap is how long before an event's Connected status its Disconnected
+// status is stamped.
+const statusGap = 30 * time.Second
+
 // writeWait bounds each write to a client that stopped reading.
 const writeWait = 60 * time.Second
 
@@ -128,6 +132,9 @@ func (s *Simulator) stream(c *websocket.Conn, fixture string, start int64, inter
 		} else {
 			buf = g.appendPacket(buf[:0], ev, seq)
 		}
+		if s.o.onSend != nil {
+			s.o.onSend(fixture, ev.pos, time.Now())
+		}
 		if !write(buf) {
 			return false
 		}
@@ -163,12 +170,18 @@ func (s *Simulator) stream(c *websocket.Conn, fixture string, start int64, inter
 			continue
 		}
 		evTimer.Reset(interval)
-		if s.o.statusEvery > 0 && ev.pos%s.o.statusEvery == 0 {
-			now := time.Now()
-			if !write(appendStatus(nil, "Disconnected", now)) || !write(appendStatus(nil, "Connected", now)) {
+		if s.o.statusEvery > 0 && ev.pos%s.o.statusEvery == 0 &&
+			(!s.o.statusOnce || s.oneShot(fixture, "status/"+strconv.FormatInt(ev.pos, 10))) {
+			// The state changes happened at fixed instants of the feed, so a
+			// replay to a resumed connection carries the same timestamps.
+			if !write(appendStatus(nil, "Disconnected", ev.ts.Add(-statusGap))) || !write(appendStatus(nil, "Connected", ev.ts)) {
 				return
 			}
 			s.statusesSent.Add(2)
+			if s.o.dropAtStatus && s.oneShot(fixture, "dropAtStatus") {
+				drop()
+				return
+			}
 		}
 		switch {
 		case ev.pos == s.o.gapAt && s.oneShot(fixture, "gap"):

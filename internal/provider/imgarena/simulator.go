@@ -57,6 +57,9 @@ type simOptions struct {
 	malformedAt    int64
 	finish         bool
 	statusEvery    int64
+	statusOnce     bool // a status pair is sent once per fixture, not replayed on reconnect
+	dropAtStatus   bool // drop the connection right after each fixture's first status pair
+	onSend         func(fixture string, position int64, at time.Time)
 }
 
 // SimOption configures a Simulator.
@@ -133,6 +136,25 @@ func SimFinish(on bool) SimOption { return func(o *simOptions) { o.finish = on }
 
 // SimStatusEvery sends a Disconnected/Connected status pair before every k-th event.
 func SimStatusEvery(k int64) SimOption { return func(o *simOptions) { o.statusEvery = k } }
+
+// SimStatusOnce makes the server send each status pair only on the first
+// connection that reaches it, instead of again to every connection that
+// resumes before it (the default). The documents do not say which a real
+// server does; the connector must hand each status on exactly once either way.
+func SimStatusOnce(on bool) SimOption { return func(o *simOptions) { o.statusOnce = on } }
+
+// SimDropAfterStatus closes each fixture's connection abruptly right after
+// its first status pair, before the event it precedes (once per fixture):
+// the resumed connection starts just before those statuses.
+func SimDropAfterStatus(on bool) SimOption { return func(o *simOptions) { o.dropAtStatus = on } }
+
+// SimOnSend calls fn just before each action packet is written, with the
+// fixture, the packet's event position and the time: the benchmark's
+// send-to-visibility latency starts there. fn must be safe for concurrent
+// use and must not block.
+func SimOnSend(fn func(fixture string, position int64, at time.Time)) SimOption {
+	return func(o *simOptions) { o.onSend = fn }
+}
 
 // NewSimulator returns an unstarted simulator: by default 3 fixtures of 100
 // events, token "sim-token", heartbeats every 10 s, events every second at

@@ -105,20 +105,18 @@ type Task struct {
 	actionsTopic, statusTopic  string
 	actionSchema, statusSchema avro.Schema
 
-	cfg    config
-	log    *zap.Logger
-	tc     *connector.TaskContext
-	dialer *websocket.Dialer
-	http   *http.Client
-	out    chan *connector.SourceRecord
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	index  uint64
-	count  uint64
-	stats  counters
-	// offsetOf returns a fixture's committed offset (tc.Offset; tests replace it).
-	offsetOf func(connector.Partition) (connector.Offset, bool)
+	cfg      config
+	log      *zap.Logger
+	tc       *connector.TaskContext
+	dialer   *websocket.Dialer
+	http     *http.Client
+	out      chan *connector.SourceRecord
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	index    uint64
+	count    uint64
+	stats    counters
 	mu       sync.Mutex
 	running  map[string]bool
 	finished map[string]bool
@@ -133,9 +131,6 @@ func (t *Task) Start(ctx context.Context, tc *connector.TaskContext) error {
 		return err
 	}
 	t.cfg, t.tc, t.log = cfg, tc, tc.Logger
-	if t.offsetOf == nil {
-		t.offsetOf = tc.Offset
-	}
 	t.index, t.count = uint64(tc.Config.Int(connector.KeyTaskIndex)), uint64(max(tc.Config.Int(connector.KeyTaskCount), 1))
 	t.dialer = &websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 2048, WriteBufferSize: 512, WriteBufferPool: &sync.Pool{}}
 	t.http = &http.Client{Timeout: 30 * time.Second}
@@ -209,7 +204,7 @@ func (t *Task) follow(id string) bool {
 	}
 	f := &fixtureStream{t: t, fixture: id, part: PartitionOf(t.cfg.sport, id), key: []byte(id),
 		log: t.log.With(zap.String("fixture", id), zap.String("sport", t.cfg.sport))}
-	if o, ok := t.offsetOf(f.part); ok {
+	if o, ok := t.tc.Offset(f.part); ok {
 		pos, ok := o.OffsetInt("position")
 		if !ok || pos < 0 {
 			f.log.Error("committed offset has no usable position; starting from 0", zap.Any("offset", o))
@@ -217,6 +212,7 @@ func (t *Task) follow(id string) bool {
 		}
 		f.position = pos
 		f.seq, _ = o.OffsetInt("seq")
+		f.since = offsetKeys(o["since"])
 		if done, _ := o["finished"].(bool); done {
 			t.finished[id] = true
 			f.log.Info("fixture finished before; not reopened", zap.Int64("position", pos))
@@ -236,6 +232,26 @@ func (t *Task) follow(id string) bool {
 		t.mu.Unlock()
 	}()
 	return true
+}
+
+// offsetKeys reads the since list of a committed offset ([]any of strings
+// when read back from Kafka); anything else is no list.
+func offsetKeys(v any) []string {
+	var out []string
+	switch l := v.(type) {
+	case []string:
+		out = append(out, l...)
+	case []any:
+		for _, k := range l {
+			if s, ok := k.(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	if len(out) > maxSince {
+		out = out[len(out)-maxSince:]
+	}
+	return out
 }
 
 // Poll implements connector.SourceTask: it waits for the first record, then
@@ -273,6 +289,14 @@ type TaskStats struct {
 	Following, Finished                                         int
 	Connects, Reconnects, SeqErrors, Silences, AuthFailures     int64
 	ServerErrors, Malformed, Actions, Statuses, FinishedPackets int64
+	// Live is the number of connections authorised right now.
+	Live int64
+	// Liveness counts packets that only prove a connection alive
+	// (authorised replies, heartbeats).
+	Liveness int64
+	// Replayed counts status and dead-letter packets a resumed connection
+	// received again and skipped, because they were handed on before.
+	Replayed int64
 }
 
 // Stats returns the task's counters.
@@ -284,6 +308,7 @@ func (t *Task) Stats() TaskStats {
 	st.Connects, st.Reconnects, st.SeqErrors, st.Silences = c.connects.Load(), c.reconnects.Load(), c.seqErrors.Load(), c.silences.Load()
 	st.AuthFailures, st.ServerErrors, st.Malformed = c.authFailures.Load(), c.serverErrors.Load(), c.malformed.Load()
 	st.Actions, st.Statuses, st.FinishedPackets = c.actions.Load(), c.statuses.Load(), c.finished.Load()
+	st.Live, st.Liveness, st.Replayed = c.live.Load(), c.liveness.Load(), c.replayed.Load()
 	return st
 }
 

@@ -44,6 +44,19 @@ func newWorker(t testing.TB, brokers []string, registry, group, offsets string, 
 // fixture, the decoded actions in order.
 func readActions(ctx context.Context, t testing.TB, brokers []string, registry, topic string) map[string][]Action {
 	t.Helper()
+	return readRecords(ctx, t, brokers, registry, topic, func(a *Action) string { return a.Fixture })
+}
+
+// readStatuses reads a status topic like readActions.
+func readStatuses(ctx context.Context, t testing.TB, brokers []string, registry, topic string) map[string][]Status {
+	t.Helper()
+	return readRecords(ctx, t, brokers, registry, topic, func(s *Status) string { return s.Fixture })
+}
+
+// readRecords reads topic read_committed to its end and returns, per
+// fixture, the decoded values in order; each record's key must be its fixture.
+func readRecords[T any](ctx context.Context, t testing.TB, brokers []string, registry, topic string, fixtureOf func(*T) string) map[string][]T {
+	t.Helper()
 	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +72,7 @@ func readActions(ctx context.Context, t testing.TB, brokers []string, registry, 
 			want[o.Partition] = o.Offset
 		}
 	})
-	out := map[string][]Action{}
+	out := map[string][]T{}
 	if len(want) == 0 {
 		return out
 	}
@@ -91,14 +104,14 @@ func readActions(ctx context.Context, t testing.TB, brokers []string, registry, 
 			if r.Attrs.IsControl() {
 				return
 			}
-			var a Action
-			if err := dec.Decode(ctx, r.Value, &a); err != nil {
+			var v T
+			if err := dec.Decode(ctx, r.Value, &v); err != nil {
 				t.Fatalf("decoding %s offset %d: %v", topic, r.Offset, err)
 			}
-			if string(r.Key) != a.Fixture {
-				t.Fatalf("key %q for fixture %s", r.Key, a.Fixture)
+			if f := fixtureOf(&v); string(r.Key) != f {
+				t.Fatalf("key %q for fixture %s", r.Key, f)
 			}
-			out[a.Fixture] = append(out[a.Fixture], a)
+			out[fixtureOf(&v)] = append(out[fixtureOf(&v)], v)
 		})
 	}
 	return out
