@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/internal/bench"
 	"github.com/seed-474f70f7/sportsconnect/internal/logging"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
 	"go.uber.org/zap"
@@ -23,6 +24,16 @@ type providerBench func(ctx context.Context, brokers []string, registry, prefix 
 // real broker. A provider package adds one entry here.
 func providerBenches() map[string]providerBench {
 	return map[string]providerBench{
+		"imgarena": func(ctx context.Context, brokers []string, registry, prefix string, log *zap.Logger) (fmt.Stringer, error) {
+			return imgarena.Bench(ctx, imgarena.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log,
+				EventInterval: 10 * time.Millisecond})
+		},
+		"imgarena-idle-1k": func(ctx context.Context, _ []string, _, _ string, log *zap.Logger) (fmt.Stringer, error) {
+			return imgarena.IdleMemory(ctx, imgarena.MemoryOptions{Fixtures: 1000, Log: log})
+		},
+		"imgarena-idle-10k": func(ctx context.Context, _ []string, _, _ string, log *zap.Logger) (fmt.Stringer, error) {
+			return imgarena.IdleMemory(ctx, imgarena.MemoryOptions{Fixtures: 10000, Log: log})
+		},
 		"saba": func(ctx context.Context, brokers []string, registry, prefix string, log *zap.Logger) (fmt.Stringer, error) {
 			return saba.Bench(ctx, saba.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log})
 		},
@@ -44,7 +55,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	interval := fs.Duration("interval", 100*time.Millisecond, "transaction interval")
 	rate := fs.Int("rate", 10000, "events/s of the paced latency runs; 0 skips them")
 	rateEvents := fs.Int("rate-events", 500, "events per source partition in the paced runs")
-	providers := fs.String("providers", "imgarena,saba,roanuz", "provider benchmarks to run after the synthetic one (comma-separated; empty for none)")
+	providers := fs.String("providers", "imgarena,imgarena-idle-1k,imgarena-idle-10k,saba,roanuz", "provider benchmarks to run after the synthetic one (comma-separated; empty for none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
