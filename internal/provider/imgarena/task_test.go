@@ -10,7 +10,6 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/embedded"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -57,64 +56,11 @@ func readStatuses(ctx context.Context, t testing.TB, brokers []string, registry,
 // fixture, the decoded values in order; each record's key must be its fixture.
 func readRecords[T any](ctx context.Context, t testing.TB, brokers []string, registry, topic string, fixtureOf func(*T) string) map[string][]T {
 	t.Helper()
-	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	got, err := ReadFixtureRecords(ctx, []kgo.Opt{kgo.SeedBrokers(brokers...)}, registry, topic, fixtureOf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ends, err := kadm.NewClient(adm).ListCommittedOffsets(ctx, topic)
-	adm.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil && o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
-	})
-	out := map[string][]T{}
-	if len(want) == 0 {
-		return out
-	}
-	src, err := sr.NewClient(sr.URLs(registry))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := avroreg.NewDecoder(src)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	for len(want) > 0 {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("reading %s: %v (waiting for %v)", topic, ctx.Err(), want)
-		}
-		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("reading %s: %v", topic, err) })
-		fs.EachRecord(func(r *kgo.Record) {
-			end, ok := want[r.Partition]
-			if !ok || r.Offset >= end {
-				return
-			}
-			if r.Offset == end-1 {
-				delete(want, r.Partition)
-			}
-			if r.Attrs.IsControl() {
-				return
-			}
-			var v T
-			if err := dec.Decode(ctx, r.Value, &v); err != nil {
-				t.Fatalf("decoding %s offset %d: %v", topic, r.Offset, err)
-			}
-			if f := fixtureOf(&v); string(r.Key) != f {
-				t.Fatalf("key %q for fixture %s", r.Key, f)
-			}
-			out[fixtureOf(&v)] = append(out[fixtureOf(&v)], v)
-		})
-	}
-	return out
+	return got
 }
 
 // checkAgainstTimeline checks every fixture holds positions 1..n once, in
