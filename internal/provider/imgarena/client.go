@@ -57,6 +57,7 @@ func (f *fixtureStream) run(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			f.t.stats.reconnects.Add(1)
+			f.t.metrics.Reconnected()
 		}
 		f.t.stats.connects.Add(1)
 		progressed, err := f.session(ctx)
@@ -65,6 +66,7 @@ func (f *fixtureStream) run(ctx context.Context) error {
 		}
 		if errors.Is(err, ErrFinished) {
 			f.t.stats.finished.Add(1)
+			f.t.metrics.FixtureDone(f.fixture)
 			f.log.Info("fixture finished; connection closed", zap.Int64("position", f.position))
 			return nil
 		}
@@ -81,6 +83,7 @@ func (f *fixtureStream) run(ctx context.Context) error {
 			lvl, msg = zap.ErrorLevel, "imgarena refused the auth token for this fixture; check imgarena.auth.token (retrying with backoff)"
 		case errors.Is(err, ErrSequence):
 			f.t.stats.seqErrors.Add(1)
+			f.t.metrics.SequenceGap(0) // the gap's size is in the error; a reorder has none
 			lvl = zap.WarnLevel
 		case errors.Is(err, ErrSilence):
 			f.t.stats.silences.Add(1)
@@ -289,13 +292,24 @@ func (f *fixtureStream) actionRecord(p packet, pos int64, raw []byte, received t
 	if p.finished {
 		o["finished"] = true
 	}
-	return &connector.SourceRecord{
+	a := newAction(f.fixture, f.t.cfg.sport, pos, p.action, raw, received)
+	rec := &connector.SourceRecord{
 		Partition: f.part, Offset: o, Topic: f.t.actionsTopic, Key: f.key,
-		Value:   newAction(f.fixture, f.t.cfg.sport, pos, p.action, raw, received),
+		Value:   a,
 		Schema:  f.t.actionSchema,
 		Raw:     raw,
 		Headers: connector.SourceHeaders(Class, strconv.FormatInt(pos, 10), received), Timestamp: received,
 	}
+	if a.EventTime != nil {
+		// Provider event time to commit, per fixture (the lag histogram).
+		m, fixture, at := f.t.metrics, f.fixture, *a.EventTime
+		rec.OnCommit = func(err error) {
+			if err == nil {
+				m.CommitLag(fixture, time.Since(at))
+			}
+		}
+	}
+	return rec
 }
 
 func (f *fixtureStream) statusRecord(st *wireStatus, raw []byte, received time.Time) *connector.SourceRecord {

@@ -3,6 +3,7 @@ package imgarena
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
 )
 
 // newWorker returns a started worker with the imgarena plugin.
@@ -196,4 +198,60 @@ func joinIDs(ids []string) string {
 		s += id
 	}
 	return s
+}
+
+// fakeMetrics counts the provider metrics a task reports.
+type fakeMetrics struct {
+	mu                     sync.Mutex
+	reconnects, gaps, lags int
+	done                   map[string]bool
+}
+
+func (m *fakeMetrics) Reconnected()                    { m.mu.Lock(); m.reconnects++; m.mu.Unlock() }
+func (m *fakeMetrics) SequenceGap(int64)               { m.mu.Lock(); m.gaps++; m.mu.Unlock() }
+func (m *fakeMetrics) CommitLag(string, time.Duration) { m.mu.Lock(); m.lags++; m.mu.Unlock() }
+func (m *fakeMetrics) FixtureDone(f string)            { m.mu.Lock(); m.done[f] = true; m.mu.Unlock() }
+
+// TestTaskReportsMetrics: reconnects, sequence gaps, per-fixture commit lag
+// (from OnCommit) and a finished fixture reach the metrics API.
+func TestTaskReportsMetrics(t *testing.T) {
+	sim := startSim(t, SimFixtureCount(1), SimEvents(40), SimFinish(true), SimDropAfter(15), SimSeqGap(25),
+		SimEventInterval(time.Second, time.Millisecond))
+	cfg := taskConfig(t, sim, map[string]string{KeyFixtures: sim.Fixtures()[0]})
+	m := &fakeMetrics{done: map[string]bool{}}
+	c := &Connector{log: zaptest.NewLogger(t)}
+	if err := c.Start(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	task := c.NewTask().(*Task)
+	tcfg := cfg.Clone()
+	tcfg[connector.KeyTaskIndex], tcfg[connector.KeyTaskCount] = "0", "1"
+	ctx := connector.WithTaskMetrics(context.Background(), m)
+	if err := task.Start(ctx, connector.NewTaskContextForTest("img", 0, tcfg, zaptest.NewLogger(t))); err != nil {
+		t.Fatal(err)
+	}
+	defer task.Stop()
+	var actions int
+	deadline := time.Now().Add(20 * time.Second)
+	for actions < 40 && time.Now().Before(deadline) {
+		pctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		recs, err := task.Poll(pctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if r.OnCommit != nil {
+				r.OnCommit(nil) // as the worker does after the commit
+			}
+			if r.Topic == task.actionsTopic && r.DeadLetter == nil {
+				actions++
+			}
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if actions != 40 || m.reconnects < 2 || m.gaps < 1 || m.lags != 40 || !m.done[sim.Fixtures()[0]] {
+		t.Fatalf("actions %d, metrics reconnects=%d gaps=%d lags=%d done=%v", actions, m.reconnects, m.gaps, m.lags, m.done)
+	}
 }
