@@ -249,6 +249,16 @@ func TestTaskReportsMetrics(t *testing.T) {
 			}
 		}
 	}
+	// The fixture is released just after its last record is handed on.
+	for time.Now().Before(deadline) {
+		m.mu.Lock()
+		done := m.done[sim.Fixtures()[0]]
+		m.mu.Unlock()
+		if done {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if actions != 40 || m.reconnects < 2 || m.gaps < 1 || m.lags != 40 || !m.done[sim.Fixtures()[0]] {
