@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hamba/avro/v2"
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
@@ -120,9 +121,11 @@ func createTopic(ctx context.Context, kafka []kgo.Opt, name string, partitions i
 	return err
 }
 
-// runRaw writes the same encoded values with a plain idempotent producer,
+// runRaw writes the same encoded values with plain idempotent producers,
 // without transactions, and measures them as a read_uncommitted consumer
-// sees them.
+// sees them. It runs as many producers as the pipeline runs tasks, each
+// owning the same share of the source partitions, so the two differ only
+// in what the pipeline adds: the worker, transactions and offsets.
 func runRaw(ctx context.Context, o Options, kafka []kgo.Opt, src *sr.Client) (Result, error) {
 	topic := o.Prefix + ".raw"
 	if err := createTopic(ctx, kafka, topic, o.TopicPartitions); err != nil {
@@ -133,11 +136,50 @@ func runRaw(ctx context.Context, o Options, kafka []kgo.Opt, src *sr.Client) (Re
 	if err := ser.Register(ctx, topic, schema); err != nil {
 		return Result{}, err
 	}
-	total := o.Partitions * o.Events
-	watch := startWatcher(ctx, kafka, topic, total, false)
+	watch := startWatcher(ctx, kafka, topic, o.Partitions*o.Events, false)
+	producers := max(o.Tasks, 1)
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		bytes int64
+		first error
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+	}
+	for i := 0; i < producers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			n, err := produceRaw(ctx, o, kafka, ser, schema, topic, i, producers)
+			mu.Lock()
+			bytes += n
+			mu.Unlock()
+			if err != nil {
+				fail(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if first != nil {
+		return Result{}, first
+	}
+	res, err := watch.wait()
+	res.Name, res.Bytes = fmt.Sprintf("raw franz-go producer (no txn, %d)", producers), bytes
+	return res, err
+}
+
+// produceRaw is producer i of m: it writes the events of the source
+// partitions p with p mod m = i, paced at its share of o.Rate, and returns
+// the value bytes written.
+func produceRaw(ctx context.Context, o Options, kafka []kgo.Opt, ser *avroreg.Serializer, schema avro.Schema, topic string, i, m int) (int64, error) {
 	cl, err := kgo.NewClient(kafka...)
 	if err != nil {
-		return Result{}, err
+		return 0, err
 	}
 	defer cl.Close()
 	var (
@@ -145,13 +187,14 @@ func runRaw(ctx context.Context, o Options, kafka []kgo.Opt, src *sr.Client) (Re
 		errOnce sync.Once
 		perr    error
 	)
+	rate := float64(o.Rate) / float64(m)
 	start := time.Now()
 	sent := 0
 	for n := 1; n <= o.Events; n++ {
-		for p := 0; p < o.Partitions; p++ {
-			if o.Rate > 0 {
+		for p := i; p < o.Partitions; p += m {
+			if rate > 0 {
 				// Pace like the synthetic source does: never ahead of rate.
-				if ahead := time.Duration(float64(sent)/float64(o.Rate)*float64(time.Second)) - time.Since(start); ahead > 0 {
+				if ahead := time.Duration(float64(sent)/rate*float64(time.Second)) - time.Since(start); ahead > 0 {
 					time.Sleep(ahead)
 				}
 			}
@@ -159,7 +202,7 @@ func runRaw(ctx context.Context, o Options, kafka []kgo.Opt, src *sr.Client) (Re
 			now := time.Now()
 			v, err := ser.AppendEncode(nil, topic, schema, synthetic.Make(int32(p), int64(n), 560))
 			if err != nil {
-				return Result{}, err
+				return bytes, err
 			}
 			bytes += int64(len(v))
 			cl.Produce(ctx, &kgo.Record{Topic: topic, Key: []byte(synthetic.Key(int32(p))), Value: v, Timestamp: now,
@@ -172,14 +215,9 @@ func runRaw(ctx context.Context, o Options, kafka []kgo.Opt, src *sr.Client) (Re
 		}
 	}
 	if err := cl.Flush(ctx); err != nil {
-		return Result{}, err
+		return bytes, err
 	}
-	if perr != nil {
-		return Result{}, perr
-	}
-	res, err := watch.wait()
-	res.Name, res.Bytes = "raw franz-go producer (no txn)", bytes
-	return res, err
+	return bytes, perr
 }
 
 // runPipeline runs the synthetic connector through the worker with

@@ -27,7 +27,7 @@ func TestRunSmall(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	for _, want := range []string{"raw franz-go producer (no txn)", "pipeline, exactly-once", "ratio pipeline/raw", "500 records", "200 records"} {
+	for _, want := range []string{"raw franz-go producer (no txn, 2)", "pipeline, exactly-once", "ratio pipeline/raw", "500 records", "200 records"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
