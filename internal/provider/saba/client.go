@@ -37,6 +37,7 @@ type Client struct {
 	language       string
 	includeMarkets string
 	log            *zap.Logger
+	metrics        connector.TaskMetrics
 
 	mu      sync.Mutex
 	token   string
@@ -45,12 +46,12 @@ type Client struct {
 	refresh bool // the server refused the token: refresh (or log in) before using it again
 }
 
-func newClient(s settings, log *zap.Logger) *Client {
+func newClient(s settings, log *zap.Logger, metrics connector.TaskMetrics) *Client {
 	return &Client{
 		http: &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, MaxIdleConnsPerHost: 4, ResponseHeaderTimeout: s.requestTimeout}},
 		base: s.baseURL, version: s.version, vendorID: s.vendorID, memberID: s.memberID,
 		margin: s.refreshMargin, requestTimeout: s.requestTimeout, acceptEncoding: s.acceptEnc,
-		language: s.language, includeMarkets: s.includeMarkets, log: log,
+		language: s.language, includeMarkets: s.includeMarkets, log: log, metrics: metrics,
 	}
 }
 
@@ -268,13 +269,21 @@ type deliverFunc func(ctx context.Context, ev sse.Event) error
 
 // streamLoop keeps one stream open until ctx ends: connect with the last id
 // delivered, read, and reconnect with backoff and jitter on any failure,
-// one log line per reconnect. It returns only a permanent error (97/98,
-// a message too large), or nil when ctx ends.
+// one log line per reconnect, each connection opened after the first
+// counted as a reconnect in the task's metrics. It returns only a permanent
+// error (97/98, a message too large), or nil when ctx ends.
 func (c *Client) streamLoop(ctx context.Context, sp StreamSpec, lastID string, s settings, deliver deliverFunc) error {
-	log := c.log.With(zap.String("stream", sp.Endpoint+" "+sp.Query))
+	log := c.log.With(zap.String("stream", streamName(sp)))
 	backoff := s.backoffInitial
+	connected := false
+	opened := func() {
+		if connected {
+			c.metrics.Reconnected()
+		}
+		connected = true
+	}
 	for attempt := 1; ; attempt++ {
-		delivered, err := c.connectOnce(ctx, sp, &lastID, s, deliver)
+		delivered, err := c.connectOnce(ctx, sp, &lastID, s, deliver, opened)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -301,9 +310,10 @@ func (c *Client) streamLoop(ctx context.Context, sp StreamSpec, lastID string, s
 	}
 }
 
-// connectOnce runs one connection. It reports whether any message was
-// delivered, and why the connection ended.
-func (c *Client) connectOnce(ctx context.Context, sp StreamSpec, lastID *string, s settings, deliver deliverFunc) (delivered bool, err error) {
+// connectOnce runs one connection, calling opened once it is established.
+// It reports whether any message was delivered, and why the connection
+// ended.
+func (c *Client) connectOnce(ctx context.Context, sp StreamSpec, lastID *string, s settings, deliver deliverFunc, opened func()) (delivered bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var lastActivity atomic.Int64
@@ -335,6 +345,7 @@ func (c *Client) connectOnce(ctx context.Context, sp StreamSpec, lastID *string,
 		return false, err
 	}
 	defer st.Close()
+	opened()
 	for {
 		ev, err := st.Next()
 		if err != nil {

@@ -1,6 +1,8 @@
 package saba
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
@@ -57,5 +59,33 @@ func TestTaskConfigsSplitStreams(t *testing.T) {
 	}
 	if ts := c.Topics(); len(ts) != 2 || ts[0].Name != "sportsconnect.saba.events" || ts[1].Name != "sportsconnect.saba.markets" {
 		t.Fatalf("topics %+v", ts)
+	}
+}
+
+// TestDocListsEverySetting: the package documentation's Configuration
+// section names every setting of Spec, with its default.
+func TestDocListsEverySetting(t *testing.T) {
+	b, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "// # Configuration")
+	if !ok {
+		t.Fatal("doc.go has no Configuration section")
+	}
+	for _, k := range Spec() {
+		want := "//\t" + k.Name + " "
+		i := strings.Index(section, want)
+		if i < 0 {
+			t.Errorf("doc.go does not list %s", k.Name)
+			continue
+		}
+		line, _, _ := strings.Cut(section[i+len(want):], "\n")
+		switch {
+		case k.Required && !strings.Contains(line, "required"):
+			t.Errorf("doc.go: %s is required", k.Name)
+		case !k.Required && k.Default != "" && !strings.Contains(line, k.Default):
+			t.Errorf("doc.go: %s defaults to %q: %s", k.Name, k.Default, line)
+		}
 	}
 }

@@ -3,92 +3,53 @@ package saba
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"encoding/json"
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// sabaBinary builds cmd/sportsconnect once per test run.
-var sabaBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "sportsconnect-saba-")
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, "sportsconnect")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/seed-474f70f7/sportsconnect/cmd/sportsconnect")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, b)
-	}
-	return out, nil
-})
 
 // binaryRun is the real binary on the real broker with one saba connector.
 type binaryRun struct {
-	t                 *testing.T
-	bin, worker, conn string
-	prefix, offsets   string
+	t               *testing.T
+	args            []string // run --log-format json worker.properties saba.json
+	prefix, offsets string
+	dlq             string
 }
 
+// newBinaryRun writes the worker properties and the connector config
+// (errors.tolerance=all, a dead-letter topic) of a run against url.
 func newBinaryRun(t *testing.T, connName, url, streams string, extra map[string]string) *binaryRun {
 	t.Helper()
-	brokers := testenv.Kafka(t)
-	registry := testenv.Registry(t)
-	bin, err := sabaBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
 	u := testenv.UniqueName(t, "sc-")
-	dir := t.TempDir()
-	r := &binaryRun{t: t, bin: bin, prefix: u, offsets: u + "-offsets"}
-	r.worker = filepath.Join(dir, "worker.properties")
-	props := strings.Join([]string{
-		"bootstrap.servers=" + brokers, "schema.registry.url=" + registry, "group.id=" + u + "-g",
-		"offset.storage.topic=" + r.offsets, "offset.storage.partitions=3", "task.shutdown.graceful.timeout.ms=10000",
-	}, "\n") + "\n"
-	if err := os.WriteFile(r.worker, []byte(props), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	r := &binaryRun{t: t, prefix: u, offsets: u + "-offsets", dlq: u + ".dlq"}
+	worker := testenv.WriteFile(t, "worker.properties", testenv.WorkerProperties(t, u+"-g", r.offsets))
 	cfg := map[string]string{
 		"connector.class": Class, "tasks.max": "2", "topic.prefix": u, "transaction.boundary": "poll",
 		"topic.creation.default.partitions": "3",
-		KeyBaseURL:                          url, KeyVendorID: "vendor", KeyVendorMemberID: "member", KeyStreams: streams,
+		connector.KeyErrorsTolerance:        connector.ToleranceAll, connector.KeyDLQTopic: r.dlq,
+		KeyBaseURL: url, KeyVendorID: "vendor", KeyVendorMemberID: "member", KeyStreams: streams,
 		KeySilenceTimeout: "1500", KeyBackoffInitial: "50", KeyBackoffMax: "1000", KeyRefreshMargin: "1000",
 	}
 	for k, v := range extra {
 		cfg[k] = v
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `{"name": %q, "config": {`, connName)
-	first := true
-	for k, v := range cfg {
-		if !first {
-			b.WriteString(", ")
-		}
-		first = false
-		fmt.Fprintf(&b, "%q: %q", k, v)
-	}
-	b.WriteString("}}")
-	r.conn = filepath.Join(dir, "saba.json")
-	if err := os.WriteFile(r.conn, []byte(b.String()), 0o600); err != nil {
+	b, err := json.Marshal(map[string]any{"name": connName, "config": cfg})
+	if err != nil {
 		t.Fatal(err)
 	}
+	r.args = []string{"run", "--log-format", "json", worker, testenv.WriteFile(t, "saba.json", string(b))}
 	return r
 }
 
 func (r *binaryRun) start() (*exec.Cmd, *bytes.Buffer) {
 	var logs bytes.Buffer
-	cmd := exec.Command(r.bin, "run", "--log-format", "json", r.worker, r.conn)
+	cmd := exec.Command(testenv.Binary(r.t), r.args...)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		r.t.Fatal(err)
@@ -98,7 +59,7 @@ func (r *binaryRun) start() (*exec.Cmd, *bytes.Buffer) {
 
 // committed returns the committed last_event_id of every stream.
 func (r *binaryRun) committed(ctx context.Context, connName string, specs []StreamSpec) map[string]string {
-	offs, err := connector.ReadOffsets(ctx, []kgo.Opt{kgo.SeedBrokers(testenv.Brokers(r.t)...)}, r.offsets, connName)
+	offs, err := connector.ReadOffsets(ctx, kafkaOpts(testenv.Brokers(r.t)), r.offsets, connName)
 	out := map[string]string{}
 	if err != nil {
 		r.t.Logf("reading offsets: %v", err)
@@ -161,17 +122,34 @@ func (r *binaryRun) waitAll(ctx context.Context, sim *Simulator, connName string
 }
 
 // TestCrashExactlyOnce SIGKILLs the real binary at random instants while
-// the simulator cuts streams, stalls and revokes tokens, restarts it each
-// time, and checks that a read_committed consumer finds every update of
-// the simulator's timeline exactly once per stream.
+// the simulator cuts streams, stalls, revokes tokens, repeats frames,
+// replays the Last-Event-Id message and sends malformed ones; restarts it
+// each time, and checks that a read_committed consumer finds every update
+// of the simulator's timeline exactly once per stream (the malformed ones
+// in the dead-letter topic).
 func TestCrashExactlyOnce(t *testing.T) {
 	const (
 		rate  = 250
 		total = 12000
-		kills = 12
 	)
-	sim := NewSimulator(WithSeed(42), WithRecordTimeline(true), WithRate(rate), WithMaxUpdates(total),
-		WithCacheSize(1<<20), WithTokenTTL(4*time.Second), WithKeepAlive(300*time.Millisecond), WithEvents(30, 4))
+	opts := []SimOption{WithSeed(42), WithRecordTimeline(true), WithCacheSize(1 << 20), WithTokenTTL(4 * time.Second),
+		WithKeepAlive(300 * time.Millisecond), WithEvents(30, 4), WithMalformedEvery(401), WithDuplicateEvery(97), WithInclusiveReplay(true)}
+	specs := []StreamSpec{{"GetEvents", "$filter=sporttype eq 1"}, {"GetMarkets", ""}, {"GetEvents", "$filter=sporttype ne 1"}}
+
+	// The timeline is a function of the seed: where each stream ends is
+	// known before the run, from a twin that is only stepped.
+	twin := NewSimulator(append(opts, WithEpoch("twin"))...)
+	twin.Step(total)
+	var done int64
+	for _, sp := range specs {
+		idx, _, err := twin.lastRelevant(sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done += idx
+	}
+
+	sim := NewSimulator(append(opts, WithRate(rate), WithMaxUpdates(total))...)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	url, err := sim.Listen(ctx, "127.0.0.1:0")
@@ -179,7 +157,6 @@ func TestCrashExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sim.Close()
-	specs := []StreamSpec{{"GetEvents", "$filter=sporttype eq 1"}, {"GetMarkets", ""}, {"GetEvents", "$filter=sporttype ne 1"}}
 	run := newBinaryRun(t, "saba-crash", url, "GetEvents $filter=sporttype eq 1; GetMarkets; GetEvents $filter=sporttype ne 1", nil)
 	sim.Start()
 
@@ -203,45 +180,34 @@ func TestCrashExactlyOnce(t *testing.T) {
 		}
 	}()
 
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	const kills = 12
 	prev := map[string]int64{}
-	committedSomething := false
-	for i := 0; i < kills; i++ {
-		cmd, logs := run.start()
-		time.Sleep(time.Duration(1000+rng.IntN(1500)) * time.Millisecond)
-		head, _ := sim.Head()
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		_ = cmd.Wait()
-		if head >= total {
-			t.Fatalf("kill %d came after the timeline ended; raise total\n%s", i+1, tail(logs))
-		}
-		got := run.committed(ctx, "saba-crash", specs)
-		for k, id := range got {
-			idx, _ := sim.lookup(id)
-			if id != "" {
-				committedSomething = true
+	testenv.CrashLoop{
+		Args:  run.args,
+		Kills: kills, MinRun: time.Second, MaxRun: 2500 * time.Millisecond,
+		// The sum of the streams' committed positions; each must never go back.
+		Progress: func() int64 {
+			var sum int64
+			for k, id := range run.committed(ctx, "saba-crash", specs) {
+				idx, _ := sim.lookup(id)
+				if idx < prev[k] {
+					t.Errorf("%s: committed position went back from %d to %d", k, prev[k], idx)
+				}
+				prev[k] = max(prev[k], idx)
+				sum += idx
 			}
-			if idx < prev[k] {
-				t.Fatalf("kill %d: %s committed position went back from %d to %d", i+1, k, prev[k], idx)
-			}
-			prev[k] = idx
-		}
-		t.Logf("kill %d at update %d: committed %v", i+1, head, prev)
-	}
-	if !committedSomething {
-		t.Fatal("no run committed anything before being killed")
-	}
-	cmd, logs := run.start()
-	for head, _ := sim.Head(); head < total; head, _ = sim.Head() {
-		time.Sleep(200 * time.Millisecond)
-	}
+			return sum
+		},
+		Done:         done,
+		FinalTimeout: 3 * time.Minute,
+	}.Run(t)
 	<-faultsDone
-	want := run.waitAll(ctx, sim, "saba-crash", specs, logs, 2*time.Minute)
-	run.stop(cmd, logs)
 
-	got, count, err := readBack(ctx, t, sim, testenv.Brokers(t), testenv.Registry(t), run.prefix)
+	want := map[string]string{}
+	for _, sp := range specs {
+		want[streamName(sp)] = lastUpdateFor(t, sim, sp)
+	}
+	got, count, err := readBack(ctx, sim, kafkaOpts(testenv.Brokers(t)), testenv.Registry(t), run.prefix, run.dlq)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +220,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	}
 	st := sim.Stats()
 	t.Logf("%d kills, %d records read_committed; simulator %+v", kills, count, st)
-	if st.Replays < kills {
-		t.Fatalf("only %d Last-Event-Id replays for %d restarts", st.Replays, kills)
+	if st.Replays < kills || st.Duplicates < kills {
+		t.Fatalf("only %d Last-Event-Id replays and %d repeated frames for %d restarts", st.Replays, st.Duplicates, kills)
 	}
 }

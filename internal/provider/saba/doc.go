@@ -31,6 +31,11 @@
 // market not seen since then is keyed "market:<marketId>" with a null
 // eventId.
 //
+// A message that is not the documented JSON, or an item without a usable
+// id, becomes a dead letter (errors.tolerance=all routes it to
+// errors.deadletterqueue.topic.name) carrying the raw bytes, the standard
+// headers and sc.saba.stream naming its stream; its position still advances.
+//
 // # Connections
 //
 // Each stream logs in with POST /login (vendor_id, vendor_member_id), keeps
@@ -55,5 +60,59 @@
 // All records made from one SSE message carry the offset
 // {"last_event_id": <id>} and are returned by one Poll, never split, so a
 // transaction holds all of a message or none of it. SSE ids are opaque: they
-// are stored and sent back, never parsed.
+// are stored and sent back, never parsed, and only compared for equality: a
+// message repeating the id of the one before it (a server replaying the
+// Last-Event-Id message it was sent, or writing a frame twice) is skipped,
+// unless it is a snapshot.
+//
+// # Metrics
+//
+// Each connection a stream opens after its first counts one reconnect
+// (sportsconnect_provider_reconnects_total). Every committed message adds
+// one observation to sportsconnect_provider_commit_lag_seconds with the
+// stream (endpoint and query) as its fixture label: Saba messages carry no
+// event time, so the lag runs from the instant the whole message was read
+// to its commit.
+//
+// # Configuration
+//
+// The connector's own settings (Spec is the source of truth; the common
+// ones such as topic.prefix, tasks.max and errors.tolerance are the
+// worker's):
+//
+//	saba.base.url                      required; base URL of the OddsDirect API
+//	saba.vendor.id                     required, a secret (password type; use ${env:NAME}); vendor_id of POST /login
+//	saba.vendor.member.id              required; vendor_member_id of POST /login
+//	saba.streams                       required; streams separated by ';' or newlines, each
+//	                                   'ENDPOINT [OData query]', e.g. 'GetEvents $filter=sporttype eq 1; GetMarkets'
+//	saba.api.version                   v1; the {version} path segment
+//	saba.include.markets               "" (server default); includeMarkets of GetEvents: none or an OData filter
+//	saba.language                      en; language query parameter
+//	saba.tombstones                    false; a tombstone after each event remove (see Records)
+//	saba.accept.encoding               "br, gzip, deflate"; Accept-Encoding of stream requests
+//	stream.silence.timeout.ms          20000; reconnect after this long without a byte (keep-alives count)
+//	saba.token.refresh.margin.ms       60000; refresh the token this long before it expires
+//	saba.request.timeout.ms            15000; timeout of /login and /refreshToken
+//	saba.reconnect.backoff.initial.ms  250; first reconnect delay, doubled per failure, with jitter
+//	saba.reconnect.backoff.max.ms      30000; longest reconnect delay
+//	saba.max.event.bytes               67108864; largest SSE message (a snapshot is one message)
+//	saba.queue.messages                4; messages buffered per stream between the network and Poll
+//	saba.queue.bytes                   33554432; bytes buffered per task (one message always passes)
+//	saba.poll.max.records              5000; Poll takes no further message past this many records
+//
+// Operating it:
+//   - A record with op=reset (key "", on each topic the stream feeds) opens
+//     every snapshot: status 1 on a first connection, status 3 when the
+//     server no longer holds the Last-Event-Id it was sent (after a long
+//     stop, or when an offset was reset). Rebuild a table from it, as
+//     described under Records.
+//   - Tombstones are off by default; turn saba.tombstones on only when the
+//     events topic is compacted and consumers treat a null value as a
+//     delete.
+//   - To start the streams afresh, reset the connector's offsets
+//     (sportsconnect offsets reset CONNECTOR) while it is stopped: the next
+//     connections send no Last-Event-Id and get status 1.
+//   - Status 97 (Accept-Encoding) and 98 (OData query) fail the task with
+//     the server's message: fix saba.accept.encoding or saba.streams and
+//     restart the task.
 package saba

@@ -19,6 +19,7 @@ Examples:
   sportsconnect simulate saba --addr 127.0.0.1:8090
   sportsconnect simulate saba --rate 200 --token-ttl 30s --refresh broken
   sportsconnect simulate saba --cut-every 10s --stall-every 45s --stall-for 25s --malformed-every 500
+  sportsconnect simulate saba --duplicate-every 50 --replay-inclusive
   curl -s -XPOST localhost:8090/login -d '{"vendor_id":"v","vendor_member_id":"m"}'
   curl -N -H "Authorization: Bearer $TOKEN" 'localhost:8090/sports/stream/v1/GetEvents?query=$filter=sporttype%20eq%201'
 
@@ -46,6 +47,8 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		keepAlive   = fs.Duration("keepalive", 5*time.Second, "keep-alive interval")
 		cache       = fs.Int64("cache", 1000, "updates kept for Last-Event-Id replay; older ids get status 3 Reset")
 		malformed   = fs.Int64("malformed-every", 0, "send every n-th update as broken JSON (0: never)")
+		duplicate   = fs.Int64("duplicate-every", 0, "fault: send the frame of every n-th update twice (0: never)")
+		inclusive   = fs.Bool("replay-inclusive", false, "fault: a replay after Last-Event-Id starts with the message of that id again")
 		refresh     = fs.String("refresh", RefreshBearer, "refreshToken behaviour: bearer or broken")
 		vendor      = fs.String("vendor-id", "", "accept only this vendor_id (empty: any)")
 		member      = fs.String("member-id", "", "accept only this vendor_member_id (empty: any)")
@@ -67,7 +70,7 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	sim := NewSimulator(WithSeed(*seed), WithEvents(*events, *markets), WithPadding(*pad), WithRate(*rate),
 		WithMaxUpdates(*maxUpdates), WithTokenTTL(*ttl), WithKeepAlive(*keepAlive), WithCacheSize(*cache),
-		WithMalformedEvery(*malformed), WithRefreshMode(*refresh), WithCredentials(*vendor, *member),
+		WithMalformedEvery(*malformed), WithDuplicateEvery(*duplicate), WithInclusiveReplay(*inclusive), WithRefreshMode(*refresh), WithCredentials(*vendor, *member),
 		WithStreamEndsOnTokenExpiry(*endOnExpiry))
 	defer sim.Close()
 	url, err := sim.Listen(ctx, *addr)

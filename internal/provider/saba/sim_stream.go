@@ -149,10 +149,14 @@ func (s *Simulator) handleStream(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	var first []byte
 	pos := s.head
+	resend := int64(-1) // index of the update the client named, sent again
 	idx, known := s.lookup(lastID)
 	switch {
 	case lastID != "" && known && idx <= s.head && s.head-idx <= s.o.cacheSize && idx+1 >= s.logBase:
 		pos = idx
+		if s.o.replayInclude && idx >= s.logBase {
+			pos, resend = idx-1, idx
+		}
 		s.stats.replays.Add(1)
 	default:
 		status := StatusInitialData
@@ -199,16 +203,22 @@ func (s *Simulator) handleStream(w http.ResponseWriter, r *http.Request) {
 		notify, head, revoked, cut := s.notify, s.head, claims.Gen != s.tokenGen, s.cutGen != cutGen
 		lost := pos < head && pos+1 < s.logBase // fell out of the cache: end, the client's reconnect gets a Reset
 		var next []byte
+		twice := false
 		if pos < head && pos+1 >= s.logBase {
 			u := s.log[pos+1-s.logBase]
 			data, n, err := view.render(s.state, u, StatusSuccess)
 			if err == nil && (n > 0 || u.Malformed) {
 				next = frame(u.ID, data)
+				twice = s.o.duplicateEvery > 0 && u.Index%s.o.duplicateEvery == 0
+				if u.Index == resend {
+					s.stats.duplicates.Add(1)
+				}
 			}
 			pos++
 		}
 		s.mu.Unlock()
 		if cut {
+			s.stats.cuts.Add(1)
 			partial := next
 			if partial == nil {
 				partial = []byte("id: " + s.idOf(head+1) + "\r\ndata: {\"status\":0,\"message\":\"Succ")
@@ -225,6 +235,12 @@ func (s *Simulator) handleStream(w http.ResponseWriter, r *http.Request) {
 		if next != nil {
 			if err := fw.write(next); err != nil {
 				return
+			}
+			if twice {
+				s.stats.duplicates.Add(1)
+				if err := fw.write(next); err != nil {
+					return
+				}
 			}
 			continue
 		}

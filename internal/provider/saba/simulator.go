@@ -24,6 +24,8 @@ type simOptions struct {
 	keepAlive      time.Duration
 	cacheSize      int64
 	malformedEvery int64
+	duplicateEvery int64
+	replayInclude  bool
 	refreshMode    string
 	epoch          string
 	vendorID       string
@@ -66,6 +68,15 @@ func WithCacheSize(n int64) SimOption { return func(o *simOptions) { o.cacheSize
 
 // WithMalformedEvery sends every n-th update as broken JSON (0: never).
 func WithMalformedEvery(n int64) SimOption { return func(o *simOptions) { o.malformedEvery = n } }
+
+// WithDuplicateEvery sends the frame of every n-th update twice in a row
+// (0: never), as a server retrying a write might.
+func WithDuplicateEvery(n int64) SimOption { return func(o *simOptions) { o.duplicateEvery = n } }
+
+// WithInclusiveReplay makes a replay after Last-Event-Id start with the
+// message of that id, which the client already has (a server whose cache
+// lookup is inclusive).
+func WithInclusiveReplay(on bool) SimOption { return func(o *simOptions) { o.replayInclude = on } }
 
 // WithRefreshMode sets how /refreshToken behaves: RefreshBearer or RefreshBroken.
 func WithRefreshMode(mode string) SimOption { return func(o *simOptions) { o.refreshMode = mode } }
@@ -115,12 +126,16 @@ type Simulator struct {
 }
 
 type simStats struct {
-	logins, refreshes, connects, resets, replays, initials, unauthorized atomic.Int64
+	logins, refreshes, connects, resets, replays, initials, unauthorized, duplicates, cuts atomic.Int64
 }
 
 // SimStats are counters of what the simulator served.
 type SimStats struct {
-	Logins, Refreshes, Connects, Resets, Replays, Initials, Unauthorized int64
+	Logins, Refreshes, Connects int64
+	Resets, Replays, Initials   int64 // stream starts: status 3, Last-Event-Id replay, status 1
+	Unauthorized                int64 // stream requests refused with 401
+	Duplicates                  int64 // frames sent again (WithDuplicateEvery, WithInclusiveReplay)
+	Cuts                        int64 // streams cut mid-frame
 }
 
 // NewSimulator returns a simulator; call Start to run its generator (with
@@ -291,7 +306,7 @@ func (s *Simulator) Stats() SimStats {
 	return SimStats{
 		Logins: s.stats.logins.Load(), Refreshes: s.stats.refreshes.Load(), Connects: s.stats.connects.Load(),
 		Resets: s.stats.resets.Load(), Replays: s.stats.replays.Load(), Initials: s.stats.initials.Load(),
-		Unauthorized: s.stats.unauthorized.Load(),
+		Unauthorized: s.stats.unauthorized.Load(), Duplicates: s.stats.duplicates.Load(), Cuts: s.stats.cuts.Load(),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -306,5 +307,45 @@ func TestTimelineDeterministic(t *testing.T) {
 	c.Step(200)
 	if jc, _ := json.Marshal(strip(c.Updates())); string(jc) == string(ja) {
 		t.Fatal("different seeds, same timeline")
+	}
+}
+
+// TestSimulatorRepeats: WithDuplicateEvery sends every n-th update's frame
+// twice in a row; WithInclusiveReplay starts a replay with the message
+// named by Last-Event-Id.
+func TestSimulatorRepeats(t *testing.T) {
+	sim, url := newTestSim(t, WithDuplicateEvery(3), WithInclusiveReplay(true))
+	tok := login(t, url)
+	const path = "/sports/stream/v1/GetEvents"
+	st, err := openRaw(t, url, tok, path, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextMsg(t, st) // the snapshot
+	sim.Step(4)
+	var ids []string
+	for range 5 {
+		ev, _ := nextMsg(t, st)
+		ids = append(ids, ev.ID)
+	}
+	want := []string{sim.idOf(1), sim.idOf(2), sim.idOf(3), sim.idOf(3), sim.idOf(4)}
+	if !slices.Equal(ids, want) {
+		t.Fatalf("ids %v, want %v (update 3 twice)", ids, want)
+	}
+	st.Close()
+
+	st, err = openRaw(t, url, tok, path, sim.idOf(4), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sim.Step(1)
+	first, _ := nextMsg(t, st)
+	second, _ := nextMsg(t, st)
+	if first.ID != sim.idOf(4) || second.ID != sim.idOf(5) {
+		t.Fatalf("replay after %s: %s then %s, want the named message again first", sim.idOf(4), first.ID, second.ID)
+	}
+	if st := sim.Stats(); st.Duplicates != 2 {
+		t.Fatalf("duplicates %d, want 2", st.Duplicates)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/hamba/avro/v2"
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/sse"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
 
@@ -146,6 +148,7 @@ type Task struct {
 	eventsTopic, marketsTopic string
 
 	log     *zap.Logger
+	metrics connector.TaskMetrics
 	set     settings
 	ch      chan batch
 	budget  *byteBudget
@@ -156,12 +159,12 @@ type Task struct {
 
 // Start implements connector.SourceTask: each stream resumes after its
 // committed Last-Event-Id.
-func (t *Task) Start(_ context.Context, tc *connector.TaskContext) error {
+func (t *Task) Start(ctx context.Context, tc *connector.TaskContext) error {
 	set, err := parseSettings(tc.Config)
 	if err != nil {
 		return connector.Permanent(err)
 	}
-	t.set, t.log = set, tc.Logger
+	t.set, t.log, t.metrics = set, tc.Logger, connector.TaskMetricsFrom(ctx)
 	if t.eventSchema == nil { // a Task made without its Connector (tests)
 		common := connector.ParseSettings(tc.Config)
 		t.eventSchema, t.marketSchema = EventSchema(), MarketSchema()
@@ -176,13 +179,13 @@ func (t *Task) Start(_ context.Context, tc *connector.TaskContext) error {
 		if int64(j)%count != idx {
 			continue
 		}
-		r := &streamRun{t: t, spec: sp, part: PartitionOf(sp), marketEvent: map[int64]int64{}}
+		r := &streamRun{t: t, spec: sp, name: streamName(sp), part: PartitionOf(sp), marketEvent: map[int64]int64{}}
 		if o, ok := tc.Offset(r.part); ok {
 			id, ok := o.OffsetString(OffsetKey)
 			if !ok {
 				return connector.Permanent(fmt.Errorf("stream %s %q: committed offset %v has no string %s", sp.Endpoint, sp.Query, o, OffsetKey))
 			}
-			r.startID = id
+			r.startID, r.lastID = id, id
 		}
 		runs = append(runs, r)
 	}
@@ -190,7 +193,7 @@ func (t *Task) Start(_ context.Context, tc *connector.TaskContext) error {
 	t.budget = newByteBudget(set.queueBytes)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.cancel = cancel
-	client := newClient(set, t.log)
+	client := newClient(set, t.log, t.metrics)
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
@@ -208,7 +211,7 @@ func (t *Task) Start(_ context.Context, tc *connector.TaskContext) error {
 				}
 			}
 		}()
-		t.log.Info("saba stream started", zap.String("stream", r.spec.Endpoint+" "+r.spec.Query), zap.String("last_event_id", r.startID))
+		t.log.Info("saba stream started", zap.String("stream", r.name), zap.String("last_event_id", r.startID))
 	}
 	return nil
 }
@@ -259,20 +262,33 @@ func (t *Task) Stop() error {
 type streamRun struct {
 	t           *Task
 	spec        StreamSpec
+	name        string // endpoint and query, for logs and metrics
 	part        connector.Partition
 	startID     string
+	lastID      string          // id of the last message with an id field, repeats of it are skipped
 	marketEvent map[int64]int64 // marketId -> eventId, as seen since the last snapshot
 }
 
-// deliver turns one SSE event into a batch and hands it to Poll.
+// deliver turns one SSE event into a batch and hands it to Poll. The
+// message's bytes are counted in the task's budget before it is decoded,
+// so a stream waiting for room holds its raw message, not its records too.
 func (r *streamRun) deliver(ctx context.Context, ev sse.Event) error {
-	recs, err := r.records(ev, time.Now())
-	if err != nil || len(recs) == 0 {
-		return err
-	}
-	size := len(ev.Data)
+	received, size := time.Now(), len(ev.Data)
 	if err := r.t.budget.acquire(ctx, size); err != nil {
 		return err
+	}
+	recs, err := r.records(ev, received)
+	if err != nil || len(recs) == 0 {
+		r.t.budget.release(size)
+		return err
+	}
+	// One lag observation per message, when its transaction commits. Saba
+	// messages carry no event time: the lag runs from receipt.
+	metrics, name := r.t.metrics, r.name
+	recs[len(recs)-1].OnCommit = func(err error) {
+		if err == nil {
+			metrics.CommitLag(name, time.Since(received))
+		}
 	}
 	select {
 	case r.t.ch <- batch{records: recs, size: size}:
@@ -284,15 +300,25 @@ func (r *streamRun) deliver(ctx context.Context, ev sse.Event) error {
 }
 
 // records builds the records of one SSE message. A *StatusError is
-// returned for a message carrying an error status.
+// returned for a message carrying an error status. A message repeating the
+// id of the message before it (a server replaying the Last-Event-Id it was
+// sent, or sending a frame twice) is skipped unless it is a snapshot: SSE
+// ids are opaque, but no two messages share one.
 func (r *streamRun) records(ev sse.Event, received time.Time) ([]*connector.SourceRecord, error) {
 	t := r.t
 	off := connector.Offset{OffsetKey: ev.ID}
 	hdr := connector.SourceHeaders(Class, ev.ID, received)
 	m, err := parseMessage(ev.Data)
+	if repeat := ev.HasID && ev.ID == r.lastID && ev.ID != ""; repeat && (err != nil || m.Status == StatusSuccess) {
+		t.log.Info("repeated message skipped", zap.String("stream", r.name), zap.String("id", ev.ID))
+		return nil, nil
+	}
+	if ev.HasID {
+		r.lastID = ev.ID
+	}
 	if err != nil {
 		return []*connector.SourceRecord{{
-			Partition: r.part, Offset: off, Topic: t.eventsTopic, Raw: ev.Data, Headers: hdr, Timestamp: received,
+			Partition: r.part, Offset: off, Topic: t.eventsTopic, Raw: ev.Data, Headers: r.deadHeaders(hdr), Timestamp: received,
 			DeadLetter: &connector.DeadLetter{Raw: ev.Data, Err: fmt.Errorf("stream %s message %s: %w", r.spec.Endpoint, ev.ID, err), Stage: connector.StageTaskPoll},
 		}}, nil
 	}
@@ -311,14 +337,15 @@ func (r *streamRun) records(ev sse.Event, received time.Time) ([]*connector.Sour
 	}
 	dead := func(topic string, raw []byte, err error) {
 		rec := base(topic, nil, raw)
+		rec.Headers = r.deadHeaders(hdr)
 		rec.DeadLetter = &connector.DeadLetter{Raw: raw, Err: fmt.Errorf("stream %s message %s: %w", r.spec.Endpoint, ev.ID, err), Stage: connector.StageTaskPoll}
 		out = append(out, rec)
 	}
 	evRec := func(op string, raw []byte) EventRecord {
-		return EventRecord{Op: op, Status: status, MessageID: ev.ID, Endpoint: r.spec.Endpoint, Query: r.spec.Query, ReceivedAt: received, Raw: string(raw)}
+		return EventRecord{Op: op, Status: status, MessageID: ev.ID, Endpoint: r.spec.Endpoint, Query: r.spec.Query, ReceivedAt: received, Raw: rawText(raw)}
 	}
 	mkRec := func(op string, raw []byte) MarketRecord {
-		return MarketRecord{Op: op, Status: status, MessageID: ev.ID, Endpoint: r.spec.Endpoint, Query: r.spec.Query, ReceivedAt: received, Raw: string(raw)}
+		return MarketRecord{Op: op, Status: status, MessageID: ev.ID, Endpoint: r.spec.Endpoint, Query: r.spec.Query, ReceivedAt: received, Raw: rawText(raw)}
 	}
 	if snapshot {
 		clear(r.marketEvent)
@@ -415,6 +442,15 @@ func (r *streamRun) records(ev sse.Event, received time.Time) ([]*connector.Sour
 		}
 	}
 	return out, nil
+}
+
+// HeaderStream names, on a dead-letter record, the stream (endpoint and
+// query) the message came from.
+const HeaderStream = "sc.saba.stream"
+
+// deadHeaders returns the headers of a dead-letter record: hdr and the stream.
+func (r *streamRun) deadHeaders(hdr []kgo.RecordHeader) []kgo.RecordHeader {
+	return append(slices.Clip(hdr), kgo.RecordHeader{Key: HeaderStream, Value: []byte(r.name)})
 }
 
 func (r *streamRun) carriesEvents(m *message) bool {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,8 +35,15 @@ func taskConfig(t *testing.T, url, streams string, extra map[string]string) conn
 // startTask starts a task (without a worker) on cfg.
 func startTask(t *testing.T, cfg connector.Config) *Task {
 	t.Helper()
+	return startTaskCtx(context.Background(), t, cfg)
+}
+
+// startTaskCtx starts a task with ctx given to Start (which may carry
+// connector.TaskMetrics).
+func startTaskCtx(ctx context.Context, t *testing.T, cfg connector.Config) *Task {
+	t.Helper()
 	task := &Task{}
-	if err := task.Start(context.Background(), &connector.TaskContext{Connector: "saba-test", Config: cfg, Logger: zaptest.NewLogger(t)}); err != nil {
+	if err := task.Start(ctx, &connector.TaskContext{Connector: "saba-test", Config: cfg, Logger: zaptest.NewLogger(t)}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = task.Stop() })
@@ -96,15 +105,6 @@ func pollUntil(t *testing.T, task *Task, timeout time.Duration, done func(all []
 		}
 	}
 	return all, fmt.Errorf("timed out after %s with %d records", timeout, len(all))
-}
-
-func lastIDOf(all []obs, stream string) string {
-	for i := len(all) - 1; i >= 0; i-- {
-		if all[i].stream == stream {
-			return all[i].msgID
-		}
-	}
-	return ""
 }
 
 func byStream(all []obs, stream string) []obs {
@@ -205,6 +205,104 @@ func TestTaskSurvivesFaults(t *testing.T) {
 	}
 	if st.Resets != 0 {
 		t.Fatalf("a reconnect inside the cache got a Reset: %+v", st)
+	}
+}
+
+// TestTaskSkipsRepeatedMessages: a server sending a frame twice, or
+// replaying the message named by Last-Event-Id after a cut, must not make
+// a record twice.
+func TestTaskSkipsRepeatedMessages(t *testing.T) {
+	sim, url := newTestSim(t, WithDuplicateEvery(7), WithInclusiveReplay(true), WithMalformedEvery(21))
+	specs := []StreamSpec{{"GetEvents", ""}, {"GetMarkets", "$filter=sporttype eq 1"}}
+	task := startTask(t, taskConfig(t, url, "GetEvents; GetMarkets $filter=sporttype eq 1", nil))
+	runAndCheck(t, sim, task, specs, 300, func(i int) {
+		if i%60 == 59 {
+			sim.CutStreams()
+		}
+	})
+	if st := sim.Stats(); st.Duplicates < 20 || st.Replays < 4 {
+		t.Fatalf("the simulator sent too few repeats to test anything: %+v", st)
+	}
+}
+
+// fakeMetrics records what a task reports through connector.TaskMetrics.
+type fakeMetrics struct {
+	mu         sync.Mutex
+	reconnects int
+	lags       map[string]int // observations per label
+}
+
+func (f *fakeMetrics) Reconnected() { f.mu.Lock(); f.reconnects++; f.mu.Unlock() }
+
+func (f *fakeMetrics) SequenceGap(int64) {}
+
+func (f *fakeMetrics) CommitLag(label string, lag time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if lag < 0 || lag > time.Minute {
+		panic(fmt.Sprintf("lag %s", lag))
+	}
+	f.lags[label]++
+}
+
+func (f *fakeMetrics) FixtureDone(string) {}
+
+func (f *fakeMetrics) counts() (int, map[string]int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.reconnects, maps.Clone(f.lags)
+}
+
+// TestTaskMetrics: every connection after a stream's first is one
+// reconnect; every committed message is one commit-lag observation
+// labelled with its stream, and an aborted one none.
+func TestTaskMetrics(t *testing.T) {
+	sim, url := newTestSim(t)
+	m := &fakeMetrics{lags: map[string]int{}}
+	task := startTaskCtx(connector.WithTaskMetrics(context.Background(), m), t, taskConfig(t, url, "GetMarkets $filter=sporttype eq 2", nil))
+	const label = "GetMarkets $filter=sporttype eq 2"
+	committed, aborted := map[string]bool{}, 0
+	pollFor := func(what string, until func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !until(); {
+			if time.Now().After(deadline) {
+				r, lags := m.counts()
+				t.Fatalf("waiting for %s: %d reconnects, lags %v", what, r, lags)
+			}
+			sim.Step(1)
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			recs, err := task.Poll(ctx)
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, rec := range recs {
+				if rec.OnCommit == nil {
+					continue
+				}
+				id, _ := rec.Offset.OffsetString(OffsetKey)
+				if i+1 < len(recs) && recs[i+1].Offset[OffsetKey] == id {
+					t.Fatalf("message %s: OnCommit on a record before the message's last", id)
+				}
+				if len(committed)%5 == 4 && aborted < 3 {
+					rec.OnCommit(errors.New("aborted")) // no lag for an aborted transaction
+					aborted++
+					continue
+				}
+				committed[id] = true
+				rec.OnCommit(nil)
+			}
+		}
+	}
+	pollFor("messages", func() bool { return len(committed) >= 10 })
+	for cut := 1; cut <= 2; cut++ {
+		sim.CutStreams()
+		pollFor("a reconnect", func() bool { r, _ := m.counts(); return r == cut })
+	}
+	pollFor("more messages", func() bool { return len(committed) >= 20 })
+	r, lags := m.counts()
+	if r != 2 || len(lags) != 1 || lags[label] != len(committed) || aborted != 3 {
+		t.Fatalf("%d reconnects for 2 cuts; lags %v for %d committed messages (%d aborted)", r, lags, len(committed), aborted)
 	}
 }
 
