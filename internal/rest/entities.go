@@ -24,12 +24,6 @@ type messageBody struct {
 	Message string `json:"message"`
 }
 
-// createRequest is POST /connectors.
-type createRequest struct {
-	Name   string            `json:"name"`
-	Config map[string]string `json:"config"`
-}
-
 // taskID names a task.
 type taskID struct {
 	Connector string `json:"connector"`
