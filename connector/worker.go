@@ -128,9 +128,15 @@ func NewWorker(plugins *Plugins, opts ...WorkerOption) (*Worker, error) {
 
 // Start creates the offsets topic (compacted) if it is missing.
 func (w *Worker) Start(ctx context.Context) error {
-	return w.ensureTopics(ctx, []topicToCreate{{
+	err := w.ensureTopics(ctx, []topicToCreate{{
 		name: w.cfg.offsetsTopic, partitions: w.cfg.offsetsParts, replication: w.cfg.offsetsRepl, compact: true,
 	}})
+	if err != nil {
+		// The first thing the worker asks of Kafka: a wrong address, TLS
+		// or SASL setting surfaces here, often as a bare EOF.
+		return fmt.Errorf("%w (the first request to Kafka: check bootstrap.servers, security.protocol, ssl.* and sasl.*)", err)
+	}
+	return nil
 }
 
 // OffsetsTopic returns the offsets topic's name.
