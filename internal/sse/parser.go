@@ -23,7 +23,8 @@ const (
 
 	// keepDataCap is the capacity above which the data buffer is released
 	// after an event instead of being reused, so that one large event does
-	// not pin its memory for the life of the stream.
+	// not pin its memory for the life of the stream. It is also the size of
+	// the pieces in which the data of a larger event is accumulated.
 	keepDataCap = 1 << 20
 )
 
@@ -62,13 +63,14 @@ type Option func(*config)
 type config struct {
 	maxEventSize int
 	bufferSize   int
+	dataChunk    int // see Reader.chunk; tests lower it
 	lastEventID  string
 	onComment    func(comment string)
 	onActivity   func()
 }
 
 func newConfig(opts []Option) config {
-	c := config{maxEventSize: DefaultMaxEventSize, bufferSize: DefaultBufferSize}
+	c := config{maxEventSize: DefaultMaxEventSize, bufferSize: DefaultBufferSize, dataChunk: keepDataCap}
 	for _, o := range opts {
 		if o != nil {
 			o(&c)
@@ -93,8 +95,11 @@ func WithMaxEventSize(n int) Option {
 	}
 }
 
-// WithBufferSize sets the initial size of the input buffer. It grows as needed
-// for long lines, up to the maximum event size. Values below 16 are ignored.
+// WithBufferSize sets the size of the input buffer. A data line longer than
+// the buffer is moved into the event's data piece by piece as it arrives;
+// the buffer grows only for other long lines (comments, event, id, retry and
+// unknown fields), up to the maximum event size, and shrinks back to this
+// size once the long line has been consumed. Values below 16 are ignored.
 // The default is [DefaultBufferSize].
 func WithBufferSize(n int) Option {
 	return func(c *config) {
@@ -139,9 +144,11 @@ type Reader struct {
 	onComment  func(string)
 	onActivity func()
 
-	// Input buffer: unread bytes are buf[r:w].
+	// Input buffer: unread bytes are buf[r:w]. size is its normal length,
+	// to which it shrinks after growing for a long line.
 	buf  []byte
 	r, w int
+	size int
 	// buf[r:noEOL] is known to hold no '\r' or '\n', and buf[r:lfFree] no
 	// '\n', so neither a long line arriving in small reads nor a stream of
 	// bare CR line ends is scanned more than once.
@@ -158,8 +165,29 @@ type Reader struct {
 	// err is the sticky error returned by Next.
 	err error
 
-	// Parser state from the specification.
-	data      []byte // data buffer, every line followed by '\n'
+	// A data line that does not fit in the input buffer is streamed: its
+	// value is appended to the data buffer every time the buffer fills up,
+	// instead of growing the input buffer to hold the whole line. inData is
+	// set while the rest of such a line is awaited, partial counts the bytes
+	// of the line already consumed (for the line length limit), and
+	// dataOver records that the value overflowed the data limit: the error
+	// is reported when the line ends, as if the line had been read whole.
+	inData   bool
+	dataOver bool
+	partial  int
+
+	// Parser state from the specification. The data buffer is
+	// chunks + data, holding dataLen bytes: the data lines joined by '\n'.
+	// The specification's final '\n' is implied by hasData (the buffer is
+	// not empty) and never stored, so it costs neither a byte nor a grow.
+	// data grows by doubling up to chunk bytes; beyond that, full pieces of
+	// chunk bytes move to chunks, so that a large event is not copied on
+	// every grow and the pieces are joined once, into Event.Data.
+	data      []byte
+	chunks    [][]byte
+	chunk     int
+	dataLen   int
+	hasData   bool
 	eventType []byte // event type buffer
 	idBuf     string // last event ID buffer
 	lastID    string // last event ID string
@@ -187,6 +215,8 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 		onComment:  c.onComment,
 		onActivity: c.onActivity,
 		buf:        make([]byte, size),
+		size:       size,
+		chunk:      max(c.dataChunk, 1),
 		idBuf:      c.lastEventID,
 		lastID:     c.lastEventID,
 	}
@@ -206,6 +236,14 @@ func (p *Reader) Next() (Event, error) {
 		if err != nil {
 			p.err = err
 			return Event{}, err
+		}
+		if p.inData {
+			// line is the rest of a streamed data line.
+			if err := p.endDataLine(line); err != nil {
+				p.err = err
+				return Event{}, err
+			}
+			continue
 		}
 		ev, ok, err := p.processLine(line)
 		if err != nil {
@@ -230,7 +268,8 @@ func (p *Reader) LastEventID() string { return p.lastID }
 // specification's user-agent-defined default is left to the caller.
 func (p *Reader) Retry() (time.Duration, bool) { return p.reconnect, p.hasRecon }
 
-// readLine returns the next complete line without its terminator. The slice
+// readLine returns the next complete line without its terminator, or, if
+// p.inData is set on return, what remains of a streamed data line. The slice
 // aliases the input buffer and is valid until the next call.
 func (p *Reader) readLine() ([]byte, error) {
 	for {
@@ -252,12 +291,12 @@ func (p *Reader) readLine() ([]byte, error) {
 			p.skipLF = false
 		}
 		if line, ok := p.scanLine(); ok {
-			if len(line) > p.max {
+			if p.partial+len(line) > p.max {
 				return nil, p.tooLarge("line")
 			}
 			return line, nil
 		}
-		if p.w-p.r > p.max {
+		if p.partial+p.w-p.r > p.max {
 			return nil, p.tooLarge("line")
 		}
 		if p.rerr != nil {
@@ -265,6 +304,10 @@ func (p *Reader) readLine() ([]byte, error) {
 				return nil, io.EOF
 			}
 			return nil, fmt.Errorf("sse: reading event stream: %w", p.rerr)
+		}
+		if p.w-p.r == len(p.buf) {
+			// An incomplete line fills the buffer: fill would grow it.
+			p.streamData()
 		}
 		p.fill()
 	}
@@ -305,9 +348,58 @@ func (p *Reader) scanLine() ([]byte, bool) {
 	return line, true
 }
 
+// streamData moves the incomplete line filling the input buffer into the
+// data buffer if it is a data line, so that the input buffer need not grow
+// to hold the whole line. Other lines are left in place.
+func (p *Reader) streamData() {
+	piece := p.buf[p.r:p.w]
+	if !p.inData {
+		// The buffer holds at least 16 bytes, enough to see the whole
+		// field name and the optional space after the colon.
+		if !bytes.HasPrefix(piece, dataField) {
+			return
+		}
+		value := piece[len(dataField):]
+		if value[0] == ' ' {
+			value = value[1:]
+		}
+		p.inData = true
+		p.dataOver = !p.addData(value, true)
+	} else if !p.dataOver {
+		p.dataOver = !p.addData(piece, false)
+	}
+	p.partial += len(piece)
+	p.r = p.w
+}
+
+// endDataLine completes a streamed data line with its last piece.
+func (p *Reader) endDataLine(rest []byte) error {
+	over := p.dataOver
+	p.inData, p.dataOver, p.partial = false, false, 0
+	if over || !p.addData(rest, false) {
+		return p.tooLarge("event data")
+	}
+	return nil
+}
+
+// shrink returns the input buffer to its normal size once it has grown for
+// a long line and the unread input fits again.
+func (p *Reader) shrink() {
+	if len(p.buf) <= p.size || p.w-p.r >= p.size {
+		return
+	}
+	nb := make([]byte, p.size)
+	p.w = copy(nb, p.buf[p.r:p.w])
+	p.noEOL, p.lfFree = max(p.noEOL-p.r, 0), max(p.lfFree-p.r, 0)
+	p.r = 0
+	p.buf = nb
+}
+
 // fill reads once from the source into the free end of the buffer, first
-// making room by discarding consumed bytes or growing the buffer.
+// making room by discarding consumed bytes, shrinking the buffer back to its
+// normal size or growing it.
 func (p *Reader) fill() {
+	p.shrink()
 	switch {
 	case p.r == p.w:
 		p.r, p.w, p.noEOL, p.lfFree = 0, 0, 0, 0
@@ -374,11 +466,9 @@ func (p *Reader) processLine(line []byte) (ev Event, ok bool, err error) {
 	}
 	switch string(name) {
 	case "data":
-		if len(p.data)+len(value) > p.max {
+		if !p.addData(value, true) {
 			return Event{}, false, p.tooLarge("event data")
 		}
-		p.data = append(p.data, value...)
-		p.data = append(p.data, '\n')
 	case "event":
 		p.eventType = append(p.eventType[:0], value...)
 	case "id":
@@ -397,22 +487,86 @@ func (p *Reader) processLine(line []byte) (ev Event, ok bool, err error) {
 	return Event{}, false, nil
 }
 
+// addData appends b to the data buffer, preceded by the '\n' ending the
+// previous data line if b starts a new one (first). It reports false, and
+// appends nothing, if the data buffer would exceed the limit; the limit
+// counts the final '\n' of the specification's buffer, so that a value
+// pushes it over exactly when it did while the '\n' was stored.
+func (p *Reader) addData(b []byte, first bool) bool {
+	sep := first && p.hasData
+	n := len(b)
+	if sep {
+		n++
+	}
+	if p.dataLen+n > p.max {
+		return false
+	}
+	if sep {
+		p.appendData(newline)
+	}
+	p.appendData(b)
+	p.hasData = true
+	return true
+}
+
+var (
+	dataField = []byte("data:")
+	newline   = []byte{'\n'}
+)
+
+// appendData appends b to the data buffer, growing p.data by doubling up to
+// p.chunk bytes and then continuing in new pieces of p.chunk bytes.
+func (p *Reader) appendData(b []byte) {
+	p.dataLen += len(b)
+	for {
+		n := copy(p.data[len(p.data):cap(p.data)], b)
+		p.data = p.data[:len(p.data)+n]
+		b = b[n:]
+		if len(b) == 0 {
+			return
+		}
+		if cap(p.data) >= p.chunk {
+			p.chunks = append(p.chunks, p.data)
+			p.data = make([]byte, 0, p.chunk)
+			continue
+		}
+		// dataLen <= max, so the new capacity leaves room for b, unless
+		// it is capped at chunk, in which case the loop moves on.
+		nd := make([]byte, len(p.data), min(max(2*cap(p.data), len(p.data)+len(b)), p.chunk, p.max))
+		copy(nd, p.data)
+		p.data = nd
+	}
+}
+
+// takeData returns the data buffer's contents as a slice owned by the
+// caller, of exactly the data's length and capacity.
+func (p *Reader) takeData() []byte {
+	d := make([]byte, p.dataLen)
+	n := 0
+	for i, c := range p.chunks {
+		n += copy(d[n:], c)
+		p.chunks[i] = nil
+	}
+	copy(d[n:], p.data)
+	p.chunks = p.chunks[:0]
+	return d
+}
+
 // dispatch implements "dispatch the event" for a blank line.
 func (p *Reader) dispatch() (Event, bool) {
 	p.lastID = p.idBuf
 	defer p.resetEvent()
-	if len(p.data) == 0 {
+	if !p.hasData {
 		return Event{}, false
 	}
 	ev := Event{
 		ID:       p.lastID,
 		HasID:    p.hasID,
 		Type:     DefaultEventType,
-		Data:     make([]byte, len(p.data)-1), // without the final '\n'
+		Data:     p.takeData(),
 		Retry:    p.retry,
 		HasRetry: p.hasRetry,
 	}
-	copy(ev.Data, p.data)
 	if len(p.eventType) > 0 {
 		if string(p.eventType) != p.lastType {
 			p.lastType = string(p.eventType)
@@ -422,13 +576,16 @@ func (p *Reader) dispatch() (Event, bool) {
 	return ev, true
 }
 
-// resetEvent clears the per-event buffers after a blank line.
+// resetEvent clears the per-event buffers after a blank line, and returns
+// the input buffer to its normal size if a long line made it grow.
 func (p *Reader) resetEvent() {
 	if cap(p.data) > keepDataCap {
 		p.data = nil
 	} else {
 		p.data = p.data[:0]
 	}
+	p.dataLen, p.hasData = 0, false
+	p.shrink()
 	p.eventType = p.eventType[:0]
 	p.hasID, p.hasRetry, p.retry = false, false, 0
 }

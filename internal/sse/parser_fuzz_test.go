@@ -109,6 +109,11 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte("data: a\r"), []byte{8})
 	f.Add([]byte("data: 0123456789012345678901234567890\n\n"), []byte{16, 16})
 	f.Add([]byte("\xEF\xBB\xBFid: 1\r\nretry: 10\r\ndata: x\r\n\r\n"), []byte{1, 1, 1})
+	// Data lines longer than the 16-byte buffer are read in pieces, also
+	// across the data limit of 24 bytes and at a CR ending a read.
+	f.Add([]byte("data: 0123456789abcdefghij\ndata:0123456789\r\n\r\n"), []byte{16, 16, 16})
+	f.Add([]byte("data:0123456789abcdef\r\ndata:  0123456789abcdefghijklmnopqrstuvwxyz\r"), []byte{16, 5, 11, 16})
+	f.Add([]byte("data:0123456789\ndata: 0123456789abcdefghijk\n\n"), []byte{10, 16, 16})
 
 	const limit = 24
 	f.Fuzz(func(t *testing.T, data, splits []byte) {
@@ -117,6 +122,7 @@ func FuzzReader(f *testing.F) {
 			"whole":   readAll(bytes.NewReader(data)),
 			"onebyte": readAll(iotest.OneByteReader(bytes.NewReader(data)), WithBufferSize(64)),
 			"chunked": readAll(fuzzChunks(data, splits), WithBufferSize(16)),
+			"pieces":  readAll(fuzzChunks(data, splits), WithBufferSize(16), withDataChunk(3)),
 		}
 		for name, got := range runs {
 			if !reflect.DeepEqual(got, want) {
@@ -129,9 +135,16 @@ func FuzzReader(f *testing.F) {
 		if k1, k2 := errKind(small.Err), errKind(smallOne.Err); k1 != k2 || strings.HasPrefix(k1, "unexpected") {
 			t.Fatalf("limited reads of %q ended with %q and %q", data, k1, k2)
 		}
-		small.Err, smallOne.Err = nil, nil
+		smallPieces := readAll(fuzzChunks(data, splits), WithMaxEventSize(limit), WithBufferSize(16), withDataChunk(5))
+		if k1, k3 := errKind(small.Err), errKind(smallPieces.Err); k1 != k3 {
+			t.Fatalf("limited reads of %q ended with %q and %q (data in pieces)", data, k1, k3)
+		}
+		small.Err, smallOne.Err, smallPieces.Err = nil, nil, nil
 		if !reflect.DeepEqual(small, smallOne) {
 			t.Fatalf("limited reads of %q differ:\n%+v\n%+v", data, small, smallOne)
+		}
+		if !reflect.DeepEqual(small, smallPieces) {
+			t.Fatalf("limited reads of %q differ (data in pieces):\n%+v\n%+v", data, small, smallPieces)
 		}
 		for _, e := range small.Events {
 			if len(e.Data) > limit || len(e.ID) > limit || len(e.Type) > limit {

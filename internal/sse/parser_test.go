@@ -214,10 +214,12 @@ func TestReader(t *testing.T) {
 	for _, tc := range parserTests {
 		for mode, mk := range readers([]byte(tc.in)) {
 			for _, bufSize := range []int{DefaultBufferSize, 16} {
-				got := readAll(mk(), WithBufferSize(bufSize))
-				want := parseResult{Events: tc.want, Err: io.EOF, LastID: tc.lastID, Retry: tc.retry, HasRetry: tc.hasRetry || tc.retry != 0}
-				if !reflect.DeepEqual(got, want) {
-					t.Errorf("%s [%s, buffer %d]:\n got %+v\nwant %+v", tc.name, mode, bufSize, got, want)
+				for _, chunk := range []int{keepDataCap, 2} {
+					got := readAll(mk(), WithBufferSize(bufSize), withDataChunk(chunk))
+					want := parseResult{Events: tc.want, Err: io.EOF, LastID: tc.lastID, Retry: tc.retry, HasRetry: tc.hasRetry || tc.retry != 0}
+					if !reflect.DeepEqual(got, want) {
+						t.Errorf("%s [%s, buffer %d, data pieces of %d]:\n got %+v\nwant %+v", tc.name, mode, bufSize, chunk, got, want)
+					}
 				}
 			}
 		}
