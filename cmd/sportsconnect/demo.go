@@ -9,6 +9,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
 	"github.com/seed-474f70f7/sportsconnect/internal/logging"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
 )
 
@@ -19,6 +20,7 @@ func demoSources(parts int, events int64) []demo.Source {
 		&demo.Synthetic{Partitions: parts, Events: events},
 		&imgarena.DemoSource{Fixtures: 6, Events: 1500},
 		saba.NewDemo(),
+		&roanuz.DemoWebhook{}, &roanuz.DemoMatch{},
 	}
 }
 

@@ -122,9 +122,11 @@ func (c *Client) Subscribe(ctx context.Context, match string) error {
 	return c.post(ctx, "subscribe "+match, c.matchURL(match, "subscribe/"), MethodWebSocket)
 }
 
-// Unsubscribe ends the web_socket subscription of match.
-func (c *Client) Unsubscribe(ctx context.Context, match string) error {
-	return c.post(ctx, "unsubscribe "+match, c.matchURL(match, "unsubscribe/"), MethodWebSocket)
+// Unsubscribe ends the web_socket subscription of match and returns the
+// provider's answer.
+func (c *Client) Unsubscribe(ctx context.Context, match string) ([]byte, error) {
+	body, _ := json.Marshal(map[string]string{"method": MethodWebSocket})
+	return c.authed(ctx, "unsubscribe "+match, http.MethodPost, c.matchURL(match, "unsubscribe/"), body)
 }
 
 // SubscribeUpdates subscribes match to the ball-by-ball detail push
@@ -141,6 +143,45 @@ func (c *Client) UnsubscribeUpdates(ctx context.Context, match string) error {
 // Match returns the Match API response of match, byte-exact.
 func (c *Client) Match(ctx context.Context, match string) ([]byte, error) {
 	return c.authed(ctx, "match "+match, http.MethodGet, c.matchURL(match, ""), nil)
+}
+
+// ListedMatch is one match of the featured-matches list.
+type ListedMatch struct {
+	Key    string
+	Status string          // not_started, started, completed
+	Raw    json.RawMessage // the list entry as sent
+}
+
+// FeaturedMatches returns the project's featured matches
+// (GET /v5/cricket/{project}/featured-matches-2/:
+// {"data":{"matches":[{key,status,...}]}}). Entries without a key are
+// skipped; the order is the provider's.
+func (c *Client) FeaturedMatches(ctx context.Context) ([]ListedMatch, error) {
+	u := c.base + "/v5/cricket/" + url.PathEscape(c.project) + "/featured-matches-2/"
+	b, err := c.authed(ctx, "featured-matches", http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	var r struct {
+		Data *struct {
+			Matches []json.RawMessage `json:"matches"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil || r.Data == nil {
+		return nil, fmt.Errorf("roanuz featured-matches: %w: no data.matches in the answer", ErrMalformed)
+	}
+	out := make([]ListedMatch, 0, len(r.Data.Matches))
+	for _, raw := range r.Data.Matches {
+		var m struct {
+			Key    string `json:"key"`
+			Status string `json:"status"`
+		}
+		if json.Unmarshal(raw, &m) != nil || m.Key == "" {
+			continue
+		}
+		out = append(out, ListedMatch{Key: m.Key, Status: m.Status, Raw: raw})
+	}
+	return out, nil
 }
 
 func (c *Client) matchURL(match, tail string) string {

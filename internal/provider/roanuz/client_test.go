@@ -51,7 +51,7 @@ func TestClientSubscribeAndMatch(t *testing.T) {
 		{"subscribe", func() error { return c.Subscribe(ctx, "m1") }, MethodWebSocket, true},
 		{"subscribe twice", func() error { return c.Subscribe(ctx, "m1") }, MethodWebSocket, true},
 		{"detail-updates-subscribe", func() error { return c.SubscribeUpdates(ctx, "m1") }, MethodWebHook, true},
-		{"unsubscribe", func() error { return c.Unsubscribe(ctx, "m1") }, MethodWebSocket, false},
+		{"unsubscribe", func() error { _, err := c.Unsubscribe(ctx, "m1"); return err }, MethodWebSocket, false},
 		{"detail-updates-unsubscribe", func() error { return c.UnsubscribeUpdates(ctx, "m1") }, MethodWebHook, false},
 	} {
 		if err := step.call(); err != nil {

@@ -28,19 +28,20 @@ const (
 
 // Settings of roanuz.webhook.
 const (
-	KeyListen       = "roanuz.webhook.listen"
-	KeyPath         = "roanuz.webhook.path"
-	KeySecret       = "roanuz.webhook.secret"
-	KeySecretHeader = "roanuz.webhook.secret.header"
-	KeyAllow        = "roanuz.webhook.allow"
-	KeyTLSCert      = "roanuz.webhook.tls.cert"
-	KeyTLSKey       = "roanuz.webhook.tls.key"
-	KeyBodyMax      = "roanuz.webhook.body.max.bytes"
-	KeyInflatedMax  = "roanuz.webhook.inflated.max.bytes"
-	KeyAckTimeoutMs = "roanuz.webhook.ack.timeout.ms"
-	KeyDedupWindow  = "roanuz.webhook.dedup.window"
-	KeySubscribe    = "roanuz.subscribe"
-	KeyMaxInflight  = "roanuz.webhook.max.inflight"
+	KeyListen        = "roanuz.webhook.listen"
+	KeyPath          = "roanuz.webhook.path"
+	KeySecret        = "roanuz.webhook.secret"
+	KeySecretHeader  = "roanuz.webhook.secret.header"
+	KeyAllow         = "roanuz.webhook.allow"
+	KeyTLSCert       = "roanuz.webhook.tls.cert"
+	KeyTLSKey        = "roanuz.webhook.tls.key"
+	KeyBodyMax       = "roanuz.webhook.body.max.bytes"
+	KeyInflatedMax   = "roanuz.webhook.inflated.max.bytes"
+	KeyAckTimeoutMs  = "roanuz.webhook.ack.timeout.ms"
+	KeyDedupWindow   = "roanuz.webhook.dedup.window"
+	KeySubscribe     = "roanuz.subscribe"
+	KeyMaxInflight   = "roanuz.webhook.max.inflight"
+	KeyDeadLetterMax = "roanuz.webhook.deadletter.max.bytes"
 )
 
 func sharedSpec(apiRequired bool) connector.ConfigSpec {
@@ -69,6 +70,7 @@ func WebhookSpec() connector.ConfigSpec {
 		{Name: KeyAckTimeoutMs, Type: connector.TypeInt, Default: "10000", Min: connector.Min(100), Doc: "a push not committed within this long is answered 503 (the provider retries)"},
 		{Name: KeyDedupWindow, Type: connector.TypeInt, Default: "256", Min: connector.Min(1), Doc: "recent push identities remembered per match (in the source offset) to drop repeats"},
 		{Name: KeyMaxInflight, Type: connector.TypeInt, Default: "32", Min: connector.Min(1), Doc: "requests handled at once (each holds at most body.max + inflated.max bytes); more wait, then get 503"},
+		{Name: KeyDeadLetterMax, Type: connector.TypeInt, Default: "65536", Min: connector.Min(1024), Doc: "a body over roanuz.webhook.body.max.bytes is dead-lettered truncated to its first N bytes (headers roanuz.body.truncated, .declared.bytes, .seen.bytes, .kept.bytes)"},
 		{Name: KeySubscribe, Type: connector.TypeBool, Default: "true", Doc: "call detail-updates-subscribe for roanuz.matches at start (needs project and api key)"},
 	})
 }
@@ -83,6 +85,7 @@ type webhookConfig struct {
 	allow                   []netip.Prefix
 	tlsCert, tlsKey         string
 	bodyMax, inflatedMax    int64
+	deadLetterMax           int64
 	ackTimeout              time.Duration
 	window                  int
 	maxInflight             int
@@ -96,7 +99,7 @@ func parseWebhookConfig(c connector.Config) (webhookConfig, error) {
 		listen: c.String(KeyListen), path: "/" + strings.Trim(c.String(KeyPath), "/"),
 		secret: c.String(KeySecret), secretHeader: strings.TrimSpace(c.String(KeySecretHeader)),
 		tlsCert: c.String(KeyTLSCert), tlsKey: c.String(KeyTLSKey),
-		bodyMax: c.Int(KeyBodyMax), inflatedMax: c.Int(KeyInflatedMax),
+		bodyMax: c.Int(KeyBodyMax), inflatedMax: c.Int(KeyInflatedMax), deadLetterMax: c.Int(KeyDeadLetterMax),
 		ackTimeout: c.Millis(KeyAckTimeoutMs), window: int(c.Int(KeyDedupWindow)), maxInflight: int(c.Int(KeyMaxInflight)),
 		queue: int(c.Int(KeyQueue)), batch: int(c.Int(KeyBatch)),
 	}

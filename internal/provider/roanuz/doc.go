@@ -1,6 +1,6 @@
 // Package roanuz is the Roanuz Sports cricket provider, with two connector
 // classes sharing one REST client (auth token with rs-token, subscribe and
-// unsubscribe, the Match API):
+// unsubscribe, the Match API, the featured-matches list):
 //
 //   - roanuz.webhook: an HTTP receiver for the ball-by-ball detail push. The
 //     provider POSTs a gzipped match-detail-update; the receiver answers 2xx
@@ -9,14 +9,44 @@
 //     dead-letter record, for a body that can never be valid). Repeats are
 //     dropped against a bounded set of recent push identities per match,
 //     kept in the source offset {"match": key} and committed with the
-//     records, so it survives restarts.
+//     records, so it survives restarts. A body over
+//     roanuz.webhook.body.max.bytes cannot be kept whole: reading stops one
+//     byte past the limit, it is answered 413, and its dead letter holds its
+//     first roanuz.webhook.deadletter.max.bytes bytes with the headers
+//     roanuz.body.truncated=true, roanuz.body.declared.bytes (the
+//     Content-Length, or "unknown"), roanuz.body.seen.bytes (bytes read
+//     before reading stopped) and roanuz.body.kept.bytes. Records carry
+//     the receive time as their Kafka timestamp (the provider's ts stays in
+//     the value): the broker rolls segments and deletes by record
+//     timestamps, and a provider clock, or a replayed timeline, days behind
+//     would have them deleted at the next retention check.
 //   - roanuz.match: the match stream over Socket.IO (namespace /cricket, path
-//     /v5/websocket): subscribe over REST, emit connect_to_match, write every
+//     /v5/websocket; Engine.IO v4, falling back to v3 and remembering what
+//     worked): subscribe over REST, emit connect_to_match, write every
 //     on_match_update whose content differs from the last written one, and
-//     every new ball of play.related_balls. Roanuz sends no resume position: on
-//     every (re)connect the task re-joins and fetches the match over REST.
+//     every new ball of play.related_balls. Roanuz sends no resume position:
+//     on every (re)connect the task re-joins and fetches the match over REST.
+//     Matches come from roanuz.matches and, with
+//     roanuz.matches.discover=featured, from the featured-matches list read
+//     every roanuz.matches.discover.interval.ms: a listed match whose status
+//     is wanted is followed, one that disappears from the list is released
+//     (unsubscribed), as is every match once its completed document is
+//     written. Matches are hashed into 20 buckets dealt to the tasks; each
+//     bucket's subscribed matches are kept in a roster partition
+//     {"roster": b}, written before a subscribe and after an unsubscribe
+//     (with a record on <prefix>.roanuz.cricket.subscriptions), so a start
+//     unsubscribes what an earlier run subscribed and is no longer
+//     configured or listed (see match_roster.go).
+//
+// Both report through connector.TaskMetricsFrom: the commit lag per match
+// (from the provider's event time when plausible, else the receive time),
+// and for the stream the reconnects after a drop and FixtureDone when a
+// match is released.
 //
 // Simulator (simulator.go, sim_*.go) is a local Roanuz: REST auth with
-// expiring tokens, subscriptions, the Match API, a Socket.IO server and a
-// webhook pusher, deterministic from a seed, with fault injection.
+// expiring tokens, subscriptions, the Match API and the featured list, a
+// Socket.IO server speaking Engine.IO v4, v3 (like socket.io 2.x) or both,
+// and a webhook pusher, deterministic from a seed, with fault injection.
+// DemoWebhook and DemoMatch (demo.go, demo_match.go) run them in
+// `sportsconnect demo`.
 package roanuz

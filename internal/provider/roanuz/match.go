@@ -126,11 +126,19 @@ func DecodeUpdate(a socketio.Arg, max int64) ([]byte, error) {
 func ParseMatch(doc []byte, source string, received time.Time) (*matchDocument, error) {
 	var w struct {
 		Data *struct {
-			Key, Name, ShortName, Status, PlayStatus, Format string
-			StartAt                                          json.Number `json:"start_at"`
-			Teams                                            struct{ A, B *Team }
-			Toss                                             *Toss
-			Play                                             *struct {
+			Key        string      `json:"key"`
+			Name       string      `json:"name"`
+			ShortName  string      `json:"short_name"`
+			Status     string      `json:"status"`
+			PlayStatus string      `json:"play_status"`
+			Format     string      `json:"format"`
+			StartAt    json.Number `json:"start_at"`
+			Teams      struct {
+				A *Team `json:"a"`
+				B *Team `json:"b"`
+			} `json:"teams"`
+			Toss *Toss `json:"toss"`
+			Play *struct {
 				Innings map[string]struct {
 					Overs       [2]int `json:"overs"`
 					IsCompleted bool   `json:"is_completed"`

@@ -3,82 +3,69 @@ package roanuz
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
 )
 
-// TestMatchCrashExactlyOnce runs the real binary with roanuz.match against
-// the real broker while the in-process simulator plays 4 matches, drops
-// Socket.IO connections and rotates the payload variants; it SIGKILLs the
-// binary 12 times and restarts it. A read_committed consumer must then find
-// no match content written twice, every ball of every match, each match
-// completed, and every match unsubscribed.
+// TestMatchCrashExactlyOnce runs the real binary with roanuz.match (two
+// tasks; two configured matches and two found in the featured list) against
+// the real broker while the in-process simulator plays the 4 matches,
+// drops Socket.IO connections, rotates the payload variants and expires
+// tokens; it SIGKILLs the binary 12 times and restarts it. A read_committed
+// consumer must then find no match content written twice, every ball of
+// every match, each match completed, every match unsubscribed, and each
+// match followed once and released once in the subscriptions topic.
 func TestMatchCrashExactlyOnce(t *testing.T) {
 	const kills = 12
-	bin, err := builtBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	testenv.Binary(t) // built before the simulator starts its clock
 	u := testenv.UniqueName(t, "rzm-")
-	dir := t.TempDir()
-	worker := writeWorker(t, dir, u+"-g", u+"-offsets")
+	worker := testenv.WriteFile(t, "worker.properties", testenv.WorkerProperties(t, u+"-g", u+"-offsets"))
 	keys := []string{"cm1", "cm2", "cm3", "cm4"}
-	sim := startSim(t, SimMatches(keys...), SimOvers(20), SimStepInterval(120*time.Millisecond), SimSockDropEvery(60),
-		SimPingInterval(time.Second), SimTokenLifetime(20*time.Second))
-	conn := filepath.Join(dir, "roanuz.json")
-	if err := os.WriteFile(conn, []byte(fmt.Sprintf(`{"name": "rzmcrash", "config": {
+	sim := startSim(t, SimMatches(keys...), SimListed("cm3", "cm4"), SimOvers(20), SimStepInterval(120*time.Millisecond),
+		SimSockDropEvery(60), SimPingInterval(time.Second), SimTokenLifetime(20*time.Second), SimEngineIO(EngineIOBoth))
+	conn := testenv.WriteFile(t, "roanuz.json", fmt.Sprintf(`{"name": "rzmcrash", "config": {
 		"connector.class": "roanuz.match", "topic.prefix": %q, "transaction.boundary": "poll", "tasks.max": "2",
 		"topic.creation.default.partitions": "3", "roanuz.api.url": %q, "roanuz.project.key": "sim_project",
-		"roanuz.api.key": "${env:RZ_KEY}", "roanuz.matches": %q, "roanuz.matches.per.connection": "2",
-		"roanuz.reconnect.backoff.initial.ms": "50", "roanuz.reconnect.backoff.max.ms": "500"}}`,
-		u, sim.URL(), strings.Join(keys, ","))), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"RZ_KEY=sim-api-key"}
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+		"roanuz.api.key": "${env:RZ_KEY}", "roanuz.matches": "cm1,cm2", "roanuz.matches.per.connection": "2",
+		"roanuz.matches.discover": "featured", "roanuz.matches.discover.interval.ms": "500",
+		"roanuz.reconnect.backoff.initial.ms": "50", "roanuz.reconnect.backoff.max.ms": "500"}}`, u, sim.URL()))
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
-	for i := 0; i < kills; i++ {
-		cmd, _ := startBinary(t, bin, env, worker, conn)
-		time.Sleep(time.Duration(1000+rng.IntN(1000)) * time.Millisecond)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		_ = cmd.Wait()
-		t.Logf("kill %d: step %d of %d", i+1, sim.Step("cm1"), sim.Steps("cm1"))
-		if sim.Step("cm1") >= sim.Steps("cm1")-1 {
-			t.Fatalf("the matches ended before kill %d; make them longer", i+1)
-		}
-	}
-	cmd, logs := startBinary(t, bin, env, worker, conn)
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		done := 0
+	// Progress is the simulator's: the steps played, plus one per match
+	// completed and unsubscribed. It never goes back, and the last kill
+	// must come before the end of the matches.
+	progress := func() int64 {
+		var n int64
 		for _, k := range keys {
+			n += int64(sim.Step(k))
 			if sim.Step(k) == sim.Steps(k)-1 && !sim.Subscribed(k, MethodWebSocket) && sim.SubscribeCalls(k, "unsubscribe") > 0 {
-				done++
+				n++
 			}
 		}
-		if done == len(keys) {
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatalf("matches not all completed and unsubscribed\n%s", logs)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return n
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
+	var done int64
+	for _, k := range keys {
+		done += int64(sim.Steps(k))
 	}
-	_ = cmd.Wait()
+	var mu sync.Mutex
+	var logs strings.Builder
+	testenv.CrashLoop{
+		Args:   []string{"run", "--log-format", "json", worker, conn},
+		Env:    []string{"RZ_KEY=sim-api-key"},
+		Kills:  kills,
+		MinRun: time.Second, MaxRun: 2 * time.Second,
+		Progress: progress, Done: done,
+		Logs: func(run int, out string) {
+			mu.Lock()
+			logs.WriteString(out)
+			mu.Unlock()
+		},
+	}.Run(t)
 	if strings.Contains(logs.String(), "sim-api-key") {
 		t.Fatal("the api key appears in the logs")
 	}
@@ -111,7 +98,22 @@ func TestMatchCrashExactlyOnce(t *testing.T) {
 			total++
 		}
 	}
+	subs := map[string]int{}
+	for _, r := range readTopic(ctx, t, u+"."+TopicSubscriptions) {
+		subs[fmt.Sprintf("%s %s %s", r.Key, r.Value["action"], r.Value["reason"])]++
+	}
+	for _, k := range keys {
+		reason := ReasonConfigured
+		if k == "cm3" || k == "cm4" {
+			reason = ReasonListed
+		}
+		for _, want := range []string{k + " follow " + reason, k + " release " + ReasonCompleted} {
+			if subs[want] != 1 {
+				t.Fatalf("subscriptions: %q committed %d times, want once (all: %v)", want, subs[want], subs)
+			}
+		}
+	}
 	conns, joins, updates, errs, drops := sim.SockStats()
-	t.Logf("%d kills: %d match states each once, %d balls (%d distinct ball keys); simulator %d connections, %d joins, %d updates, %d on_error, %d drops",
-		kills, len(hashes), total, len(balls), conns, joins, updates, errs, drops)
+	t.Logf("%d kills: %d match states each once, %d balls (%d distinct ball keys), subscriptions %v; simulator %d connections, %d joins, %d updates, %d on_error, %d drops",
+		kills, len(hashes), total, len(balls), subs, conns, joins, updates, errs, drops)
 }

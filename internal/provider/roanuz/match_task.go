@@ -3,12 +3,10 @@ package roanuz
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math/rand/v2"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,12 +25,12 @@ func MatchPlugin() connector.Plugin {
 	}
 }
 
-// MatchConnector splits the configured matches over tasks.
+// MatchConnector deals the match buckets to its tasks (see bucketOf).
 type MatchConnector struct {
-	log                   *zap.Logger
-	cfg                   connector.Config
-	matches               []string
-	matchTopic, ballTopic string
+	log                             *zap.Logger
+	cfg                             connector.Config
+	parsed                          matchConfig
+	matchTopic, ballTopic, subTopic string
 }
 
 // Start implements connector.Connector.
@@ -42,33 +40,31 @@ func (c *MatchConnector) Start(_ context.Context, cfg connector.Config) error {
 		return err
 	}
 	set := connector.ParseSettings(cfg)
-	c.cfg, c.matches, c.matchTopic, c.ballTopic = cfg, mc.matches, set.Topic(TopicMatches), set.Topic(TopicBalls)
+	c.cfg, c.parsed = cfg, mc
+	c.matchTopic, c.ballTopic, c.subTopic = set.Topic(TopicMatches), set.Topic(TopicBalls), set.Topic(TopicSubscriptions)
 	return nil
 }
 
 // Topics implements connector.Connector.
 func (c *MatchConnector) Topics() []connector.TopicSpec {
-	return []connector.TopicSpec{{Name: c.matchTopic, Schema: MatchSchema, Compact: true}, {Name: c.ballTopic, Schema: BallSchema}}
+	return []connector.TopicSpec{{Name: c.matchTopic, Schema: MatchSchema, Compact: true}, {Name: c.ballTopic, Schema: BallSchema},
+		{Name: c.subTopic, Schema: SubscriptionSchema, Compact: true}}
 }
 
-// TaskConfigs implements connector.Connector: matches dealt round-robin.
+// TaskConfigs implements connector.Connector: every task gets the whole
+// config and takes the buckets assignBuckets deals it (the worker adds
+// task.index and task.count).
 func (c *MatchConnector) TaskConfigs(maxTasks int) ([]connector.Config, error) {
-	n := min(maxTasks, len(c.matches))
-	out := make([]connector.Config, n)
-	shares := make([][]string, n)
-	for i, m := range c.matches {
-		shares[i%n] = append(shares[i%n], m)
-	}
+	out := make([]connector.Config, taskCount(c.parsed, maxTasks))
 	for i := range out {
 		out[i] = c.cfg.Clone()
-		out[i][KeyMatches] = strings.Join(shares[i], ",")
 	}
 	return out, nil
 }
 
 // NewTask implements connector.Connector.
 func (c *MatchConnector) NewTask() connector.SourceTask {
-	return &MatchTask{matchTopic: c.matchTopic, ballTopic: c.ballTopic}
+	return &MatchTask{matchTopic: c.matchTopic, ballTopic: c.ballTopic, subTopic: c.subTopic}
 }
 
 // Stop implements connector.Connector.
@@ -85,6 +81,11 @@ const (
 )
 
 var invalidStream = connector.NewPartition(map[string]any{"stream": "invalid"})
+
+// matchPartition returns the source partition of match m.
+func matchPartition(m string) connector.Partition {
+	return connector.NewPartition(map[string]any{"match": m})
+}
 
 // streamMsg is one match document (or an undecodable update) on its way to Poll.
 type streamMsg struct {
@@ -105,18 +106,37 @@ type matchState struct {
 	updates    int64
 }
 
-// MatchTask follows its matches over Socket.IO.
+// MatchTask follows the matches of its buckets over Socket.IO: the
+// configured ones, and with discovery the listed ones. A manager goroutine
+// (match_roster.go) decides what is followed; connections (match_conn.go)
+// carry up to roanuz.matches.per.connection matches each; Poll turns
+// documents into records and roster changes into subscription records.
 type MatchTask struct {
-	matchTopic, ballTopic string
-	cfg                   matchConfig
-	tc                    *connector.TaskContext
-	log                   *zap.Logger
-	client                *Client
-	queue                 chan streamMsg
-	states                map[string]*matchState // Poll only
+	matchTopic, ballTopic, subTopic string
+	cfg                             matchConfig
+	tc                              *connector.TaskContext
+	log                             *zap.Logger
+	client                          *Client
+	metrics                         connector.TaskMetrics
+	index                           int
+	buckets                         []int    // the buckets this task owns
+	static                          []string // configured matches of those buckets
+	budget                          int      // connections this task may hold
+	startRoster                     []string // subscribed matches of the buckets, as committed
+
+	queue       chan streamMsg
+	ctrl        chan *rosterChange
+	states      map[string]*matchState      // Poll only
+	rosters     map[int][]string            // Poll only: bucket -> subscribed matches
+	rosterParts map[int]connector.Partition // bucket -> roster partition
 
 	mu        sync.Mutex
-	completed map[string]bool // shared with the connections
+	followed  map[string]*slot // followed matches and their connection
+	completed map[string]bool
+	slots     []*slot
+	doneQ     []string      // completed matches for the manager to release
+	wake      chan struct{} // tells the manager doneQ grew
+	eio       socketio.Version
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -128,185 +148,50 @@ func (t *MatchTask) Start(ctx context.Context, tc *connector.TaskContext) error 
 	if err != nil {
 		return err
 	}
-	t.cfg, t.tc, t.log = cfg, tc, tc.Logger
+	t.cfg, t.tc, t.log, t.metrics = cfg, tc, tc.Logger, connector.TaskMetricsFrom(ctx)
+	count := max(int(tc.Config.Int(connector.KeyTaskCount)), 1)
+	t.index = min(max(int(tc.Config.Int(connector.KeyTaskIndex)), 0), count-1)
+	t.buckets = assignBuckets(cfg.matches, count)[t.index]
+	t.budget = max(1, cfg.connsMax/count)
+	for _, m := range cfg.matches {
+		if t.owns(m) {
+			t.static = append(t.static, m)
+		}
+	}
 	t.client = NewClient(cfg.apiURL, cfg.project, cfg.apiKey, nil, t.log)
 	t.queue = make(chan streamMsg, cfg.queue)
-	t.states, t.completed = map[string]*matchState{}, map[string]bool{}
+	t.ctrl = make(chan *rosterChange, 16)
+	t.states, t.rosters, t.rosterParts = map[string]*matchState{}, map[int][]string{}, map[int]connector.Partition{}
+	t.followed, t.completed, t.wake, t.eio = map[string]*slot{}, map[string]bool{}, make(chan struct{}, 1), cfg.engineIO
+	for _, b := range t.buckets {
+		t.rosterParts[b] = rosterPartition(b)
+		if o, ok := tc.Offset(t.rosterParts[b]); ok {
+			t.rosters[b] = offsetList(o[offsetRoster])
+			t.startRoster = append(t.startRoster, t.rosters[b]...)
+		}
+	}
 	if _, err := t.client.Token(ctx); err != nil {
 		if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrProjectInactive) || errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotFound) {
 			return connector.Permanent(fmt.Errorf("roanuz auth: %w", err))
 		}
 		return err
 	}
-	var open, done []string
-	for _, m := range cfg.matches {
-		if st := t.state(m); st.completed {
-			done = append(done, m)
-			continue
-		}
-		open = append(open, m)
-	}
 	t.ctx, t.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	for _, m := range done {
-		t.complete(m) // a crash may have come between the commit and the unsubscribe
-	}
-	for i := 0; i < len(open); i += cfg.perConn {
-		group := open[i:min(i+cfg.perConn, len(open))]
-		t.wg.Add(1)
-		go t.connection(group)
-	}
-	t.log.Info("roanuz match task started", zap.Int("matches", len(cfg.matches)), zap.Int("open", len(open)),
-		zap.Int("connections", (len(open)+cfg.perConn-1)/cfg.perConn))
+	t.wg.Add(1)
+	go t.manage()
+	t.log.Info("roanuz match task started", zap.Int("configured", len(t.static)), zap.Int("subscribed", len(t.startRoster)),
+		zap.Ints("buckets", t.buckets), zap.Int("connections", t.budget), zap.Bool("discover", cfg.discover))
 	return nil
 }
 
-// connection keeps one Socket.IO connection for group, reconnecting with
-// exponential backoff and jitter, one log line per reconnect.
-func (t *MatchTask) connection(group []string) {
-	defer t.wg.Done()
-	delay := t.cfg.backoffInitial
-	for t.ctx.Err() == nil {
-		began := time.Now()
-		err := t.session(group)
-		if t.ctx.Err() != nil {
-			return
-		}
-		if time.Since(began) > 10*time.Second {
-			delay = t.cfg.backoffInitial
-		}
-		wait := delay/2 + rand.N(delay/2+1)
-		t.log.Warn("roanuz socket reconnecting", zap.Strings("match", group), zap.Error(err), zap.Duration("backoff", wait))
-		select {
-		case <-t.ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		delay = min(2*delay, t.cfg.backoffMax)
-	}
-}
-
-var errRenew = errors.New("token renewal due: re-joining with a fresh token")
-
-// session runs one connection: subscribe, dial, join, fetch over REST, then
-// wait for its end.
-func (t *MatchTask) session(group []string) error {
-	ctx := t.ctx
-	tok, err := t.client.Token(ctx)
-	if err != nil {
-		return err
-	}
-	var active []string
-	for _, m := range group {
-		if !t.isCompleted(m) {
-			active = append(active, m)
-		}
-	}
-	if len(active) == 0 {
-		<-ctx.Done()
-		return nil
-	}
-	for _, m := range active {
-		if err := t.client.Subscribe(ctx, m); err != nil {
-			return fmt.Errorf("subscribing %s: %w", m, err)
-		}
-	}
-	ended := make(chan error, 1)
-	end := func(err error) {
-		select {
-		case ended <- err:
-		default:
-		}
-	}
-	var c *socketio.Client
-	resubscribed := map[string]bool{}
-	onError := func(args []socketio.Arg) {
-		var s string
-		var e struct {
-			Error    string `json:"error"`
-			MatchKey string `json:"match_key"`
-		}
-		if len(args) > 0 {
-			if args[0].Decode(&s) == nil {
-				_ = json.Unmarshal([]byte(s), &e)
-			} else {
-				_ = args[0].Decode(&e)
-			}
-		}
-		switch {
-		case strings.Contains(e.Error, "subscribed") && e.MatchKey != "" && !resubscribed[e.MatchKey] && !t.isCompleted(e.MatchKey):
-			resubscribed[e.MatchKey] = true
-			t.log.Warn("roanuz match not subscribed; subscribing and joining again", zap.String("match", e.MatchKey))
-			if err := t.client.Subscribe(ctx, e.MatchKey); err != nil {
-				end(fmt.Errorf("re-subscribing %s: %w", e.MatchKey, err))
-				return
-			}
-			_ = c.Emit(ctx, "connect_to_match", map[string]string{"token": tok, "match_key": e.MatchKey})
-		case strings.Contains(e.Error, "token"):
-			t.client.invalidate(tok)
-			end(fmt.Errorf("%w: on_error %s", ErrUnauthorized, e.Error))
-		default:
-			end(fmt.Errorf("roanuz on_error: %s", firstNonEmpty(s, e.Error)))
-		}
-	}
-	onUpdate := func(args []socketio.Arg) {
-		msg := streamMsg{source: "socket", received: time.Now()}
-		if len(args) == 0 {
-			msg.err = fmt.Errorf("%w: on_match_update without argument", ErrMalformed)
-		} else {
-			msg.raw = args[0].JSON
-			if args[0].IsBinary() {
-				msg.raw = args[0].Binary
-			}
-			msg.doc, msg.err = DecodeUpdate(args[0], t.cfg.updateMax)
-		}
-		t.enqueue(msg)
-	}
-	c, err = socketio.Dial(ctx, t.cfg.socketURL, socketio.WithPath("/v5/websocket"), socketio.WithNamespace("/cricket"),
-		socketio.WithLogger(t.log), socketio.WithMaxPayload(int(t.cfg.updateMax)),
-		socketio.WithHandler("on_match_update", onUpdate), socketio.WithHandler("on_error", onError))
-	if err != nil {
-		return fmt.Errorf("connecting to %s: %w", t.cfg.socketURL, err)
-	}
-	defer c.Close()
-	for _, m := range active {
-		if err := c.Emit(ctx, "connect_to_match", map[string]string{"token": tok, "match_key": m}); err != nil {
-			return fmt.Errorf("joining %s: %w", m, err)
-		}
-	}
-	// An update missed while disconnected is still written: fetch each match over REST.
-	for _, m := range active {
-		doc, err := t.client.Match(ctx, m)
-		if err != nil {
-			return fmt.Errorf("fetching %s over REST: %w", m, err)
-		}
-		t.enqueue(streamMsg{doc: doc, raw: doc, source: "rest", received: time.Now()})
-	}
-	renew := time.NewTimer(max(time.Second, time.Until(t.client.TokenExpires())*8/10))
-	defer renew.Stop()
-	select {
-	case <-ctx.Done():
-		return nil
-	case <-c.Done():
-		return fmt.Errorf("connection ended: %w", c.Err())
-	case err := <-ended:
-		return err
-	case <-renew.C:
-		return errRenew
-	}
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
+// owns reports whether match m is in one of the task's buckets.
+func (t *MatchTask) owns(m string) bool { return slices.Contains(t.buckets, bucketOf(m)) }
 
 // enqueue hands msg to Poll (backpressure when the queue is full).
-func (t *MatchTask) enqueue(msg streamMsg) {
+func (t *MatchTask) enqueue(ctx context.Context, msg streamMsg) {
 	select {
 	case t.queue <- msg:
-	case <-t.ctx.Done():
+	case <-ctx.Done():
 	}
 }
 
@@ -316,34 +201,48 @@ func (t *MatchTask) isCompleted(m string) bool {
 	return t.completed[m]
 }
 
+func (t *MatchTask) isFollowed(m string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.followed[m]
+	return ok
+}
+
+// committedCompleted reports whether m's committed offset says completed.
+func (t *MatchTask) committedCompleted(m string) bool {
+	o, ok := t.tc.Offset(matchPartition(m))
+	done, _ := o[offsetCompleted].(bool)
+	return ok && done
+}
+
 // state returns the state of match m, loading its committed offset once.
 func (t *MatchTask) state(m string) *matchState {
 	if st := t.states[m]; st != nil {
 		return st
 	}
-	st := &matchState{p: connector.NewPartition(map[string]any{"match": m}), key: []byte(m), balls: newIdentities(512), docs: newIdentities(64)}
+	st := &matchState{p: matchPartition(m), key: []byte(m), balls: newIdentities(512), docs: newIdentities(64)}
 	if o, ok := t.tc.Offset(st.p); ok {
 		st.etag, _ = o.OffsetString(offsetEtag)
 		st.hash, _ = o.OffsetString(offsetHash)
 		st.completed, _ = o[offsetCompleted].(bool)
 		st.updates, _ = o.OffsetInt(offsetUpdates)
-		if s, _ := o.OffsetString(offsetDocs); s != "" {
-			if b, err := base64.StdEncoding.DecodeString(s); err == nil {
-				if ids, err := decodeIdentities(b, 64); err == nil {
-					st.docs = ids
-				}
-			}
-		}
-		if s, _ := o.OffsetString(offsetBalls); s != "" {
-			if b, err := base64.StdEncoding.DecodeString(s); err == nil {
-				if ids, err := decodeIdentities(b, 512); err == nil {
-					st.balls = ids
-				}
-			}
-		}
+		st.docs = offsetIdentities(o, offsetDocs, 64)
+		st.balls = offsetIdentities(o, offsetBalls, 512)
 	}
 	t.states[m] = st
 	return st
+}
+
+// offsetIdentities decodes the identity set under key (empty if unreadable).
+func offsetIdentities(o connector.Offset, key string, max int) *identities {
+	if s, _ := o.OffsetString(key); s != "" {
+		if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+			if ids, err := decodeIdentities(b, max); err == nil {
+				return ids
+			}
+		}
+	}
+	return newIdentities(max)
 }
 
 // Poll implements connector.SourceTask.
@@ -352,6 +251,8 @@ func (t *MatchTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error)
 	select {
 	case msg := <-t.queue:
 		out = t.handle(msg, out)
+	case ch := <-t.ctrl:
+		out = append(out, t.rosterRecord(ch))
 	case <-ctx.Done():
 		return nil, nil
 	}
@@ -359,6 +260,8 @@ func (t *MatchTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error)
 		select {
 		case msg := <-t.queue:
 			out = t.handle(msg, out)
+		case ch := <-t.ctrl:
+			out = append(out, t.rosterRecord(ch))
 		default:
 			return out, nil
 		}
@@ -367,7 +270,8 @@ func (t *MatchTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error)
 }
 
 // handle turns one document into its new balls and the match record,
-// unless its content equals the last written one.
+// unless its content equals the last written one or the match is not
+// followed (any more).
 func (t *MatchTask) handle(msg streamMsg, out []*connector.SourceRecord) []*connector.SourceRecord {
 	var doc *matchDocument
 	err := msg.err
@@ -380,6 +284,10 @@ func (t *MatchTask) handle(msg streamMsg, out []*connector.SourceRecord) []*conn
 			Topic: t.matchTopic, Raw: msg.raw, DeadLetter: &connector.DeadLetter{Raw: msg.raw, Err: err, Stage: connector.StageTaskPoll}})
 	}
 	m := doc.match
+	if !t.isFollowed(m.Key) {
+		t.log.Debug("roanuz update of a match not followed; dropped", zap.String("match", m.Key))
+		return out
+	}
 	st := t.state(m.Key)
 	docID := fnv.New64a()
 	docID.Write([]byte(m.ContentHash))
@@ -413,15 +321,17 @@ func (t *MatchTask) handle(msg streamMsg, out []*connector.SourceRecord) []*conn
 		}
 		recs = append(recs, rec)
 	}
-	mrec := &connector.SourceRecord{Partition: st.p, Topic: t.matchTopic, Key: st.key, Value: m, Schema: MatchSchema, Raw: msg.doc, Headers: headers}
-	if st.completed {
-		key := m.Key
-		mrec.OnCommit = func(err error) {
-			if err == nil {
-				t.complete(key)
+	key, completed, received := m.Key, st.completed, msg.received
+	mrec := &connector.SourceRecord{Partition: st.p, Topic: t.matchTopic, Key: st.key, Value: m, Schema: MatchSchema, Raw: msg.doc, Headers: headers,
+		OnCommit: func(err error) {
+			if err != nil {
+				return
 			}
-		}
-	}
+			t.metrics.CommitLag(key, time.Since(received))
+			if completed {
+				t.completeLater(key)
+			}
+		}}
 	recs = append(recs, mrec)
 	off := connector.Offset{offsetEtag: st.etag, offsetHash: st.hash, offsetCompleted: st.completed, offsetUpdates: st.updates,
 		offsetBalls: base64.StdEncoding.EncodeToString(st.balls.encode()),
@@ -432,26 +342,20 @@ func (t *MatchTask) handle(msg streamMsg, out []*connector.SourceRecord) []*conn
 	return append(out, recs...)
 }
 
-// complete marks m completed and unsubscribes it (in the background).
-func (t *MatchTask) complete(m string) {
+// completeLater marks m completed (its completed document committed) and
+// has the manager release it. It does not block (it runs in OnCommit).
+func (t *MatchTask) completeLater(m string) {
 	t.mu.Lock()
 	already := t.completed[m]
 	t.completed[m] = true
-	t.mu.Unlock()
-	if already || t.ctx.Err() != nil {
-		return
+	if !already {
+		t.doneQ = append(t.doneQ, m)
 	}
-	t.wg.Add(1)
-	go func() {
-		defer t.wg.Done()
-		ctx, cancel := context.WithTimeout(t.ctx, 30*time.Second)
-		defer cancel()
-		if err := t.client.Unsubscribe(ctx, m); err != nil {
-			t.log.Warn("roanuz unsubscribe of a completed match failed", zap.String("match", m), zap.Error(err))
-			return
-		}
-		t.log.Info("roanuz match completed; unsubscribed", zap.String("match", m))
-	}()
+	t.mu.Unlock()
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
 }
 
 // Stop implements connector.SourceTask.

@@ -1,7 +1,16 @@
 package roanuz
 
 import (
+	"net/http/httptest"
+
 	"context"
+	"fmt"
+	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
+	"github.com/seed-474f70f7/sportsconnect/internal/embedded"
+	"github.com/seed-474f70f7/sportsconnect/internal/metrics"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,29 +31,23 @@ func matchConfigFor(t testing.TB, sim *Simulator, extra map[string]string) conne
 	return cfg
 }
 
-// pollMatches polls task until done or timeout, committing every batch.
-func pollMatches(t testing.TB, task *MatchTask, timeout time.Duration, done func([]*connector.SourceRecord) bool) []*connector.SourceRecord {
+// startMatch starts a roanuz.match task on cfg with the given committed
+// offsets, driven by a fakeRunner.
+func startMatch(t testing.TB, cfg connector.Config, offsets ...connector.PartitionOffset) (*fakeRunner, *MatchTask) {
 	t.Helper()
-	var recs []*connector.SourceRecord
-	deadline := time.Now().Add(timeout)
-	for !done(recs) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out with %d records", len(recs))
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		rs, err := task.Poll(ctx)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rs {
-			if r.OnCommit != nil {
-				r.OnCommit(nil)
-			}
-		}
-		recs = append(recs, rs...)
+	c := &MatchConnector{log: testLogger(t)}
+	if err := c.Start(context.Background(), cfg); err != nil {
+		t.Fatal(err)
 	}
-	return recs
+	task := c.NewTask().(*MatchTask)
+	return startRunner(t, task, connector.NewTaskContextForTest("rzm", 0, cfg, testLogger(t), offsets...)), task
+}
+
+// pollMatches waits until done holds for the committed records.
+func pollMatches(t testing.TB, r *fakeRunner, timeout time.Duration, done func([]*connector.SourceRecord) bool) []*connector.SourceRecord {
+	t.Helper()
+	waitFor(t, timeout, "the matches", func() bool { return done(r.records()) })
+	return r.records()
 }
 
 func completedAll(keys ...string) func([]*connector.SourceRecord) bool {
@@ -57,6 +60,19 @@ func completedAll(keys ...string) func([]*connector.SourceRecord) bool {
 		}
 		return len(done) == len(keys)
 	}
+}
+
+// waitUnsubscribed waits until every key is unsubscribed (after completion).
+func waitUnsubscribed(t testing.TB, sim *Simulator, keys ...string) {
+	t.Helper()
+	waitFor(t, 10*time.Second, "the unsubscribes", func() bool {
+		for _, k := range keys {
+			if sim.Subscribed(k, MethodWebSocket) || sim.SubscribeCalls(k, "unsubscribe") == 0 {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // checkStream checks that no match content was written twice and every ball of the timeline was written.
@@ -95,19 +111,15 @@ func checkStream(t testing.TB, sim *Simulator, recs []*connector.SourceRecord, k
 func TestMatchStreamWithDropsAndVariants(t *testing.T) {
 	sim := startSim(t, SimMatches("m1", "m2"), SimOvers(2), SimStepInterval(15*time.Millisecond), SimSockDropEvery(25),
 		SimSockMalformedEvery(7), SimPingInterval(500*time.Millisecond))
-	cfg := matchConfigFor(t, sim, map[string]string{"errors.tolerance": "all"})
-	c := &MatchConnector{log: testLogger(t)}
-	if err := c.Start(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	task := c.NewTask().(*MatchTask)
-	if err := task.Start(context.Background(), connector.NewTaskContextForTest("rzm", 0, cfg, testLogger(t))); err != nil {
-		t.Fatal(err)
-	}
-	defer task.Stop()
-	recs := pollMatches(t, task, 60*time.Second, completedAll("m1", "m2"))
-	time.Sleep(300 * time.Millisecond) // the unsubscribe runs after the commit
+	r, _ := startMatch(t, matchConfigFor(t, sim, map[string]string{"errors.tolerance": "all"}))
+	recs := pollMatches(t, r, 60*time.Second, completedAll("m1", "m2"))
+	waitUnsubscribed(t, sim, "m1", "m2")
 	checkStream(t, sim, recs, "m1", "m2")
+	reconnects, lags, done := r.metrics.snapshot()
+	if reconnects == 0 || lags["m1"] == 0 || lags["m2"] == 0 || done["m1"] != 1 || done["m2"] != 1 {
+		t.Fatalf("metrics: %d reconnects, commit lags %v, FixtureDone %v; want reconnects > 0, lags for m1 and m2, FixtureDone once each",
+			reconnects, lags, done)
+	}
 	conns, joins, updates, errs, drops := sim.SockStats()
 	dead := 0
 	for _, r := range recs {
@@ -123,21 +135,133 @@ func TestMatchStreamWithDropsAndVariants(t *testing.T) {
 
 func TestMatchStreamTokenExpiryMidMatch(t *testing.T) {
 	sim := startSim(t, SimMatches("m1"), SimOvers(2), SimStepInterval(120*time.Millisecond), SimTokenLifetime(1500*time.Millisecond))
-	cfg := matchConfigFor(t, sim, map[string]string{KeyMatches: "m1"})
-	c := &MatchConnector{log: testLogger(t)}
-	if err := c.Start(context.Background(), cfg); err != nil {
-		t.Fatal(err)
-	}
-	task := c.NewTask().(*MatchTask)
-	if err := task.Start(context.Background(), connector.NewTaskContextForTest("rzm", 0, cfg, testLogger(t))); err != nil {
-		t.Fatal(err)
-	}
-	defer task.Stop()
-	recs := pollMatches(t, task, 60*time.Second, completedAll("m1"))
-	time.Sleep(300 * time.Millisecond)
+	r, _ := startMatch(t, matchConfigFor(t, sim, map[string]string{KeyMatches: "m1"}))
+	recs := pollMatches(t, r, 60*time.Second, completedAll("m1"))
+	waitUnsubscribed(t, sim, "m1")
 	checkStream(t, sim, recs, "m1")
 	if n := sim.Auths(); n < 3 {
 		t.Fatalf("%d tokens issued over a match several token lifetimes long, want >= 3", n)
 	}
 	t.Logf("%d records, %d tokens issued", len(recs), sim.Auths())
+}
+
+func TestMatchStreamEngineIOv3(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		eio  int
+	}{
+		{"v3-only server (socket.io 2.x: ignores EIO=4)", EngineIOv3},
+		{"server with both (v4 chosen)", EngineIOBoth},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim := startSim(t, SimMatches("m1"), SimOvers(1), SimStepInterval(20*time.Millisecond), SimEngineIO(tc.eio),
+				SimPingInterval(100*time.Millisecond), SimSockDropEvery(15))
+			r, _ := startMatch(t, matchConfigFor(t, sim, map[string]string{KeyMatches: "m1"}))
+			recs := pollMatches(t, r, 60*time.Second, completedAll("m1"))
+			waitUnsubscribed(t, sim, "m1")
+			checkStream(t, sim, recs, "m1")
+			v3, pings := sim.SockEngineStats()
+			conns, _, _, _, drops := sim.SockStats()
+			t.Logf("%d records; %d connections (%d Engine.IO v3), %d v3 pings answered, %d drops", len(recs), conns, v3, pings, drops)
+			if tc.eio == EngineIOv3 && (v3 != conns || pings == 0) {
+				t.Fatalf("v3-only server: %d of %d connections spoke v3, %d client pings", v3, conns, pings)
+			}
+			if tc.eio == EngineIOBoth && v3 != 0 {
+				t.Fatalf("%d connections fell back to v3 on a server speaking v4", v3)
+			}
+			if drops == 0 {
+				t.Fatal("no connection was dropped: the test did not exercise reconnects")
+			}
+		})
+	}
+}
+
+func TestMatchTasksShareTheBuckets(t *testing.T) {
+	ms := strings.Split(keys(6), ",")
+	sim := startSim(t, SimMatches(ms...), SimOvers(1), SimStepInterval(10*time.Millisecond))
+	cfg := matchConfigFor(t, sim, map[string]string{KeyMatches: strings.Join(ms, ","), "tasks.max": "2"})
+	c := &MatchConnector{log: testLogger(t)}
+	if err := c.Start(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	tcs, err := c.TaskConfigs(2)
+	if err != nil || len(tcs) != 2 {
+		t.Fatalf("TaskConfigs: %d, %v", len(tcs), err)
+	}
+	var runners []*fakeRunner
+	for i, tc := range tcs {
+		tc[connector.KeyTaskIndex], tc[connector.KeyTaskCount] = fmt.Sprint(i), "2"
+		runners = append(runners, startRunner(t, c.NewTask(), connector.NewTaskContextForTest("rzm", i, tc, testLogger(t))))
+	}
+	waitFor(t, 60*time.Second, "every match completed", func() bool {
+		var all []*connector.SourceRecord
+		for _, r := range runners {
+			all = append(all, r.records()...)
+		}
+		return completedAll(ms...)(all)
+	})
+	owner := map[string]int{}
+	for i, r := range runners {
+		for _, rec := range r.records() {
+			if m, ok := rec.Value.(*Match); ok {
+				if o, seen := owner[m.Key]; seen && o != i {
+					t.Fatalf("match %s written by tasks %d and %d", m.Key, o, i)
+				}
+				owner[m.Key] = i
+			}
+		}
+	}
+	if len(owner) != len(ms) {
+		t.Fatalf("%d of %d matches written", len(owner), len(ms))
+	}
+	t.Logf("owners: %v", owner)
+}
+
+// TestMatchMetricsThroughTheWorker runs roanuz.match in a worker on the
+// embedded Kafka with the Prometheus metrics as observer: the reconnects
+// after dropped connections and the per-match commit lag reach the
+// exported series, and a released match's lag series goes away.
+func TestMatchMetricsThroughTheWorker(t *testing.T) {
+	env, err := embedded.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	src, err := sr.NewClient(sr.URLs(env.RegistryURL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New(nil)
+	w, err := connector.NewWorker(connector.NewPlugins(MatchPlugin()), connector.WithKafka(kgo.SeedBrokers(env.Brokers()...)),
+		connector.WithSerializer(avroreg.NewSerializer(src)), connector.WithLogger(testLogger(t)), connector.WithObserver(m),
+		connector.WithOffsetsTopic("rz-metrics-offsets", 1, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.SetSource(w)
+	ctx := context.Background()
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	sim := startSim(t, SimMatches("m1"), SimOvers(1), SimStepInterval(30*time.Millisecond), SimClockOnSubscribe(), SimSockDropEvery(8))
+	cfg := matchConfigFor(t, sim, map[string]string{"name": "rzmet", KeyMatches: "m1"})
+	if err := w.AddConnector(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	scrape := func() string {
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		return rec.Body.String()
+	}
+	lag := `sportsconnect_provider_commit_lag_seconds_count{connector="rzmet",fixture="m1",task="0"}`
+	reconnects := `sportsconnect_provider_reconnects_total{connector="rzmet",task="0"} `
+	waitFor(t, 20*time.Second, "the commit lag of m1", func() bool { return strings.Contains(scrape(), lag) })
+	waitUnsubscribed(t, sim, "m1")
+	waitFor(t, 10*time.Second, "m1's lag series dropped after its release", func() bool { return !strings.Contains(scrape(), lag) })
+	text := scrape()
+	i := strings.Index(text, reconnects)
+	if i < 0 || strings.HasPrefix(text[i+len(reconnects):], "0\n") {
+		t.Fatalf("no reconnect counted after %d drops:\n%s", func() int64 { _, _, _, _, d := sim.SockStats(); return d }(), text)
+	}
 }

@@ -350,3 +350,19 @@ func decodeIdentities(b []byte, max int) (*identities, error) {
 	}
 	return s, nil
 }
+
+// maxEventAge bounds how far behind the receive time a provider's event
+// time may be and still be taken as the start of the commit lag.
+const maxEventAge = time.Hour
+
+// eventTime returns the provider's event time for the commit lag: its own
+// timestamp when it is plausible (not after receipt, at most maxEventAge
+// before it), else the receive time. A provider clock off by hours (or
+// the simulator's replayed timeline) would otherwise turn the lag series
+// into clock skew.
+func eventTime(provider, received time.Time) time.Time {
+	if provider.IsZero() || provider.After(received) || received.Sub(provider) > maxEventAge {
+		return received
+	}
+	return provider
+}

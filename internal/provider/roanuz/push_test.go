@@ -119,3 +119,21 @@ func FuzzDecodeAndParsePush(f *testing.F) {
 		_ = p.Identity()
 	})
 }
+
+func TestEventTime(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		name     string
+		provider time.Time
+		want     time.Time
+	}{
+		{"plausible provider time", now.Add(-2 * time.Second), now.Add(-2 * time.Second)},
+		{"unset", time.Time{}, now},
+		{"in the future", now.Add(time.Minute), now},
+		{"replayed timeline", time.Date(2024, 12, 2, 14, 9, 37, 0, time.UTC), now},
+	} {
+		if got := eventTime(tc.provider, now); !got.Equal(tc.want) {
+			t.Fatalf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

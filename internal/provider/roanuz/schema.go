@@ -129,3 +129,22 @@ type Wicket struct {
 	WicketType string `avro:"wicket_type"`
 	JSON       string `avro:"json"`
 }
+
+// SubscriptionSchema is the value schema of <prefix>.roanuz.cricket.subscriptions.
+var SubscriptionSchema = schemas.MustParse("roanuz_subscription.avsc")
+
+// TopicSubscriptions is the topic of the matches roanuz.match starts and
+// stops following (compacted: the latest per match key).
+const TopicSubscriptions = "roanuz.cricket.subscriptions"
+
+// Subscription is a match the match stream started or stopped following
+// (roanuz_subscription.avsc).
+type Subscription struct {
+	MatchKey     string    `avro:"match_key"`
+	Action       string    `avro:"action"`
+	Reason       string    `avro:"reason"`
+	ListedStatus string    `avro:"listed_status"`
+	Task         int32     `avro:"task"`
+	At           time.Time `avro:"at"`
+	Raw          string    `avro:"raw"`
+}

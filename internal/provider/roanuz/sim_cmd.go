@@ -20,12 +20,16 @@ const simExamples = `Examples:
   # Socket.IO faults: drop connections, gzip/base64/plain variants, short-lived tokens:
   sportsconnect simulate roanuz --sock-drop-every 20 --sock-malformed-every 30 --token-life 2m
 
+  # a socket.io 2.x server (Engine.IO v3 only), and a featured list of two of three matches:
+  sportsconnect simulate roanuz --sock-eio 3 --matches m1,m2,m3 --listed m2,m3
+
   # connector configs pointing at it:
   {"name": "rz-hook", "config": {"connector.class": "roanuz.webhook", "roanuz.webhook.listen": "127.0.0.1:8585",
    "roanuz.webhook.secret": "s3cret", "roanuz.api.url": "http://127.0.0.1:8791", "roanuz.project.key": "sim_project",
    "roanuz.api.key": "sim-api-key", "roanuz.matches": "m1,m2"}}
   {"name": "rz-match", "config": {"connector.class": "roanuz.match", "roanuz.api.url": "http://127.0.0.1:8791",
-   "roanuz.project.key": "sim_project", "roanuz.api.key": "sim-api-key", "roanuz.matches": "m1,m2"}}
+   "roanuz.project.key": "sim_project", "roanuz.api.key": "sim-api-key", "roanuz.matches": "m1",
+   "roanuz.matches.discover": "featured", "roanuz.matches.discover.interval.ms": "5000"}}
 `
 
 // RunSimulator runs the simulator in the foreground until ctx ends
@@ -34,7 +38,7 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := flag.NewFlagSet("simulate roanuz", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: sportsconnect simulate roanuz [flags]\n\nA local Roanuz v5: POST /v5/core/{project}/auth/, match subscribe/unsubscribe and\ndetail-updates-subscribe/unsubscribe, GET /v5/cricket/{project}/match/{key}/, the Socket.IO\nmatch stream (namespace /cricket, path /v5/websocket), and a webhook pusher, with fault injection.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: sportsconnect simulate roanuz [flags]\n\nA local Roanuz v5: POST /v5/core/{project}/auth/, match subscribe/unsubscribe and\ndetail-updates-subscribe/unsubscribe, GET /v5/cricket/{project}/match/{key}/ and /featured-matches-2/, the Socket.IO\nmatch stream (namespace /cricket, path /v5/websocket), and a webhook pusher, with fault injection.\n\nFlags:\n")
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, "\n"+simExamples)
 	}
@@ -59,20 +63,24 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	oversized := fs.Int("push-oversized-every", 0, "fault: an oversized body every N pushes")
 	wrong := fs.Int("push-wrong-secret-every", 0, "fault: a push with the wrong secret every N pushes")
 	bomb := fs.Int("push-bomb-every", 0, "fault: a gzip bomb every N pushes")
+	lostAck := fs.Int("push-lost-ack-every", 0, "fault: the 2xx of every N-th push is lost and the push sent again")
+	listed := fs.String("listed", "", "matches of the featured list (GET /v5/cricket/{project}/featured-matches-2/); empty = every match")
+	clockOnSub := fs.Bool("clock-on-subscribe", false, "a match's clock starts at its first Socket.IO subscribe")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var keys []string
-	for _, k := range strings.Split(*matches, ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			keys = append(keys, k)
-		}
-	}
+	keys := splitKeys(*matches)
 	opts := []SimOption{SimSeed(*seed), SimMatches(keys...), SimOvers(*overs), SimProject(*project, *apiKey),
 		SimTokenLifetime(*tokenLife), SimStepInterval(*step)}
 	opts = append(opts, sf.options()...)
 	if *inactive {
 		opts = append(opts, SimProjectInactive())
+	}
+	if *listed != "" {
+		opts = append(opts, SimListed(splitKeys(*listed)...))
+	}
+	if *clockOnSub {
+		opts = append(opts, SimClockOnSubscribe())
 	}
 	sim := NewSimulator(opts...)
 	if err := sim.Start(*addr); err != nil {
@@ -84,12 +92,12 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *pushURL != "" {
 		p := sim.NewPusher(PushOptions{URL: *pushURL, Secret: *pushSecret, SecretHeader: *pushHeader, Senders: *senders, Seed: *seed,
 			Duplicates: *dups, Reorder: *reorder, PlainJSON: *plain, CorruptEvery: *corrupt, OversizedEvery: *oversized,
-			WrongSecret: *wrong, BombEvery: *bomb})
+			WrongSecret: *wrong, BombEvery: *bomb, LostAckEvery: *lostAck})
 		start := time.Now()
 		rs, err := p.Run(ctx)
 		st := p.Stats()
-		fmt.Fprintf(stdout, "pushed %d of %d pushes in %s: %d attempts, %d retries, %d duplicates, p99 ack %s, statuses %v, injected %v\n",
-			st.Acked, len(rs), time.Since(start).Round(time.Millisecond), st.Attempts, st.Retries, st.Duplicates, P99(rs), st.ByStatus, st.Injected)
+		fmt.Fprintf(stdout, "pushed %d of %d pushes in %s: %d attempts, %d retries, %d duplicates, %d lost acks, p99 ack %s, statuses %v, injected %v\n",
+			st.Acked, len(rs), time.Since(start).Round(time.Millisecond), st.Attempts, st.Retries, st.Duplicates, st.LostAcks, P99(rs), st.ByStatus, st.Injected)
 		if err != nil {
 			return nil
 		}
@@ -97,4 +105,15 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	<-ctx.Done()
 	fmt.Fprintf(stdout, "roanuz simulator stopped: %d tokens issued, %d REST calls\n", sim.Auths(), sim.restCalls.Load())
 	return nil
+}
+
+// splitKeys splits a comma-separated list, dropping empty entries.
+func splitKeys(s string) []string {
+	var keys []string
+	for _, k := range strings.Split(s, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }

@@ -25,6 +25,7 @@ type PushOptions struct {
 	Timeout      time.Duration // per-request timeout (default 15 s)
 	Seed         uint64        // fault and order choices
 	Duplicates   float64       // probability a push is sent again after its 2xx
+	LostAckEvery int           // fault: the 2xx of every N-th push is "lost" (ignored) and the push sent again
 	Reorder      float64       // probability two neighbouring pushes swap places
 	PlainJSON    float64       // probability a push is sent as plain JSON, not gzip
 	// Injected bad requests, each sent once every N timeline pushes (0 = never):
@@ -48,9 +49,9 @@ type PushResult struct {
 
 // PushStats summarise a Pusher run.
 type PushStats struct {
-	Acked, Attempts, Retries, Duplicates int64
-	ByStatus                             map[int]int64 // status of every attempt (0 = transport error)
-	Injected                             map[string][]int
+	Acked, Attempts, Retries, Duplicates, LostAcks int64
+	ByStatus                                       map[int]int64 // status of every attempt (0 = transport error)
+	Injected                                       map[string][]int
 }
 
 // Pusher posts a simulator's push timeline to a webhook like Roanuz does:
@@ -61,11 +62,11 @@ type Pusher struct {
 	o   PushOptions
 	hc  *http.Client
 
-	mu                      sync.Mutex
-	results                 []*PushResult
-	byStatus                map[int]int64
-	injected                map[string][]int
-	attempts, retries, dups atomic.Int64
+	mu                                sync.Mutex
+	results                           []*PushResult
+	byStatus                          map[int]int64
+	injected                          map[string][]int
+	attempts, retries, dups, lostAcks atomic.Int64
 }
 
 // NewPusher returns a pusher of sim's timelines.
@@ -162,6 +163,11 @@ func (p *Pusher) send(ctx context.Context, rng *rand.Rand, r *PushResult, i int)
 		r.Attempts++
 		start := time.Now()
 		status := p.post(ctx, r.Body, plain, p.o.Secret)
+		if status/100 == 2 && r.Attempts == 1 && p.o.LostAckEvery > 0 && i%p.o.LostAckEvery == p.o.LostAckEvery-1 {
+			// As if the answer never came back: the provider sends it again.
+			p.lostAcks.Add(1)
+			status = 0
+		}
 		if status/100 == 2 {
 			p.mu.Lock()
 			r.Acked, r.Latency = time.Now(), time.Since(start)
@@ -249,7 +255,7 @@ func (p *Pusher) postRaw(ctx context.Context, body []byte, encoding, secret stri
 func (p *Pusher) Stats() PushStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := PushStats{Attempts: p.attempts.Load(), Retries: p.retries.Load(), Duplicates: p.dups.Load(),
+	st := PushStats{Attempts: p.attempts.Load(), Retries: p.retries.Load(), Duplicates: p.dups.Load(), LostAcks: p.lostAcks.Load(),
 		ByStatus: map[int]int64{}, Injected: map[string][]int{}}
 	for k, v := range p.byStatus {
 		st.ByStatus[k] = v

@@ -144,3 +144,53 @@ func (s *Simulator) matchDoc(match string) []byte {
 	s.mu.Unlock()
 	return s.tls[match].matchDoc(step)
 }
+
+// handleFeatured serves GET /v5/cricket/{project}/featured-matches-2/: the
+// listed matches with their status at their current step.
+func (s *Simulator) handleFeatured(w http.ResponseWriter, r *http.Request) {
+	s.restCalls.Add(1)
+	s.featuredCalls.Add(1)
+	if r.PathValue("project") != s.o.project {
+		simError(w, http.StatusNotFound, "P-404", "project not found")
+		return
+	}
+	if !s.tokenOK(w, r.Header.Get(HeaderToken)) {
+		return
+	}
+	s.mu.Lock()
+	listed := append([]string(nil), s.listed...)
+	steps := map[string]int{}
+	for _, m := range listed {
+		steps[m] = s.step[m]
+	}
+	s.mu.Unlock()
+	matches := []any{}
+	for _, m := range listed {
+		tl := s.tls[m]
+		if tl == nil {
+			continue
+		}
+		status, play := tl.status(steps[m])
+		matches = append(matches, map[string]any{"key": m, "name": "Team A vs Team B", "short_name": "A vs B",
+			"status": status, "play_status": play, "start_at": 1733148000, "format": "t20",
+			"teams": map[string]any{"a": map[string]string{"key": "a", "code": "TA", "name": "Team A"},
+				"b": map[string]string{"key": "b", "code": "TB", "name": "Team B"}}})
+	}
+	simJSON(w, map[string]any{"data": map[string]any{"matches": matches, "intelligent_order": listed},
+		"cache":  map[string]any{"key": "featured-matches", "expires": time.Now().Add(time.Minute).Unix()},
+		"schema": map[string]string{"major_version": "5.0", "minor_version": "5.0.1"}, "error": nil})
+}
+
+// status returns the match's status and play_status after step.
+func (tl *timeline) status(step int) (status, play string) {
+	status, play = "not_started", "scheduled"
+	for i := 0; i <= step && i < len(tl.steps); i++ {
+		switch tl.steps[i].Kind {
+		case stepPlay, stepBall:
+			status, play = "started", "in_play"
+		case stepResult:
+			return "completed", "result"
+		}
+	}
+	return status, play
+}

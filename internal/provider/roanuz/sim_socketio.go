@@ -4,9 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"flag"
-	"fmt"
-	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,11 +25,12 @@ type sockFaults struct {
 	dropEvery      int // close a connection abruptly after every N updates it got
 	malformedEvery int // every N-th update (per connection) is not valid JSON
 	pingInterval   time.Duration
+	engineIO       int // EngineIOv4, EngineIOv3 or EngineIOBoth
 }
 
 // sockStats count the Socket.IO server's work.
 type sockStats struct {
-	conns, joins, updates, errorsSent, drops, malformed atomic.Int64
+	conns, connsV3, pings, joins, updates, errorsSent, drops, malformed atomic.Int64
 }
 
 // SimVariant fixes the on_match_update payload variant (VariantVary rotates).
@@ -59,6 +57,7 @@ type sockConn struct {
 	sent    int
 	closed  bool
 	variant int
+	eio     int // Engine.IO version of the connection: 3 or 4
 }
 
 func (c *sockConn) write(typ int, b []byte) error {
@@ -72,87 +71,6 @@ func (c *sockConn) write(typ int, b []byte) error {
 func (c *sockConn) emit(event string, args ...any) error {
 	b, _ := json.Marshal(append([]any{event}, args...))
 	return c.write(websocket.TextMessage, append([]byte("42/cricket,"), b...))
-}
-
-var sockUpgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
-
-// handleSocket serves Engine.IO v4 over WebSocket at /v5/websocket/.
-func (s *Simulator) handleSocket(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Query().Get("transport") != "websocket" || r.URL.Query().Get("EIO") != "4" {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"code":5,"message":"Unsupported protocol version"}`))
-		return
-	}
-	ws, err := sockUpgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	ws.SetReadLimit(1 << 20)
-	c := &sockConn{ws: ws, joined: map[string]string{}}
-	s.mu.Lock()
-	if s.sconns == nil {
-		s.sconns = map[*sockConn]bool{}
-	}
-	s.sconns[c] = true
-	id := len(s.sconns) + int(s.sock.conns.Load())
-	s.mu.Unlock()
-	s.sock.conns.Add(1)
-	c.variant = id % 3
-	defer func() {
-		s.mu.Lock()
-		delete(s.sconns, c)
-		c.closed = true
-		s.mu.Unlock()
-		ws.Close()
-	}()
-	ping := s.o.sockFaults.pingInterval
-	if ping <= 0 {
-		ping = 25 * time.Second
-	}
-	open, _ := json.Marshal(map[string]any{"sid": fmt.Sprintf("sim%d", id), "upgrades": []string{},
-		"pingInterval": ping.Milliseconds(), "pingTimeout": 20000, "maxPayload": 1000000})
-	if c.write(websocket.TextMessage, append([]byte("0"), open...)) != nil {
-		return
-	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		t := time.NewTicker(ping)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-s.closing:
-				ws.Close()
-				return
-			case <-t.C:
-				if c.write(websocket.TextMessage, []byte("2")) != nil {
-					return
-				}
-			}
-		}
-	}()
-	for {
-		_ = ws.SetReadDeadline(time.Now().Add(ping + 20*time.Second))
-		_, msg, err := ws.ReadMessage()
-		if err != nil {
-			return
-		}
-		m := string(msg)
-		switch {
-		case m == "3" || m == "2probe":
-		case strings.HasPrefix(m, "40/cricket"):
-			_ = c.write(websocket.TextMessage, []byte(`40/cricket,{"sid":"`+fmt.Sprintf("ns%d", id)+`"}`))
-		case strings.HasPrefix(m, "40"):
-			_ = c.write(websocket.TextMessage, []byte(`44`+strings.TrimPrefix(m, "40")+`{"message":"Invalid namespace"}`))
-		case strings.HasPrefix(m, "42/cricket,"):
-			s.sockEvent(c, strings.TrimLeft(strings.TrimPrefix(m, "42/cricket,"), "0123456789"))
-		case m == "1" || strings.HasPrefix(m, "41/cricket"):
-			return
-		}
-	}
 }
 
 // sockEvent handles one event from a client.
@@ -248,7 +166,7 @@ func (s *Simulator) sockSend(c *sockConn, match string) {
 		_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		err = c.ws.WriteMessage(websocket.TextMessage, []byte(`451-/cricket,["on_match_update",{"_placeholder":true,"num":0}]`))
 		if err == nil {
-			err = c.ws.WriteMessage(websocket.BinaryMessage, gzipBytes(doc))
+			err = c.ws.WriteMessage(websocket.BinaryMessage, c.attachment(gzipBytes(doc)))
 		}
 		c.wmu.Unlock()
 	case VariantBase64:
@@ -285,10 +203,16 @@ func (s *Simulator) SockStats() (conns, joins, updates, errs, drops int64) {
 	return s.sock.conns.Load(), s.sock.joins.Load(), s.sock.updates.Load(), s.sock.errorsSent.Load(), s.sock.drops.Load()
 }
 
+// SockEngineStats returns how many connections spoke Engine.IO v3 and how
+// many v3 client pings the server answered.
+func (s *Simulator) SockEngineStats() (v3Conns, v3Pings int64) {
+	return s.sock.connsV3.Load(), s.sock.pings.Load()
+}
+
 // sockFlagSet holds the Socket.IO fault flags of RunSimulator.
 type sockFlagSet struct {
-	variant, dropEvery, malformedEvery *int
-	ping                               *time.Duration
+	variant, dropEvery, malformedEvery, eio *int
+	ping                                    *time.Duration
 }
 
 func sockFlags(fs *flag.FlagSet) *sockFlagSet {
@@ -297,9 +221,10 @@ func sockFlags(fs *flag.FlagSet) *sockFlagSet {
 		dropEvery:      fs.Int("sock-drop-every", 0, "fault: close each Socket.IO connection after every N updates"),
 		malformedEvery: fs.Int("sock-malformed-every", 0, "fault: every N-th update of a connection is malformed"),
 		ping:           fs.Duration("sock-ping", 25*time.Second, "Engine.IO ping interval"),
+		eio:            fs.Int("sock-eio", EngineIOv4, "Engine.IO version: 4 (refuses EIO=3), 3 (speaks v3 to everyone, like socket.io 2.x), 0 (both, as asked)"),
 	}
 }
 
 func (f *sockFlagSet) options() []SimOption {
-	return []SimOption{SimVariant(*f.variant), SimSockDropEvery(*f.dropEvery), SimSockMalformedEvery(*f.malformedEvery), SimPingInterval(*f.ping)}
+	return []SimOption{SimVariant(*f.variant), SimSockDropEvery(*f.dropEvery), SimSockMalformedEvery(*f.malformedEvery), SimPingInterval(*f.ping), SimEngineIO(*f.eio)}
 }

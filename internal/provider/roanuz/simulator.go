@@ -25,6 +25,7 @@ type Simulator struct {
 	subCalls map[string]int             // "match/method/sub|unsub" -> calls
 	tokenSeq int
 	sconns   map[*sockConn]bool
+	listed   []string // the featured list
 
 	ln      net.Listener
 	srv     *http.Server
@@ -32,23 +33,26 @@ type Simulator struct {
 	once    sync.Once
 	wg      sync.WaitGroup
 
-	auths, authFailures, restCalls atomic.Int64
-	sock                           sockStats
+	auths, authFailures, restCalls, featuredCalls atomic.Int64
+	sock                                          sockStats
 }
 
 // simOptions are the simulator's settings; see the Sim* options.
 type simOptions struct {
-	seed          uint64
-	matches       []string
-	overs         int
-	project       string
-	apiKey        string
-	tokenLife     time.Duration
-	inactive      bool
-	stepInterval  time.Duration
-	requireSubs   bool
-	sockFaults    sockFaults
-	sockVersionV3 bool
+	seed         uint64
+	matches      []string
+	overs        int
+	project      string
+	apiKey       string
+	tokenLife    time.Duration
+	inactive     bool
+	stepInterval time.Duration
+	requireSubs  bool
+	sockFaults   sockFaults
+	listed       []string
+	listedSet    bool
+	// clockOnSubscribe starts a match's clock at its first web_socket subscribe.
+	clockOnSubscribe bool
 }
 
 // SimOption configures a Simulator.
@@ -60,6 +64,11 @@ func SimSeed(seed uint64) SimOption { return func(o *simOptions) { o.seed = seed
 // SimMatches sets the match keys the simulator knows.
 func SimMatches(keys ...string) SimOption {
 	return func(o *simOptions) { o.matches = append([]string(nil), keys...) }
+}
+
+// SimListed sets the matches of the featured list (default: every match).
+func SimListed(keys ...string) SimOption {
+	return func(o *simOptions) { o.listed, o.listedSet = append([]string(nil), keys...), true }
 }
 
 // SimOvers sets the overs per innings of every match (default 2).
@@ -81,10 +90,15 @@ func SimProjectInactive() SimOption { return func(o *simOptions) { o.inactive = 
 // (use Advance).
 func SimStepInterval(d time.Duration) SimOption { return func(o *simOptions) { o.stepInterval = d } }
 
+// SimClockOnSubscribe starts each match's clock (SimStepInterval) when it
+// is first subscribed for the Socket.IO stream, not when the simulator
+// starts: a connector that takes a while to come up misses nothing.
+func SimClockOnSubscribe() SimOption { return func(o *simOptions) { o.clockOnSubscribe = true } }
+
 // NewSimulator returns an unstarted simulator.
 func NewSimulator(opts ...SimOption) *Simulator {
 	o := simOptions{seed: 1, matches: []string{"sim_match_1"}, overs: 2, project: "sim_project", apiKey: "sim-api-key",
-		tokenLife: 24 * time.Hour, requireSubs: true, sockFaults: sockFaults{variant: VariantVary}}
+		tokenLife: 24 * time.Hour, requireSubs: true, sockFaults: sockFaults{variant: VariantVary, engineIO: EngineIOv4}}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -92,6 +106,10 @@ func NewSimulator(opts ...SimOption) *Simulator {
 		subs: map[string]map[string]bool{}, subCalls: map[string]int{}, closing: make(chan struct{})}
 	for _, m := range o.matches {
 		s.tls[m] = newTimeline(o.seed, m, o.overs)
+	}
+	s.listed = o.matches
+	if o.listedSet {
+		s.listed = o.listed
 	}
 	return s
 }
@@ -128,6 +146,14 @@ func (s *Simulator) ticker() {
 			return
 		case <-t.C:
 			for _, m := range s.o.matches {
+				if s.o.clockOnSubscribe {
+					s.mu.Lock()
+					started := s.subCalls[m+"/subscribe"] > 0
+					s.mu.Unlock()
+					if !started {
+						continue
+					}
+				}
 				s.Advance(m)
 			}
 		}
@@ -153,6 +179,33 @@ func (s *Simulator) Step(match string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.step[match]
+}
+
+// Documents returns how many distinct match documents match's timeline has
+// (a step that changes nothing in the Match API, e.g. a review, makes none).
+func (s *Simulator) Documents(match string) int {
+	tl := s.tls[match]
+	if tl == nil {
+		return 0
+	}
+	seen := map[string]bool{}
+	for i := range tl.steps {
+		seen[string(tl.matchDoc(i))] = true
+	}
+	return len(seen)
+}
+
+// Balls returns the ball keys of match's timeline, in order.
+func (s *Simulator) Balls(match string) []string {
+	tl := s.tls[match]
+	if tl == nil {
+		return nil
+	}
+	out := make([]string, len(tl.balls))
+	for i, b := range tl.balls {
+		out[i] = b.Key
+	}
+	return out
 }
 
 // Steps returns the number of steps of match's timeline.
@@ -189,6 +242,7 @@ func (s *Simulator) Handler() http.Handler {
 	mux.HandleFunc("POST /v5/core/{project}/auth/", s.handleAuth)
 	mux.HandleFunc("POST /v5/cricket/{project}/match/{match}/{action}/", s.handleSubscribe)
 	mux.HandleFunc("GET /v5/cricket/{project}/match/{match}/", s.handleMatch)
+	mux.HandleFunc("GET /v5/cricket/{project}/featured-matches-2/", s.handleFeatured)
 	mux.HandleFunc("/v5/websocket/", s.handleSocket)
 	mux.HandleFunc("/v5/websocket", s.handleSocket)
 	return mux
@@ -218,3 +272,13 @@ func (s *Simulator) RevokeTokens() {
 	clear(s.tokens)
 	s.mu.Unlock()
 }
+
+// SetListed replaces the featured list.
+func (s *Simulator) SetListed(keys ...string) {
+	s.mu.Lock()
+	s.listed = append([]string(nil), keys...)
+	s.mu.Unlock()
+}
+
+// FeaturedCalls returns how many times the featured list was read.
+func (s *Simulator) FeaturedCalls() int64 { return s.featuredCalls.Load() }

@@ -1,6 +1,7 @@
 package roanuz
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"crypto/tls"
@@ -10,11 +11,13 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
 
@@ -25,8 +28,12 @@ type pushReq struct {
 	raw      []byte // the body as received
 	err      error  // why the body can never be valid (then push is nil)
 	status   int    // the 4xx status for err
-	received time.Time
-	done     chan ackResult
+	encoding string // the request's Content-Encoding
+	remote   string // the sender's address
+
+	truncated *truncation // set when raw is only the start of an oversized body
+	received  time.Time
+	done      chan ackResult
 }
 
 // ackResult is the answer to a push.
@@ -181,6 +188,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req == nil {
 		return
 	}
+	req.encoding, req.remote = r.Header.Get("Content-Encoding"), r.RemoteAddr
 	select {
 	case rc.queue <- req:
 	case <-deadline.C:
@@ -212,20 +220,28 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // read reads, inflates and parses the body. A body that can never be valid
 // becomes a request carrying err (answered 4xx once its dead letter is
-// written); a too-large raw body is answered 413 at once.
+// written). A body over roanuz.webhook.body.max.bytes cannot be kept whole:
+// reading stops one byte past the limit, and its dead letter holds only its
+// first roanuz.webhook.deadletter.max.bytes bytes, with headers saying it was
+// truncated, the length the sender declared and the bytes seen.
 func (rc *receiver) read(w http.ResponseWriter, r *http.Request) *pushReq {
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rc.cfg.bodyMax))
+	req := &pushReq{raw: raw, received: time.Now(), done: make(chan ackResult, 1)}
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			rc.log.Warn("roanuz push body too large", zap.String("remote", r.RemoteAddr), zap.Int64("limit", rc.cfg.bodyMax))
-			http.Error(w, fmt.Sprintf("body over %d bytes", rc.cfg.bodyMax), http.StatusRequestEntityTooLarge)
+		if !errors.As(err, &mbe) {
+			http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
 			return nil
 		}
-		http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
-		return nil
+		rc.log.Warn("roanuz push body too large; dead-lettering its start", zap.String("remote", r.RemoteAddr),
+			zap.Int64("limit", rc.cfg.bodyMax), zap.Int64("declared", r.ContentLength))
+		req.truncated = &truncation{declared: r.ContentLength, seen: int64(len(raw)) + 1, kept: min(int64(len(raw)), rc.cfg.deadLetterMax)}
+		req.raw = bytes.Clone(raw[:req.truncated.kept]) // let the rest of the buffer go
+		req.err = fmt.Errorf("%w: body over %d bytes (declared %s, read stopped after %d)", ErrTooLarge, rc.cfg.bodyMax,
+			declaredText(r.ContentLength), req.truncated.seen)
+		req.status = http.StatusRequestEntityTooLarge
+		return req
 	}
-	req := &pushReq{raw: raw, received: time.Now(), done: make(chan ackResult, 1)}
 	body, err := DecodeBody(raw, r.Header.Get("Content-Encoding"), rc.cfg.inflatedMax)
 	if err == nil {
 		req.push, err = ParsePush(body)
@@ -237,4 +253,38 @@ func (rc *receiver) read(w http.ResponseWriter, r *http.Request) *pushReq {
 		}
 	}
 	return req
+}
+
+// truncation describes an oversized body of which only the start is kept.
+type truncation struct {
+	declared int64 // Content-Length, -1 if not declared
+	seen     int64 // bytes read before reading stopped (the limit plus one)
+	kept     int64 // bytes kept in the dead letter
+}
+
+// Headers of a truncated dead letter.
+const (
+	HeaderTruncated   = "roanuz.body.truncated"      // "true"
+	HeaderDeclaredLen = "roanuz.body.declared.bytes" // Content-Length, or "unknown"
+	HeaderSeenBytes   = "roanuz.body.seen.bytes"     // bytes read before reading stopped
+	HeaderKeptBytes   = "roanuz.body.kept.bytes"     // bytes in the dead letter's value
+	HeaderRemoteAddr  = "roanuz.remote.addr"         // the sender's address
+	HeaderEncoding    = "roanuz.content.encoding"    // the request's Content-Encoding
+)
+
+func declaredText(n int64) string {
+	if n < 0 {
+		return "unknown"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// headers returns the truncation headers.
+func (tr *truncation) headers() []kgo.RecordHeader {
+	return []kgo.RecordHeader{
+		{Key: HeaderTruncated, Value: []byte("true")},
+		{Key: HeaderDeclaredLen, Value: []byte(declaredText(tr.declared))},
+		{Key: HeaderSeenBytes, Value: []byte(strconv.FormatInt(tr.seen, 10))},
+		{Key: HeaderKeptBytes, Value: []byte(strconv.FormatInt(tr.kept, 10))},
+	}
 }

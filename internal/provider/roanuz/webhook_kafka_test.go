@@ -3,11 +3,8 @@ package roanuz
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,39 +16,32 @@ import (
 // of ball-by-ball updates (8 senders, duplicates, reordering, bad requests),
 // SIGKILLs the binary at random instants 12 times and restarts it. The
 // simulator retries every push until it gets a 2xx. A read_committed
-// consumer must then find every push exactly once; so every push that got
-// a 2xx is there exactly once.
+// consumer must then find every push exactly once (so every push that got
+// a 2xx is there exactly once), and every bad request answered 400 or 413
+// in the dead-letter topic.
 func TestWebhookCrashExactlyOnce(t *testing.T) {
 	const kills = 12
-	bin, err := builtBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	testenv.Binary(t) // built before the simulator starts its clock
 	u := testenv.UniqueName(t, "rzw-")
-	dir := t.TempDir()
-	worker := writeWorker(t, dir, u+"-g", u+"-offsets")
+	worker := testenv.WriteFile(t, "worker.properties", testenv.WorkerProperties(t, u+"-g", u+"-offsets"))
 	var matches []string
 	for i := 1; i <= 48; i++ {
 		matches = append(matches, fmt.Sprintf("crash_m%02d", i))
 	}
 	sim := startSim(t, SimMatches(matches...), SimOvers(20), SimSeed(11))
 	addr := freePort(t)
-	conn := filepath.Join(dir, "roanuz.json")
-	if err := os.WriteFile(conn, []byte(fmt.Sprintf(`{"name": "rzcrash", "config": {
+	conn := testenv.WriteFile(t, "roanuz.json", fmt.Sprintf(`{"name": "rzcrash", "config": {
 		"connector.class": "roanuz.webhook", "topic.prefix": %q, "transaction.boundary": "poll",
 		"topic.creation.default.partitions": "3", "errors.tolerance": "all", "errors.deadletterqueue.topic.name": %q,
 		"roanuz.webhook.listen": %q, "roanuz.webhook.secret": "${env:RZ_SECRET}", "roanuz.webhook.ack.timeout.ms": "5000",
 		"roanuz.api.url": %q, "roanuz.project.key": "sim_project", "roanuz.api.key": "${env:RZ_KEY}",
-		"roanuz.matches": %q}}`, u, u+".dlq", addr, sim.URL(), strings.Join(matches, ","))), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"RZ_SECRET=crash-secret-value", "RZ_KEY=sim-api-key"}
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+		"roanuz.matches": %q}}`, u, u+".dlq", addr, sim.URL(), strings.Join(matches, ",")))
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
 	p := sim.NewPusher(PushOptions{URL: "http://" + addr + "/roanuz/push", SecretHeader: "X-Roanuz-Secret", Secret: "crash-secret-value",
 		Senders: 8, Seed: 5, Duplicates: 0.1, Reorder: 0.1, PlainJSON: 0.1, RetryMin: 20 * time.Millisecond, RetryMax: 300 * time.Millisecond,
-		CorruptEvery: 400, WrongSecret: 300, BombEvery: 700, BombBytes: 128 << 20})
+		CorruptEvery: 400, WrongSecret: 300, BombEvery: 700, BombBytes: 128 << 20, OversizedEvery: 900})
 	type runResult struct {
 		rs  []*PushResult
 		err error
@@ -59,40 +49,32 @@ func TestWebhookCrashExactlyOnce(t *testing.T) {
 	pushed := make(chan runResult, 1)
 	go func() { rs, err := p.Run(ctx); pushed <- runResult{rs, err} }()
 
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
+	var mu sync.Mutex
 	var logs []string
-	for i := 0; i < kills; i++ {
-		cmd, l := startBinary(t, bin, env, worker, conn)
-		time.Sleep(time.Duration(1000+rng.IntN(1500)) * time.Millisecond)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		_ = cmd.Wait()
-		logs = append(logs, l.String())
-		st := p.Stats()
-		t.Logf("kill %d: %d pushes acknowledged, %d attempts", i+1, st.Acked, st.Attempts)
-		select {
-		case r := <-pushed:
-			t.Fatalf("the push storm ended (%v) before kill %d; make it longer\n%s", r.err, i+1, l)
-		default:
-		}
-	}
-	cmd, l := startBinary(t, bin, env, worker, conn)
+	testenv.CrashLoop{
+		Args:   []string{"run", "--log-format", "json", worker, conn},
+		Env:    []string{"RZ_SECRET=crash-secret-value", "RZ_KEY=sim-api-key"},
+		Kills:  kills,
+		MinRun: time.Second, MaxRun: 2500 * time.Millisecond,
+		// Acknowledged pushes are committed ones.
+		Progress:     func() int64 { return p.Stats().Acked },
+		Done:         int64(len(p.Timeline())),
+		FinalTimeout: 4 * time.Minute,
+		Logs: func(run int, out string) {
+			mu.Lock()
+			logs = append(logs, out)
+			mu.Unlock()
+		},
+	}.Run(t)
 	var res runResult
 	select {
 	case res = <-pushed:
-	case <-time.After(4 * time.Minute):
-		_ = cmd.Process.Kill()
-		t.Fatalf("pushes not all acknowledged: %+v\n%s", p.Stats(), l)
+	case <-time.After(time.Minute):
+		t.Fatalf("the pusher did not end: %+v", p.Stats())
 	}
 	if res.err != nil {
 		t.Fatal(res.err)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	logs = append(logs, l.String())
 	for _, s := range logs {
 		if strings.Contains(s, "crash-secret-value") || strings.Contains(s, "sim-api-key") {
 			t.Fatal("a secret appears in the logs")
@@ -126,19 +108,43 @@ func TestWebhookCrashExactlyOnce(t *testing.T) {
 		t.Fatalf("%d records for %d pushes", records, len(res.rs))
 	}
 	st := p.Stats()
-	for kind, want := range map[string]int{"wrong-secret": 401, "bomb": 413, "corrupt": 400} {
+	answered4xx, sentBad := 0, 0
+	for kind, want := range map[string]int{"wrong-secret": 401, "bomb": 413, "corrupt": 400, "oversized": 413} {
 		for _, s := range st.Injected[kind] {
 			if s != want && s != 0 && s != 503 {
 				t.Fatalf("%s answered %d, want %d", kind, s, want)
+			}
+			if kind != "wrong-secret" {
+				sentBad++
+				if s == want {
+					answered4xx++
+				}
 			}
 		}
 		if len(st.Injected[kind]) == 0 {
 			t.Fatalf("no %s request was injected", kind)
 		}
 	}
+	// A 400/413 is answered only once its dead letter committed.
+	dead := readCommitted(ctx, t, u+".dlq", false)
+	if len(dead) < answered4xx || len(dead) > sentBad {
+		t.Fatalf("%d dead letters for %d bad requests answered 4xx (%d sent)", len(dead), answered4xx, sentBad)
+	}
+	truncated := 0
+	for _, d := range dead {
+		if d.Headers[HeaderTruncated] == "true" {
+			truncated++
+			if len(d.Raw) != 64<<10 {
+				t.Fatalf("truncated dead letter of %d bytes, want the first 64 KiB", len(d.Raw))
+			}
+		}
+	}
+	if truncated == 0 {
+		t.Fatal("no oversized body reached the dead-letter topic")
+	}
 	if st.Duplicates == 0 || st.Retries == 0 {
 		t.Fatalf("no duplicates (%d) or no retries (%d): the storm did not exercise dedup and retry", st.Duplicates, st.Retries)
 	}
-	t.Logf("%d kills, %d pushes each exactly once in Kafka (read_committed); %d attempts, %d retries, %d duplicates, statuses %v, injected %v",
-		kills, len(res.rs), st.Attempts, st.Retries, st.Duplicates, st.ByStatus, st.Injected)
+	t.Logf("%d kills, %d pushes each exactly once in Kafka (read_committed); %d dead letters (%d truncated) for %d bad requests answered 4xx; %d attempts, %d retries, %d duplicates, statuses %v",
+		kills, len(res.rs), len(dead), truncated, answered4xx, st.Attempts, st.Retries, st.Duplicates, st.ByStatus)
 }

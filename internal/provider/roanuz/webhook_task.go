@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
 
@@ -76,6 +78,7 @@ type WebhookTask struct {
 	tc                 *connector.TaskContext
 	log                *zap.Logger
 	rc                 *receiver
+	metrics            connector.TaskMetrics
 
 	mu      sync.Mutex // guards matches (OnCommit may run outside Poll)
 	matches map[string]*matchDedup
@@ -101,6 +104,7 @@ func (t *WebhookTask) Start(ctx context.Context, tc *connector.TaskContext) erro
 		return err
 	}
 	t.cfg, t.tc, t.log, t.matches = cfg, tc, tc.Logger, map[string]*matchDedup{}
+	t.metrics = connector.TaskMetricsFrom(ctx)
 	if cfg.subscribe && len(cfg.matches) > 0 {
 		cl := NewClient(cfg.apiURL, cfg.project, cfg.apiKey, nil, t.log)
 		for _, m := range cfg.matches {
@@ -146,11 +150,19 @@ func (t *WebhookTask) handle(req *pushReq, out []*connector.SourceRecord) []*con
 		t.invalid++
 		t.log.Warn("roanuz push can never be valid; dead-lettering it", zap.Error(req.err), zap.Int("bytes", len(req.raw)))
 		status, msg := req.status, req.err.Error()
+		headers := append(connector.SourceHeaders(KeyProvider, "", req.received),
+			kgo.RecordHeader{Key: HeaderRemoteAddr, Value: []byte(req.remote)},
+			kgo.RecordHeader{Key: HeaderEncoding, Value: []byte(req.encoding)})
+		if req.truncated != nil {
+			headers = append(headers, req.truncated.headers()...)
+		}
 		return append(out, &connector.SourceRecord{
 			Partition:  invalidPartition,
 			Offset:     connector.Offset{"last": req.received.UnixNano()},
 			Topic:      t.evTopic,
 			Raw:        req.raw,
+			Headers:    headers,
+			Timestamp:  req.received,
 			DeadLetter: &connector.DeadLetter{Raw: req.raw, Err: req.err, Stage: connector.StageTaskPoll},
 			OnCommit: func(err error) {
 				if err != nil {
@@ -184,8 +196,18 @@ func (t *WebhookTask) handle(req *pushReq, out []*connector.SourceRecord) []*con
 		Key:       m.key,
 		Raw:       p.Raw,
 		Headers:   connector.SourceHeaders(KeyProvider, strconv.FormatUint(id, 16), req.received),
-		Timestamp: p.TS,
-		OnCommit:  func(err error) { t.committed(m, id, err) },
+		// The Kafka timestamp is the receive time, never the provider's ts
+		// (kept in the value): the broker rolls segments and applies
+		// retention.ms by record timestamps, so a provider clock (or a
+		// replayed timeline) days behind would get the records deleted at
+		// the next retention check.
+		Timestamp: req.received,
+		OnCommit: func(err error) {
+			if err == nil {
+				t.metrics.CommitLag(p.MatchKey, time.Since(eventTime(p.TS, req.received)))
+			}
+			t.committed(m, id, err)
+		},
 	}
 	if p.IsBall() {
 		v := &BallUpdate{MatchKey: p.MatchKey, PushReason: p.PushReason, MatchPushKind: p.MatchPushKind, TS: p.TS, TSText: p.TSText,

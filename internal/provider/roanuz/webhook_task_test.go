@@ -24,19 +24,6 @@ func webhookConfigFor(t testing.TB, extra map[string]string) connector.Config {
 	return cfg
 }
 
-// fakeRunner drives a WebhookTask like the worker: Poll, then "commit" (or
-// abort) each batch, keeping the latest offset of each partition.
-type fakeRunner struct {
-	task *WebhookTask
-	stop chan struct{}
-	done chan struct{}
-
-	mu      sync.Mutex
-	recs    []*connector.SourceRecord
-	offsets map[string]connector.PartitionOffset
-	abortN  int // abort the next n batches
-}
-
 func startWebhook(t testing.TB, cfg connector.Config, offsets []connector.PartitionOffset) (*fakeRunner, string) {
 	t.Helper()
 	c := &WebhookConnector{log: testLogger(t)}
@@ -44,77 +31,8 @@ func startWebhook(t testing.TB, cfg connector.Config, offsets []connector.Partit
 		t.Fatal(err)
 	}
 	task := c.NewTask().(*WebhookTask)
-	if err := task.Start(context.Background(), connector.NewTaskContextForTest("wh", 0, cfg, testLogger(t), offsets...)); err != nil {
-		t.Fatal(err)
-	}
-	r := &fakeRunner{task: task, stop: make(chan struct{}), done: make(chan struct{}), offsets: map[string]connector.PartitionOffset{}}
-	go r.loop()
-	t.Cleanup(r.close)
+	r := startRunner(t, task, connector.NewTaskContextForTest("wh", 0, cfg, testLogger(t), offsets...))
 	return r, "http://" + task.Addr() + "/roanuz/push"
-}
-
-func (r *fakeRunner) loop() {
-	defer close(r.done)
-	for {
-		select {
-		case <-r.stop:
-			return
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-		recs, _ := r.task.Poll(ctx)
-		cancel()
-		if len(recs) == 0 {
-			continue
-		}
-		r.mu.Lock()
-		abort := r.abortN > 0
-		if abort {
-			r.abortN--
-		} else {
-			r.recs = append(r.recs, recs...)
-			for _, rec := range recs {
-				r.offsets[rec.Partition.String()] = connector.PartitionOffset{Partition: rec.Partition, Offset: rec.Offset}
-			}
-		}
-		r.mu.Unlock()
-		for _, rec := range recs {
-			if rec.OnCommit != nil {
-				if abort {
-					rec.OnCommit(context.Canceled)
-				} else {
-					rec.OnCommit(nil)
-				}
-			}
-		}
-	}
-}
-
-func (r *fakeRunner) close() {
-	select {
-	case <-r.stop:
-		return
-	default:
-	}
-	close(r.stop)
-	<-r.done
-	_ = r.task.Stop()
-}
-
-func (r *fakeRunner) records() []*connector.SourceRecord {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]*connector.SourceRecord(nil), r.recs...)
-}
-
-func (r *fakeRunner) committed() []connector.PartitionOffset {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []connector.PartitionOffset
-	for _, po := range r.offsets {
-		out = append(out, po)
-	}
-	return out
 }
 
 // written returns the pushes written per identity, and the dead letters.
@@ -206,5 +124,35 @@ func TestWebhookAbortAnswers503ThenRetryIsWritten(t *testing.T) {
 	}
 	if ids, _ := written(r.records()); len(ids) != 1 {
 		t.Fatalf("%d pushes written after abort+retry, want 1", len(ids))
+	}
+}
+
+func TestWebhookRecordTimestampsAndMetrics(t *testing.T) {
+	sim := NewSimulator(SimMatches("m1", "m2"), SimOvers(1))
+	r, url := startWebhook(t, webhookConfigFor(t, nil), nil)
+	p := sim.NewPusher(PushOptions{URL: url, SecretHeader: "X-Roanuz-Secret", Secret: "s3cret-value", Senders: 2})
+	start := time.Now()
+	pushes, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now()
+	recs := r.records()
+	if len(recs) != len(pushes) {
+		t.Fatalf("%d records for %d pushes", len(recs), len(pushes))
+	}
+	for _, rec := range recs {
+		// The provider's ts (December 2024 in the simulator) stays in the
+		// value; the Kafka timestamp is the receive time, or the broker's
+		// time-based retention would delete the records.
+		if rec.Timestamp.Before(start) || rec.Timestamp.After(end) {
+			t.Fatalf("record timestamp %v outside the run [%v, %v]", rec.Timestamp, start, end)
+		}
+	}
+	_, lags, _ := r.metrics.snapshot()
+	for _, m := range []string{"m1", "m2"} {
+		if want := len(sim.tls[m].steps); lags[m] != want {
+			t.Fatalf("match %s: %d commit lags observed, want one per push (%d)", m, lags[m], want)
+		}
 	}
 }

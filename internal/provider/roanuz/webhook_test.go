@@ -3,11 +3,16 @@ package roanuz
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
 )
 
 func TestWebhookRefusesBadRequests(t *testing.T) {
@@ -23,6 +28,9 @@ func TestWebhookRefusesBadRequests(t *testing.T) {
 		method   string
 		want     int
 		dead     int // dead letters written
+		// truncated: the dead letter holds the body's first
+		// roanuz.webhook.deadletter.max.bytes bytes, with the headers saying so.
+		truncated bool
 	}{
 		{name: "ok gzip", header: "s3cret-value", body: gzipBytes(good), encoding: "gzip", want: 200},
 		{name: "ok plain json", header: "s3cret-value", body: good, want: 200},
@@ -30,7 +38,8 @@ func TestWebhookRefusesBadRequests(t *testing.T) {
 		{name: "missing secret", body: gzipBytes(good), want: 401},
 		{name: "wrong path", path: "/x", header: "s3cret-value", body: good, want: 404},
 		{name: "GET", header: "s3cret-value", method: http.MethodGet, want: 405},
-		{name: "oversized body", header: "s3cret-value", body: bytes.Repeat([]byte("{"), 2<<20), want: 413},
+		{name: "oversized body: its start dead-lettered", header: "s3cret-value", body: bytes.Repeat([]byte("{"), 2<<20), want: 413, dead: 1, truncated: true},
+		{name: "oversized body, smaller dead letter", extra: map[string]string{KeyDeadLetterMax: "1024"}, header: "s3cret-value", body: bytes.Repeat([]byte("x"), 3<<20), want: 413, dead: 1, truncated: true},
 		{name: "gzip bomb", header: "s3cret-value", body: GzipBomb(256 << 20), encoding: "gzip", want: 413, dead: 1},
 		{name: "corrupt gzip", header: "s3cret-value", body: gzipBytes(good)[:40], want: 400, dead: 1},
 		{name: "gzip header but plain body", header: "s3cret-value", body: good, encoding: "gzip", want: 400, dead: 1},
@@ -83,8 +92,25 @@ func TestWebhookRefusesBadRequests(t *testing.T) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			for _, rec := range r.records() {
-				if rec.DeadLetter != nil && !bytes.Equal(rec.DeadLetter.Raw, tc.body) {
-					t.Fatal("dead letter does not hold the body as received")
+				if rec.DeadLetter == nil {
+					continue
+				}
+				h := map[string]string{}
+				for _, x := range rec.Headers {
+					h[x.Key] = string(x.Value)
+				}
+				if !tc.truncated {
+					if !bytes.Equal(rec.DeadLetter.Raw, tc.body) || h[HeaderTruncated] != "" {
+						t.Fatal("dead letter does not hold the body as received")
+					}
+					continue
+				}
+				cfg := mustWebhookConfig(t, webhookConfigFor(t, tc.extra))
+				kept := int(cfg.deadLetterMax)
+				if !bytes.Equal(rec.DeadLetter.Raw, tc.body[:kept]) || h[HeaderTruncated] != "true" ||
+					h[HeaderDeclaredLen] != strconv.Itoa(len(tc.body)) || h[HeaderKeptBytes] != strconv.Itoa(kept) ||
+					h[HeaderSeenBytes] != strconv.FormatInt(cfg.bodyMax+1, 10) || h[connector.HeaderProvider] != KeyProvider {
+					t.Fatalf("truncated dead letter: %d bytes, headers %v", len(rec.DeadLetter.Raw), h)
 				}
 			}
 		})
@@ -113,5 +139,33 @@ func TestWebhookSecretNeverLogged(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "refused") {
 		t.Fatalf("the refusal was not logged:\n%s", logs.String())
+	}
+}
+
+func TestWebhookOversizedChunkedBody(t *testing.T) {
+	r, url := startWebhook(t, webhookConfigFor(t, map[string]string{KeyBodyMax: "2048", KeyDeadLetterMax: "1024"}), nil)
+	// A reader of unknown length: sent chunked, without Content-Length.
+	body := io.MultiReader(strings.NewReader(strings.Repeat("z", 5000)))
+	req, _ := http.NewRequest(http.MethodPost, url, body)
+	req.Header.Set("X-Roanuz-Secret", "s3cret-value")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+	recs := r.records()
+	if len(recs) != 1 || recs[0].DeadLetter == nil {
+		t.Fatalf("%d records, want one dead letter", len(recs))
+	}
+	h := map[string]string{}
+	for _, x := range recs[0].Headers {
+		h[x.Key] = string(x.Value)
+	}
+	if h[HeaderDeclaredLen] != "unknown" || h[HeaderSeenBytes] != "2049" || h[HeaderKeptBytes] != "1024" ||
+		string(recs[0].DeadLetter.Raw) != strings.Repeat("z", 1024) || !errors.Is(recs[0].DeadLetter.Err, ErrTooLarge) {
+		t.Fatalf("headers %v, %d bytes kept, err %v", h, len(recs[0].DeadLetter.Raw), recs[0].DeadLetter.Err)
 	}
 }

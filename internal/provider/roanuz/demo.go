@@ -1,0 +1,291 @@
+package roanuz
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
+	"github.com/seed-474f70f7/sportsconnect/internal/demo"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
+)
+
+// DemoWebhook is the demo source of roanuz.webhook: the simulator pushes
+// the ball-by-ball timeline of a few matches to the receiver, with
+// duplicates, reordering, lost acknowledgements (the push is sent again
+// after its 2xx), corrupt gzip, a gzip bomb, an oversized body and a wrong
+// secret. Verify finds every push exactly once and the bad bodies in the
+// dead-letter topic.
+type DemoWebhook struct {
+	Matches int // matches pushed (default 6)
+	Overs   int // overs per innings (default 3)
+
+	sim    *Simulator
+	pusher *Pusher
+	cfg    connector.Config
+	cancel context.CancelFunc
+	done   chan struct{}
+	total  int64 // pushes of the timeline
+	pushes []*PushResult
+	err    error
+}
+
+// Name implements demo.Source.
+func (d *DemoWebhook) Name() string { return "demo-roanuz-webhook" }
+
+// Start implements demo.Source: it starts the simulator (for the
+// detail-updates-subscribe calls) and the pusher, which retries until the
+// receiver listens.
+func (d *DemoWebhook) Start(ctx context.Context) (connector.Config, error) {
+	matches, overs := d.Matches, d.Overs
+	if matches <= 0 {
+		matches = 6
+	}
+	if overs <= 0 {
+		overs = 3
+	}
+	var keys []string
+	for i := 1; i <= matches; i++ {
+		keys = append(keys, fmt.Sprintf("demo_hook_m%d", i))
+	}
+	d.sim = NewSimulator(SimMatches(keys...), SimOvers(overs), SimSeed(7))
+	if err := d.sim.Start("127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	d.cfg = connector.Config{
+		connector.KeyName: d.Name(), connector.KeyClass: ClassWebhook,
+		"errors.tolerance": "all", "errors.deadletterqueue.topic.name": d.Name() + ".dlq",
+		KeyListen: addr, KeySecret: "demo-secret", KeyAPIURL: d.sim.URL(), KeyProject: "sim_project", KeyAPIKey: "sim-api-key",
+		KeyMatches: strings.Join(keys, ","),
+	}
+	d.pusher = d.sim.NewPusher(PushOptions{URL: "http://" + addr + "/roanuz/push", SecretHeader: "X-Roanuz-Secret", Secret: "demo-secret",
+		Senders: 4, Seed: 3, Duplicates: 0.05, Reorder: 0.1, PlainJSON: 0.1, LostAckEvery: 40,
+		CorruptEvery: 90, WrongSecret: 110, OversizedEvery: 150, BombEvery: 170, BombBytes: 8 << 20,
+		RetryMin: 20 * time.Millisecond, RetryMax: 250 * time.Millisecond})
+	d.total = int64(len(d.pusher.Timeline()))
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.cancel, d.done = cancel, make(chan struct{})
+	go func() {
+		defer close(d.done)
+		d.pushes, d.err = d.pusher.Run(pctx)
+	}()
+	return d.cfg, nil
+}
+
+// Progress implements demo.Source: pushes committed (the per-match push
+// counts of the committed offsets) against the timeline's pushes.
+func (d *DemoWebhook) Progress(st connector.ConnectorStatus) (done, want int64) {
+	return demo.SumPositions(st, offsetPushes), d.total
+}
+
+// Verify implements demo.Source.
+func (d *DemoWebhook) Verify(ctx context.Context, kafka []kgo.Opt, registry string, out io.Writer) error {
+	select {
+	case <-d.done:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the pusher: %w", ctx.Err())
+	}
+	if d.err != nil {
+		return d.err
+	}
+	want := map[uint64]*PushResult{}
+	for _, pr := range d.pushes {
+		p, err := ParsePush(pr.Body)
+		if err != nil {
+			return err
+		}
+		want[p.Identity()] = pr
+	}
+	set, err := demoSettings(d.cfg, WebhookSpec())
+	if err != nil {
+		return err
+	}
+	got := map[uint64]int{}
+	var topics []string
+	for _, topic := range []string{set.Topic(TopicBallUpdates), set.Topic(TopicMatchEvents)} {
+		recs, err := readBack(ctx, kafka, registry, topic, true)
+		if err != nil {
+			return err
+		}
+		kinds := map[string]int{}
+		for _, r := range recs {
+			p, err := ParsePush([]byte(fmt.Sprint(r.value["raw"])))
+			if err != nil {
+				return fmt.Errorf("%s: a record's raw push does not parse: %w", topic, err)
+			}
+			if r.key != p.MatchKey {
+				return fmt.Errorf("%s: key %q for match %q", topic, r.key, p.MatchKey)
+			}
+			got[p.Identity()]++
+			kinds[p.PushReason]++
+		}
+		fmt.Fprintf(out, "  %s: %d records (push_reason %s)\n", topic, len(recs), countsText(kinds))
+		topics = append(topics, topic)
+	}
+	for id, pr := range want {
+		if got[id] != 1 {
+			return fmt.Errorf("push %s step %d is in Kafka %d times, want once", pr.Match, pr.Step, got[id])
+		}
+	}
+	if len(got) != len(want) {
+		return fmt.Errorf("%d distinct pushes in Kafka, %d pushed", len(got), len(want))
+	}
+	dead, err := readBack(ctx, kafka, registry, d.Name()+".dlq", false)
+	if err != nil {
+		return err
+	}
+	st := d.pusher.Stats()
+	answered, sent := 0, 0
+	for kind, status := range map[string]int{"corrupt": 400, "oversized": 413, "bomb": 413} {
+		for _, s := range st.Injected[kind] {
+			sent++
+			if s == status {
+				answered++
+			}
+		}
+	}
+	truncated := 0
+	for _, r := range dead {
+		if r.headers[HeaderTruncated] == "true" {
+			truncated++
+		}
+	}
+	if len(dead) < answered || len(dead) > sent || answered == 0 {
+		return fmt.Errorf("%d dead letters for %d bad bodies answered 4xx (%d sent)", len(dead), answered, sent)
+	}
+	fmt.Fprintf(out, "  %s.dlq: %d dead letters (corrupt gzip, gzip bomb, oversized: %d kept truncated to their first 64 KiB)\n",
+		d.Name(), len(dead), truncated)
+	fmt.Fprintf(out, "  simulator: %d pushes in %d attempts: %d retried, %d acknowledgements lost and sent again, %d duplicates, wrong secret answered %v\n",
+		len(d.pushes), st.Attempts, st.Retries, st.LostAcks, st.Duplicates, st.Injected["wrong-secret"])
+	for _, topic := range topics {
+		if err := demo.PrintSamples(ctx, out, kafka, registry, topic, 2); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "  every one of the %d pushes is in Kafka exactly once; every push was answered 2xx only after its commit\n", len(want))
+	return nil
+}
+
+// Close implements demo.Source.
+func (d *DemoWebhook) Close() error {
+	if d.cancel != nil {
+		d.cancel()
+		<-d.done
+	}
+	if d.sim != nil {
+		return d.sim.Close()
+	}
+	return nil
+}
+
+// demoSettings returns the common settings of cfg with their defaults.
+func demoSettings(cfg connector.Config, spec connector.ConfigSpec) (connector.Settings, error) {
+	full, err := connector.CommonSpec().Merge(spec).Validate(cfg)
+	if err != nil {
+		return connector.Settings{}, err
+	}
+	return connector.ParseSettings(full), nil
+}
+
+// freeAddr returns a local address nobody listens on (now).
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// countsText formats counts as "a=1 b=2", sorted.
+func countsText(m map[string]int) string {
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, v))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
+}
+
+// backRecord is one record read back.
+type backRecord struct {
+	key     string
+	value   map[string]any // decoded through the registry, if asked
+	raw     []byte
+	headers map[string]string
+}
+
+// readBack reads topic from its start to its last stable offset
+// (read_committed), decoding the values through the registry when decode
+// is set (not for the dead-letter topic, which holds raw bytes).
+func readBack(ctx context.Context, kafka []kgo.Opt, registry, topic string, decode bool) ([]backRecord, error) {
+	adm, err := kgo.NewClient(kafka...)
+	if err != nil {
+		return nil, err
+	}
+	ends, err := kadm.NewClient(adm).ListCommittedOffsets(ctx, topic)
+	adm.Close()
+	if err != nil {
+		return nil, fmt.Errorf("listing the end offsets of %s: %w", topic, err)
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil && o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	src, err := sr.NewClient(sr.URLs(registry))
+	if err != nil {
+		return nil, err
+	}
+	dec := avroreg.NewDecoder(src)
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, kafka...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	var out []backRecord
+	var derr error
+	for len(want) > 0 && derr == nil {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("reading %s: %w (still waiting for partitions %v)", topic, err, want)
+		}
+		fs.EachError(func(_ string, _ int32, err error) { derr = fmt.Errorf("reading %s: %w", topic, err) })
+		fs.EachRecord(func(r *kgo.Record) {
+			end, ok := want[r.Partition]
+			if !ok || r.Offset >= end {
+				return
+			}
+			if r.Offset == end-1 {
+				delete(want, r.Partition)
+			}
+			if r.Attrs.IsControl() {
+				return
+			}
+			rec := backRecord{key: string(r.Key), raw: r.Value, headers: map[string]string{}}
+			for _, h := range r.Headers {
+				rec.headers[h.Key] = string(h.Value)
+			}
+			if decode {
+				if err := dec.Decode(ctx, r.Value, &rec.value); err != nil && derr == nil {
+					derr = fmt.Errorf("%s partition %d offset %d: %w", topic, r.Partition, r.Offset, err)
+				}
+			}
+			out = append(out, rec)
+		})
+	}
+	return out, derr
+}
