@@ -7,7 +7,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -117,77 +117,20 @@ func ReadOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string) (
 // scanOffsets calls fn for every committed record of the offsets topic, in
 // partition order, up to the end the topic had when the scan started.
 // Records that do not parse are skipped: another tool may share the topic.
+// Records of one partition arrive in order, so fn sees each key's latest
+// value last.
 func scanOffsets(ctx context.Context, opts []kgo.Opt, topic string, fn func(string, Partition, Offset)) error {
-	adm, err := kgo.NewClient(opts...)
-	if err != nil {
-		return fmt.Errorf("reading offsets topic %s: creating client: %w", topic, err)
-	}
-	ends, err := kadm.NewClient(adm).ListCommittedOffsets(ctx, topic)
-	adm.Close()
-	if err != nil {
-		return fmt.Errorf("reading offsets topic %s: listing end offsets: %w", topic, err)
-	}
-	// last is the offset of the last committed record or marker of each
-	// partition: with control records kept, that offset is always returned
-	// to us, so reaching it means we read everything committed below it.
-	last := map[int32]int64{}
-	start := map[int32]kgo.Offset{}
-	var listErr error
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err != nil {
-			if errors.Is(o.Err, kerr.UnknownTopicOrPartition) {
-				listErr = fmt.Errorf("offsets topic %s does not exist: %w", topic, o.Err)
-			} else {
-				listErr = o.Err
-			}
-			return
+	err := readback.Committed(ctx, opts, []string{topic}, func(r *kgo.Record) error {
+		if conn, p, o, err := ParseOffsetRecord(r.Key, r.Value); err == nil {
+			fn(conn, p, o)
 		}
-		if o.Offset > 0 {
-			last[o.Partition] = o.Offset - 1
-			start[o.Partition] = kgo.NewOffset().AtStart()
-		}
-	})
-	if listErr != nil {
-		return fmt.Errorf("reading offsets topic %s: %w", topic, listErr)
-	}
-	if len(last) == 0 {
 		return nil
+	})
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return fmt.Errorf("offsets topic %s does not exist: %w", topic, err)
 	}
-	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, opts...),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: start}),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.KeepControlRecords(),
-	)...)
 	if err != nil {
-		return fmt.Errorf("reading offsets topic %s: creating consumer: %w", topic, err)
-	}
-	defer cl.Close()
-	// Records of one partition arrive in order, so fn sees each key's
-	// latest value last.
-	for len(last) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("reading offsets topic %s: %w", topic, err)
-		}
-		var fetchErr error
-		fs.EachError(func(_ string, _ int32, err error) { fetchErr = err })
-		if fetchErr != nil {
-			return fmt.Errorf("reading offsets topic %s: %w", topic, fetchErr)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			end, want := last[r.Partition]
-			if !want || r.Offset > end {
-				return
-			}
-			if !r.Attrs.IsControl() {
-				if conn, p, o, err := ParseOffsetRecord(r.Key, r.Value); err == nil {
-					fn(conn, p, o)
-				}
-			}
-			if r.Offset == end {
-				delete(last, r.Partition)
-			}
-		})
+		return fmt.Errorf("reading offsets topic %s: %w", topic, err)
 	}
 	return nil
 }

@@ -12,8 +12,8 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
+	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 )
@@ -27,77 +27,32 @@ type Positions map[int32][]int64
 // It also checks each record's key and content against the deterministic
 // event for its position.
 func ReadTopic(ctx context.Context, opts []kgo.Opt, registryURL, topic string, payload int) (Positions, int, error) {
-	adm, err := kgo.NewClient(opts...)
-	if err != nil {
-		return nil, 0, err
-	}
-	ends, err := kadm.NewClient(adm).ListCommittedOffsets(ctx, topic)
-	adm.Close()
-	if err != nil {
-		return nil, 0, fmt.Errorf("listing end offsets of %s: %w", topic, err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil && o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
-	})
 	src, err := sr.NewClient(sr.URLs(registryURL))
 	if err != nil {
 		return nil, 0, err
 	}
 	dec := avroreg.NewDecoder(src)
 	out := Positions{}
-	if len(want) == 0 {
-		return out, 0, nil
-	}
-	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, opts...),
-		kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.KeepControlRecords(),
-	)...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer cl.Close()
 	count := 0
 	var bad []string
-	for len(want) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return nil, 0, fmt.Errorf("reading %s: %w (still waiting for partitions %v)", topic, err, want)
+	err = readback.Committed(ctx, opts, []string{topic}, func(r *kgo.Record) error {
+		count++
+		var ev synthetic.Event
+		if err := dec.Decode(ctx, r.Value, &ev); err != nil {
+			bad = append(bad, fmt.Sprintf("offset %d: %v", r.Offset, err))
+			return nil
 		}
-		var ferr error
-		fs.EachError(func(_ string, _ int32, err error) { ferr = err })
-		if ferr != nil {
-			return nil, 0, fmt.Errorf("reading %s: %w", topic, ferr)
+		if string(r.Key) != synthetic.Key(ev.Partition) {
+			bad = append(bad, fmt.Sprintf("offset %d: key %q for partition %d", r.Offset, r.Key, ev.Partition))
 		}
-		fs.EachRecord(func(r *kgo.Record) {
-			end, ok := want[r.Partition]
-			if !ok || r.Offset >= end {
-				return
-			}
-			if r.Offset == end-1 {
-				delete(want, r.Partition)
-			}
-			if r.Attrs.IsControl() {
-				return
-			}
-			count++
-			var ev synthetic.Event
-			if err := dec.Decode(ctx, r.Value, &ev); err != nil {
-				bad = append(bad, fmt.Sprintf("offset %d: %v", r.Offset, err))
-				return
-			}
-			if string(r.Key) != synthetic.Key(ev.Partition) {
-				bad = append(bad, fmt.Sprintf("offset %d: key %q for partition %d", r.Offset, r.Key, ev.Partition))
-			}
-			if exp := synthetic.Make(ev.Partition, ev.Position, payload); exp.Payload != ev.Payload || exp.Kind != ev.Kind || !exp.EventTime.Equal(ev.EventTime) {
-				bad = append(bad, fmt.Sprintf("offset %d: partition %d position %d is not the deterministic event", r.Offset, ev.Partition, ev.Position))
-			}
-			out[ev.Partition] = append(out[ev.Partition], ev.Position)
-		})
+		if exp := synthetic.Make(ev.Partition, ev.Position, payload); exp.Payload != ev.Payload || exp.Kind != ev.Kind || !exp.EventTime.Equal(ev.EventTime) {
+			bad = append(bad, fmt.Sprintf("offset %d: partition %d position %d is not the deterministic event", r.Offset, ev.Partition, ev.Position))
+		}
+		out[ev.Partition] = append(out[ev.Partition], ev.Position)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 	if len(bad) > 0 {
 		return out, count, fmt.Errorf("%d bad records, first: %s", len(bad), bad[0])

@@ -10,7 +10,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 )
@@ -99,66 +99,23 @@ func ReadActions(ctx context.Context, kafka []kgo.Opt, registry, topic string) (
 // and returns, per fixture, the decoded values in order; each record's key
 // must be its fixture.
 func ReadFixtureRecords[T any](ctx context.Context, kafka []kgo.Opt, registry, topic string, fixtureOf func(*T) string) (map[string][]T, error) {
-	adm, err := kgo.NewClient(kafka...)
-	if err != nil {
-		return nil, err
-	}
-	ends, err := kadm.NewClient(adm).ListCommittedOffsets(ctx, topic)
-	adm.Close()
-	if err != nil {
-		return nil, fmt.Errorf("listing end offsets of %s: %w", topic, err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil && o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
-	})
-	out := map[string][]T{}
-	if len(want) == 0 {
-		return out, nil
-	}
 	src, err := sr.NewClient(sr.URLs(registry))
 	if err != nil {
 		return nil, err
 	}
 	dec := avroreg.NewDecoder(src)
-	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, kafka...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	var bad error
-	for len(want) > 0 && bad == nil {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("reading %s: %w (waiting for partitions %v)", topic, err, want)
+	out := map[string][]T{}
+	err = readback.Committed(ctx, kafka, []string{topic}, func(r *kgo.Record) error {
+		var v T
+		if err := dec.Decode(ctx, r.Value, &v); err != nil {
+			return fmt.Errorf("decoding %s offset %d: %w", topic, r.Offset, err)
 		}
-		fs.EachError(func(_ string, _ int32, err error) { bad = fmt.Errorf("reading %s: %w", topic, err) })
-		fs.EachRecord(func(r *kgo.Record) {
-			end, ok := want[r.Partition]
-			if !ok || r.Offset >= end || bad != nil {
-				return
-			}
-			if r.Offset == end-1 {
-				delete(want, r.Partition)
-			}
-			if r.Attrs.IsControl() {
-				return
-			}
-			var v T
-			if err := dec.Decode(ctx, r.Value, &v); err != nil {
-				bad = fmt.Errorf("decoding %s offset %d: %w", topic, r.Offset, err)
-				return
-			}
-			f := fixtureOf(&v)
-			if string(r.Key) != f {
-				bad = fmt.Errorf("%s offset %d: key %q for fixture %s", topic, r.Offset, r.Key, f)
-				return
-			}
-			out[f] = append(out[f], v)
-		})
-	}
-	return out, bad
+		f := fixtureOf(&v)
+		if string(r.Key) != f {
+			return fmt.Errorf("%s offset %d: key %q for fixture %s", topic, r.Offset, r.Key, f)
+		}
+		out[f] = append(out[f], v)
+		return nil
+	})
+	return out, err
 }

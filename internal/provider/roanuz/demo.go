@@ -12,7 +12,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 )
@@ -230,62 +230,24 @@ type backRecord struct {
 // (read_committed), decoding the values through the registry when decode
 // is set (not for the dead-letter topic, which holds raw bytes).
 func readBack(ctx context.Context, kafka []kgo.Opt, registry, topic string, decode bool) ([]backRecord, error) {
-	adm, err := kgo.NewClient(kafka...)
-	if err != nil {
-		return nil, err
-	}
-	ends, err := kadm.NewClient(adm).ListCommittedOffsets(ctx, topic)
-	adm.Close()
-	if err != nil {
-		return nil, fmt.Errorf("listing the end offsets of %s: %w", topic, err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil && o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
-	})
 	src, err := sr.NewClient(sr.URLs(registry))
 	if err != nil {
 		return nil, err
 	}
 	dec := avroreg.NewDecoder(src)
-	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, kafka...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())...)
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
 	var out []backRecord
-	var derr error
-	for len(want) > 0 && derr == nil {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("reading %s: %w (still waiting for partitions %v)", topic, err, want)
+	err = readback.Committed(ctx, kafka, []string{topic}, func(r *kgo.Record) error {
+		rec := backRecord{key: string(r.Key), raw: r.Value, headers: map[string]string{}}
+		for _, h := range r.Headers {
+			rec.headers[h.Key] = string(h.Value)
 		}
-		fs.EachError(func(_ string, _ int32, err error) { derr = fmt.Errorf("reading %s: %w", topic, err) })
-		fs.EachRecord(func(r *kgo.Record) {
-			end, ok := want[r.Partition]
-			if !ok || r.Offset >= end {
-				return
+		if decode {
+			if err := dec.Decode(ctx, r.Value, &rec.value); err != nil {
+				return fmt.Errorf("%s partition %d offset %d: %w", topic, r.Partition, r.Offset, err)
 			}
-			if r.Offset == end-1 {
-				delete(want, r.Partition)
-			}
-			if r.Attrs.IsControl() {
-				return
-			}
-			rec := backRecord{key: string(r.Key), raw: r.Value, headers: map[string]string{}}
-			for _, h := range r.Headers {
-				rec.headers[h.Key] = string(h.Value)
-			}
-			if decode {
-				if err := dec.Decode(ctx, r.Value, &rec.value); err != nil && derr == nil {
-					derr = fmt.Errorf("%s partition %d offset %d: %w", topic, r.Partition, r.Offset, err)
-				}
-			}
-			out = append(out, rec)
-		})
-	}
-	return out, derr
+		}
+		out = append(out, rec)
+		return nil
+	})
+	return out, err
 }

@@ -129,7 +129,7 @@ func TestMatchRosterOnStart(t *testing.T) {
 				}
 			}
 			r, _ := startMatch(t, matchConfigFor(t, sim, tc.extra), tc.offsets...)
-			waitFor(t, 10*time.Second, "the roster settled", func() bool {
+			waitFor(t, 30*time.Second, "the roster settled", func() bool {
 				for m, reason := range tc.released {
 					if sim.Subscribed(m, MethodWebSocket) || !hasSub(r, m, ActionRelease, reason) || slices.Contains(roster(r, m), m) {
 						return false
@@ -148,7 +148,11 @@ func TestMatchRosterOnStart(t *testing.T) {
 					t.Fatalf("%s was released", m)
 				}
 			}
-			if wrote(r, "old") && tc.released["old"] != "" {
+			// Without discovery a match dropped from the config is released
+			// before it is followed; with discovery, a match on the roster is
+			// followed until the first list read says it is gone, so its
+			// document may be written meanwhile.
+			if wrote(r, "old") && tc.released["old"] != "" && tc.extra[KeyDiscover] == "" {
 				t.Fatal("a released match's document was written")
 			}
 		})

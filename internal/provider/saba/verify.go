@@ -8,7 +8,7 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 )
@@ -24,63 +24,6 @@ type obs struct {
 	op     string
 	status int32
 	dead   bool
-}
-
-// readTopics reads topics from their start to their last stable offsets
-// with read_committed, calling fn for every record that is not a
-// transaction marker, in order within each partition.
-func readTopics(ctx context.Context, kafka []kgo.Opt, topics []string, fn func(*kgo.Record) error) error {
-	adm, err := kgo.NewClient(kafka...)
-	if err != nil {
-		return err
-	}
-	ends, err := kadm.NewClient(adm).ListCommittedOffsets(ctx, topics...)
-	adm.Close()
-	if err != nil {
-		return fmt.Errorf("listing end offsets of %v: %w", topics, err)
-	}
-	cl, err := kgo.NewClient(append(slices.Clone(kafka), kgo.ConsumeTopics(topics...),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.KeepControlRecords())...)
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	type key struct {
-		topic string
-		part  int32
-	}
-	remaining := map[key]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil && o.Offset > 0 {
-			remaining[key{o.Topic, o.Partition}] = o.Offset
-		}
-	})
-	for len(remaining) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("reading %v back (%d partitions unfinished): %w", topics, len(remaining), err)
-		}
-		if errs := fs.Errors(); len(errs) > 0 {
-			return fmt.Errorf("fetching %s: %w", errs[0].Topic, errs[0].Err)
-		}
-		for _, r := range fs.Records() {
-			k := key{r.Topic, r.Partition}
-			end, ok := remaining[k]
-			if !ok || r.Offset >= end {
-				continue
-			}
-			if r.Offset == end-1 {
-				delete(remaining, k)
-			}
-			if r.Attrs.IsControl() {
-				continue
-			}
-			if err := fn(r); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // readBack reads both saba topics of prefix, and the dead-letter topic dlq
@@ -107,7 +50,7 @@ func readBack(ctx context.Context, sim *Simulator, kafka []kgo.Opt, registry, pr
 	}
 	var items []item
 	lastIdx := map[string]int64{} // stream/topic/partition -> last update index
-	err = readTopics(ctx, kafka, topics, func(r *kgo.Record) error {
+	err = readback.Committed(ctx, kafka, topics, func(r *kgo.Record) error {
 		if r.Value == nil {
 			return nil // a tombstone
 		}
