@@ -189,7 +189,7 @@ func (t *MatchTask) session(ctx context.Context, group []string, reconnect bool)
 		return err
 	}
 	for _, m := range group {
-		if err := t.client.Subscribe(ctx, m); err != nil {
+		if err := t.subscribeIfFollowed(ctx, m); err != nil {
 			return fmt.Errorf("subscribing %s: %w", m, err)
 		}
 	}
@@ -212,7 +212,7 @@ func (t *MatchTask) session(ctx context.Context, group []string, reconnect bool)
 		case strings.Contains(e.Error, "subscribed") && e.MatchKey != "" && !resubscribed[e.MatchKey]:
 			resubscribed[e.MatchKey] = true
 			t.log.Warn("roanuz match not subscribed; subscribing and joining again", zap.String("match", e.MatchKey))
-			if err := t.client.Subscribe(ctx, e.MatchKey); err != nil {
+			if err := t.subscribeIfFollowed(ctx, e.MatchKey); err != nil {
 				end(fmt.Errorf("re-subscribing %s: %w", e.MatchKey, err))
 				return
 			}

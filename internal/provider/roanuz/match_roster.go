@@ -229,8 +229,10 @@ func (t *MatchTask) follow(ctx context.Context, ms []*rosterChange) {
 // release stops following m, unsubscribes it and takes it out of the
 // roster; false means it should be retried.
 func (t *MatchTask) release(ctx context.Context, m, reason string) bool {
+	t.subMu.Lock()
 	t.unplace(m)
 	answer, err := t.client.Unsubscribe(ctx, m)
+	t.subMu.Unlock()
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		if ctx.Err() == nil {
 			t.log.Warn("roanuz unsubscribe failed; retrying later", zap.String("match", m), zap.String("reason", reason), zap.Error(err))

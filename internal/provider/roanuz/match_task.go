@@ -130,6 +130,13 @@ type MatchTask struct {
 	rosters     map[int][]string            // Poll only: bucket -> subscribed matches
 	rosterParts map[int]connector.Partition // bucket -> roster partition
 
+	// subMu orders the provider's subscribe and unsubscribe calls with
+	// the placement they depend on: a connection subscribes a match only
+	// while it is followed, and a release unplaces it before
+	// unsubscribing, so a release is never undone by a connection that
+	// was starting meanwhile.
+	subMu sync.Mutex
+
 	mu        sync.Mutex
 	followed  map[string]*slot // followed matches and their connection
 	completed map[string]bool
@@ -199,6 +206,16 @@ func (t *MatchTask) isCompleted(m string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.completed[m]
+}
+
+// subscribeIfFollowed subscribes m at the provider if it is still followed.
+func (t *MatchTask) subscribeIfFollowed(ctx context.Context, m string) error {
+	t.subMu.Lock()
+	defer t.subMu.Unlock()
+	if !t.isFollowed(m) || t.isCompleted(m) {
+		return nil
+	}
+	return t.client.Subscribe(ctx, m)
 }
 
 func (t *MatchTask) isFollowed(m string) bool {
