@@ -26,6 +26,12 @@
 //     on_match_update whose content differs from the last written one, and
 //     every new ball of play.related_balls. Roanuz sends no resume position:
 //     on every (re)connect the task re-joins and fetches the match over REST.
+//     What the match stream can recover is bounded by the provider: after
+//     an outage the REST document gives the latest state (intermediate
+//     states are gone) and related_balls the last 12 balls, so balls are
+//     complete only if fewer than 12 were bowled while the connector was
+//     away. For every ball, use roanuz.webhook (the ball-by-ball push,
+//     retried by the provider until acknowledged).
 //     Matches come from roanuz.matches and, with
 //     roanuz.matches.discover=featured, from the featured-matches list read
 //     every roanuz.matches.discover.interval.ms: a listed match whose status
