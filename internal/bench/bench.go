@@ -107,18 +107,41 @@ func pair(ctx context.Context, o Options, kafka []kgo.Opt, src *sr.Client, tag s
 	return raw, pipe, nil
 }
 
-// createTopic makes a fresh topic with the run's partition count.
+// createTopic makes a fresh topic with the run's partition count and waits
+// until every partition has a leader, so neither side's first records wait
+// on metadata (the worker waits the same way for the topics it creates).
 func createTopic(ctx context.Context, kafka []kgo.Opt, name string, partitions int32) error {
 	cl, err := kgo.NewClient(kafka...)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, -1, nil, name)
+	adm := kadm.NewClient(cl)
+	resp, err := adm.CreateTopic(ctx, partitions, -1, nil, name)
 	if err == nil {
 		err = resp.Err
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		tds, err := adm.ListTopics(ctx, name)
+		if err == nil {
+			if td, ok := tds[name]; ok && td.Err == nil && len(td.Partitions) == int(partitions) {
+				ready := true
+				for _, p := range td.Partitions {
+					ready = ready && p.Err == nil && p.Leader >= 0
+				}
+				if ready {
+					return nil
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("topic %s has no leaders after 30s", name)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // runRaw writes the same encoded values with plain idempotent producers,
@@ -277,8 +300,13 @@ type watcher struct {
 	err  error
 }
 
+//
+// It returns once the consumer is fetching (metadata loaded, start offsets
+// resolved, a first fetch answered), so what it measures is the writer's
+// latency, not the consumer's own start-up.
 func startWatcher(ctx context.Context, kafka []kgo.Opt, topic string, total int, committed bool) *watcher {
 	w := &watcher{done: make(chan struct{})}
+	ready := make(chan struct{})
 	go func() {
 		defer close(w.done)
 		opts := append(append([]kgo.Opt{}, kafka...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -288,10 +316,16 @@ func startWatcher(ctx context.Context, kafka []kgo.Opt, topic string, total int,
 		cl, err := kgo.NewClient(opts...)
 		if err != nil {
 			w.err = err
+			close(ready)
 			return
 		}
 		defer cl.Close()
+		warm, cancel := context.WithTimeout(ctx, time.Second)
+		first0 := cl.PollFetches(warm) // nothing is written yet: this only warms the consumer up
+		cancel()
+		close(ready)
 		lat := make([]time.Duration, 0, total)
+		first0.EachRecord(func(r *kgo.Record) { lat = append(lat, time.Since(r.Timestamp)) })
 		var first time.Time
 		for len(lat) < total {
 			fs := cl.PollFetches(ctx)
@@ -313,6 +347,7 @@ func startWatcher(ctx context.Context, kafka []kgo.Opt, topic string, total int,
 		w.res.P50 = lat[len(lat)/2]
 		w.res.P99 = lat[len(lat)*99/100]
 	}()
+	<-ready
 	return w
 }
 
