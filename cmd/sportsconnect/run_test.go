@@ -10,29 +10,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/internal/embedded"
+	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
 )
-
-// builtBinary builds cmd/sportsconnect once per test run.
-var builtBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "sportsconnect-cmd-")
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, "sportsconnect")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/seed-474f70f7/sportsconnect/cmd/sportsconnect")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, b)
-	}
-	return out, nil
-})
 
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -91,10 +76,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin, err := builtBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := testenv.Binary(t)
 	env, err := embedded.Start()
 	if err != nil {
 		t.Fatal(err)

@@ -1,16 +1,10 @@
 package imgarena
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,20 +12,6 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// binary builds cmd/sportsconnect once per test run.
-var binary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "sportsconnect-imgarena-")
-	if err != nil {
-		return "", err
-	}
-	out := filepath.Join(dir, "sportsconnect")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/seed-474f70f7/sportsconnect/cmd/sportsconnect")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, b)
-	}
-	return out, nil
-})
 
 // committedPositions returns the smallest committed position over fixtures
 // and how many fixtures are marked finished.
@@ -69,28 +49,13 @@ func TestCrashExactlyOnce(t *testing.T) {
 		n     = 12000
 		kills = 12
 	)
-	bin, err := binary()
-	if err != nil {
-		t.Fatal(err)
-	}
+	testenv.Binary(t) // build before the first timed run
 	u := testenv.UniqueName(t, "img-")
 	group, offsets, prefix := u+"-g", u+"-offsets", u
 	sim := startSim(t, SimFixtureCount(k), SimEvents(n), SimFinish(true), SimEventInterval(time.Second, 2*time.Millisecond),
 		SimRandomDrops(0.002), SimStatusEvery(1000), SimDropAfterStatus(true), SimHeartbeat(time.Second), SimToken("crash-token"))
-	dir := t.TempDir()
-	worker := filepath.Join(dir, "worker.properties")
-	conn := filepath.Join(dir, "imgarena.json")
-	write := func(p, s string) {
-		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(worker, strings.Join([]string{
-		"bootstrap.servers=" + testenv.Kafka(t), "schema.registry.url=" + testenv.Registry(t),
-		"group.id=" + group, "offset.storage.topic=" + offsets, "offset.storage.partitions=5",
-		"task.shutdown.graceful.timeout.ms=10000",
-	}, "\n")+"\n")
-	write(conn, fmt.Sprintf(`{"name": "imgcrash", "config": {
+	worker := testenv.WriteFile(t, "worker.properties", testenv.WorkerProperties(t, group, offsets))
+	conn := testenv.WriteFile(t, "imgarena.json", fmt.Sprintf(`{"name": "imgcrash", "config": {
 		"connector.class": "imgarena", "tasks.max": "2", "topic.prefix": %q,
 		"transaction.boundary": "poll", "topic.creation.default.partitions": "3",
 		"imgarena.url": %q, "imgarena.auth.token": "${env:IMG_TOKEN}", "imgarena.speed": "fast",
@@ -99,65 +64,29 @@ func TestCrashExactlyOnce(t *testing.T) {
 		prefix, sim.URL(), joinIDs(sim.Fixtures())))
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	start := func() (*exec.Cmd, *bytes.Buffer) {
-		var logs bytes.Buffer
-		cmd := exec.Command(bin, "run", "--log-format", "json", worker, conn)
-		cmd.Env = append(os.Environ(), "IMG_TOKEN=crash-token")
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd, &logs
-	}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
-	prev := int64(0)
-	for i := 0; i < kills; i++ {
-		cmd, logs := start()
-		time.Sleep(time.Duration(800+rng.IntN(1400)) * time.Millisecond)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		_ = cmd.Wait()
-		lowest, _ := committedPositions(ctx, t, offsets, "imgcrash", "soccer", sim.Fixtures())
-		t.Logf("kill %d: lowest committed position %d", i+1, lowest)
-		if lowest >= n {
-			t.Fatalf("kill %d came after the run finished; raise N\n%s", i+1, logs)
-		}
-		if lowest < prev {
-			t.Fatalf("committed position went back from %d to %d", prev, lowest)
-		}
-		prev = lowest
-	}
-	if prev == 0 {
-		t.Fatal("no run committed anything before being killed")
-	}
-	cmd, logs := start()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
+	// Progress: the lowest committed position, plus one when every fixture
+	// is marked finished, so the final run waits for the finish markers too.
+	progress := func() int64 {
 		lowest, finished := committedPositions(ctx, t, offsets, "imgcrash", "soccer", sim.Fixtures())
 		if lowest == n && finished == k {
-			break
+			return n + 1
 		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatalf("final run reached position %d, %d finished, want %d and %d\n%s", lowest, finished, n, k, logs)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return lowest
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("SIGTERM: exit %v\n%s", err, logs)
-		}
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("SIGTERM: no exit within 20s\n%s", logs)
-	}
+	var mu sync.Mutex
+	var logs strings.Builder
+	testenv.CrashLoop{
+		Args:   []string{"run", "--log-format", "json", worker, conn},
+		Env:    []string{"IMG_TOKEN=crash-token"},
+		Kills:  kills,
+		MinRun: 800 * time.Millisecond, MaxRun: 2200 * time.Millisecond,
+		Progress: progress, Done: n + 1,
+		Logs: func(_ int, out string) {
+			mu.Lock()
+			logs.WriteString(out)
+			mu.Unlock()
+		},
+	}.Run(t)
 	if strings.Contains(logs.String(), "crash-token") {
 		t.Fatal("the auth token appears in the logs")
 	}
