@@ -300,7 +300,6 @@ type watcher struct {
 	err  error
 }
 
-//
 // It returns once the consumer is fetching (metadata loaded, start offsets
 // resolved, a first fetch answered), so what it measures is the writer's
 // latency, not the consumer's own start-up.
