@@ -300,7 +300,9 @@ type watcher struct {
 	err  error
 }
 
-// It returns once the consumer is fetching (metadata loaded, start offsets
+// startWatcher starts consuming topic (read_committed when committed is
+// set) and records every record's creation-to-visibility latency until it
+// saw total records. It returns once the consumer is fetching (metadata loaded, start offsets
 // resolved, a first fetch answered), so what it measures is the writer's
 // latency, not the consumer's own start-up.
 func startWatcher(ctx context.Context, kafka []kgo.Opt, topic string, total int, committed bool) *watcher {
