@@ -28,38 +28,6 @@ PID_FILE="${RUN_DIR}/kafka.pid"
 LOG_FILE="${RUN_DIR}/server.log"
 OUT_FILE="${RUN_DIR}/stdout.log"
 
-say() { echo "kafka.sh: $*" >&2; }
-die() { say "$*"; exit 1; }
-
-require_java() {
-	if ! command -v java >/dev/null 2>&1; then
-		say "java not found: a JDK >= 17 is required."
-		say "install it with e.g.: apt-get install openjdk-17-jdk-headless maven"
-		exit 2
-	fi
-	local line major
-	line="$(java -version 2>&1 | head -n 1)"
-	major="$(sed -E 's/.*version "([0-9]+).*/\1/' <<<"${line}")"
-	if ! [[ "${major}" =~ ^[0-9]+$ ]] || ((major < 17)); then
-		say "java >= 17 is required, found: ${line}"
-		say "install it with e.g.: apt-get install openjdk-17-jdk-headless"
-		exit 2
-	fi
-}
-
-require_mvn() {
-	if ! command -v mvn >/dev/null 2>&1; then
-		say "mvn (Apache Maven) not found: it is used to download Kafka's jars."
-		say "install it with e.g.: apt-get install maven"
-		exit 2
-	fi
-}
-
-# port_open PORT: true when something accepts TCP connections on HOST:PORT.
-port_open() {
-	(exec 3<>"/dev/tcp/${HOST}/$1") 2>/dev/null
-}
-
 # is_ours PID: true when PID is alive and is a Kafka server JVM.
 is_ours() {
 	local pid="$1"
@@ -67,20 +35,19 @@ is_ours() {
 		tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'
 }
 
-running_pid() {
-	local pid=""
-	[[ -f "${PID_FILE}" ]] && pid="$(cat "${PID_FILE}" 2>/dev/null || true)"
-	if is_ours "${pid}"; then
-		echo "${pid}"
-	fi
-}
+# Helpers shared with the other service script (lib.sh).
+SERVICE="kafka"
+# shellcheck source=deploy/local/lib.sh
+source "${HERE}/lib.sh"
+
+kafka_ready() { grep -q 'Kafka Server started' "${LOG_FILE}" 2>/dev/null && port_open "${PORT}"; }
 
 cmd_fetch() {
 	if [[ -f "${MARKER}" ]]; then
 		return 0
 	fi
 	require_java
-	require_mvn
+	require_tool mvn maven "to download Kafka's jars"
 	mkdir -p "${CACHE_DIR}"
 	# Serialise concurrent fetches (e.g. two `make test` at once).
 	if command -v flock >/dev/null 2>&1; then
@@ -181,16 +148,6 @@ new_cluster_id() {
 	done
 }
 
-tail_log() {
-	local f
-	for f in "${OUT_FILE}" "${LOG_FILE}"; do
-		if [[ -s "${f}" ]]; then
-			say "---- last 50 lines of ${f} ----"
-			tail -n 50 "${f}" >&2
-		fi
-	done
-}
-
 cmd_start() {
 	require_java
 	cmd_fetch
@@ -234,63 +191,11 @@ cmd_start() {
 		</dev/null >"${OUT_FILE}" 2>&1 &
 	pid=$!
 	echo "${pid}" >"${PID_FILE}"
-	# Killed while waiting (e.g. with-services.sh interrupted): take the
-	# half-started JVM down too instead of leaving it behind.
-	# shellcheck disable=SC2064 # expand pid now
-	trap "kill -KILL ${pid} 2>/dev/null; rm -rf '${RUN_DIR}'; exit 143" TERM HUP INT
-
-	local start=${SECONDS}
-	while :; do
-		if ! kill -0 "${pid}" 2>/dev/null; then
-			tail_log
-			rm -f "${PID_FILE}"
-			die "kafka exited during startup (see ${RUN_DIR})"
-		fi
-		if grep -q 'Kafka Server started' "${LOG_FILE}" 2>/dev/null && port_open "${PORT}"; then
-			break
-		fi
-		if ((SECONDS - start >= READY_TIMEOUT)); then
-			tail_log
-			kill -KILL "${pid}" 2>/dev/null || true
-			rm -f "${PID_FILE}"
-			die "kafka not ready after ${READY_TIMEOUT}s (see ${RUN_DIR})"
-		fi
-		sleep 0.5
-	done
-	trap - TERM HUP INT
-	say "ready on ${HOST}:${PORT} (pid ${pid}) in $((SECONDS - start))s"
+	wait_ready "${pid}" kafka_ready
+	say "ready on ${HOST}:${PORT} (pid ${pid}) in ${READY_SECONDS}s"
 }
 
-cmd_stop() {
-	local pid=""
-	[[ -f "${PID_FILE}" ]] && pid="$(cat "${PID_FILE}" 2>/dev/null || true)"
-	if is_ours "${pid}"; then
-		kill -TERM "${pid}" 2>/dev/null || true
-		local i
-		for ((i = 0; i < 40; i++)); do
-			is_ours "${pid}" || break
-			sleep 0.5
-		done
-		if is_ours "${pid}"; then
-			say "pid ${pid} still alive after 20s, sending KILL"
-			kill -KILL "${pid}" 2>/dev/null || true
-			sleep 0.5
-		fi
-		say "stopped (pid ${pid})"
-	fi
-	rm -rf "${RUN_DIR}"
-}
-
-cmd_status() {
-	local pid
-	pid="$(running_pid)"
-	if [[ -n "${pid}" ]]; then
-		echo "kafka running: pid ${pid}, ${HOST}:${PORT}, run dir ${RUN_DIR}"
-	else
-		echo "kafka not running (run dir ${RUN_DIR})"
-		return 1
-	fi
-}
+cmd_status() { print_status "${HOST}:${PORT}"; }
 
 cmd_env() {
 	echo "export KAFKA_BOOTSTRAP=${HOST}:${PORT}"

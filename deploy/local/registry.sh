@@ -26,39 +26,6 @@ PID_FILE="${RUN_DIR}/registry.pid"
 LOG_FILE="${RUN_DIR}/registry.log"
 URL="http://${HOST}:${PORT}/apis/ccompat/v7"
 
-say() { echo "registry.sh: $*" >&2; }
-die() { say "$*"; exit 1; }
-
-require_java() {
-	if ! command -v java >/dev/null 2>&1; then
-		say "java not found: a JDK >= 17 is required."
-		say "install it with e.g.: apt-get install openjdk-17-jdk-headless maven"
-		exit 2
-	fi
-	local line major
-	line="$(java -version 2>&1 | head -n 1)"
-	major="$(sed -E 's/.*version "([0-9]+).*/\1/' <<<"${line}")"
-	if ! [[ "${major}" =~ ^[0-9]+$ ]] || ((major < 17)); then
-		say "java >= 17 is required, found: ${line}"
-		say "install it with e.g.: apt-get install openjdk-17-jdk-headless"
-		exit 2
-	fi
-}
-
-require_tool() {
-	local tool="$1" pkg="$2" why="$3"
-	if ! command -v "${tool}" >/dev/null 2>&1; then
-		say "${tool} not found: it is used ${why}."
-		say "install it with e.g.: apt-get install ${pkg}"
-		exit 2
-	fi
-}
-
-# port_open PORT: true when something accepts TCP connections on HOST:PORT.
-port_open() {
-	(exec 3<>"/dev/tcp/${HOST}/$1") 2>/dev/null
-}
-
 # is_ours PID: true when PID is alive and is the Apicurio registry JVM.
 is_ours() {
 	local pid="$1"
@@ -66,13 +33,12 @@ is_ours() {
 		tr '\0' ' ' <"/proc/${pid}/cmdline" 2>/dev/null | grep -q 'apicurio-registry-app'
 }
 
-running_pid() {
-	local pid=""
-	[[ -f "${PID_FILE}" ]] && pid="$(cat "${PID_FILE}" 2>/dev/null || true)"
-	if is_ours "${pid}"; then
-		echo "${pid}"
-	fi
-}
+# Helpers shared with the other service script (lib.sh).
+SERVICE="registry"
+# shellcheck source=deploy/local/lib.sh
+source "${HERE}/lib.sh"
+
+registry_ready() { curl -fsS -o /dev/null --max-time 2 "${URL}/subjects" 2>/dev/null; }
 
 cmd_fetch() {
 	if [[ -f "${MARKER}" ]]; then
@@ -116,13 +82,6 @@ cmd_fetch() {
 	say "fetched in $((SECONDS - start))s"
 }
 
-tail_log() {
-	if [[ -s "${LOG_FILE}" ]]; then
-		say "---- last 50 lines of ${LOG_FILE} ----"
-		tail -n 50 "${LOG_FILE}" >&2
-	fi
-}
-
 cmd_start() {
 	require_java
 	require_tool curl curl "to check that the registry is up"
@@ -161,63 +120,11 @@ cmd_start() {
 	) &
 	pid=$!
 	echo "${pid}" >"${PID_FILE}"
-	# Killed while waiting (e.g. with-services.sh interrupted): take the
-	# half-started JVM down too instead of leaving it behind.
-	# shellcheck disable=SC2064 # expand pid now
-	trap "kill -KILL ${pid} 2>/dev/null; rm -rf '${RUN_DIR}'; exit 143" TERM HUP INT
-
-	local start=${SECONDS}
-	while :; do
-		if ! kill -0 "${pid}" 2>/dev/null; then
-			tail_log
-			rm -f "${PID_FILE}"
-			die "registry exited during startup (see ${RUN_DIR})"
-		fi
-		if curl -fsS -o /dev/null --max-time 2 "${URL}/subjects" 2>/dev/null; then
-			break
-		fi
-		if ((SECONDS - start >= READY_TIMEOUT)); then
-			tail_log
-			kill -KILL "${pid}" 2>/dev/null || true
-			rm -f "${PID_FILE}"
-			die "registry not ready after ${READY_TIMEOUT}s (see ${RUN_DIR})"
-		fi
-		sleep 0.5
-	done
-	trap - TERM HUP INT
-	say "ready at ${URL} (pid ${pid}) in $((SECONDS - start))s"
+	wait_ready "${pid}" registry_ready
+	say "ready at ${URL} (pid ${pid}) in ${READY_SECONDS}s"
 }
 
-cmd_stop() {
-	local pid=""
-	[[ -f "${PID_FILE}" ]] && pid="$(cat "${PID_FILE}" 2>/dev/null || true)"
-	if is_ours "${pid}"; then
-		kill -TERM "${pid}" 2>/dev/null || true
-		local i
-		for ((i = 0; i < 40; i++)); do
-			is_ours "${pid}" || break
-			sleep 0.5
-		done
-		if is_ours "${pid}"; then
-			say "pid ${pid} still alive after 20s, sending KILL"
-			kill -KILL "${pid}" 2>/dev/null || true
-			sleep 0.5
-		fi
-		say "stopped (pid ${pid})"
-	fi
-	rm -rf "${RUN_DIR}"
-}
-
-cmd_status() {
-	local pid
-	pid="$(running_pid)"
-	if [[ -n "${pid}" ]]; then
-		echo "registry running: pid ${pid}, ${URL}, run dir ${RUN_DIR}"
-	else
-		echo "registry not running (run dir ${RUN_DIR})"
-		return 1
-	fi
-}
+cmd_status() { print_status "${URL}"; }
 
 cmd_env() {
 	echo "export SCHEMA_REGISTRY_URL=${URL}"
