@@ -3,6 +3,7 @@ package connector
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 )
@@ -30,6 +31,12 @@ var (
 	// ErrDeadLetter means a record could not be converted or was marked bad by
 	// its task, and errors.tolerance=none forbids skipping it.
 	ErrDeadLetter = errors.New("record could not be converted and errors.tolerance=none")
+
+	// ErrTransactionTimedOut means the broker aborted a transaction that
+	// stayed open longer than producer.transaction.timeout.ms (a partition
+	// leader outage, a stalled poll) and refused the producer's epoch. It is
+	// not a fencing: the task restarts from its committed offsets.
+	ErrTransactionTimedOut = errors.New("transaction ran past producer.transaction.timeout.ms and the broker aborted it")
 
 	// ErrTransactionAborted means a transaction had to be aborted (a record
 	// failed to produce, or the commit failed); the task restarts from its
@@ -99,3 +106,17 @@ func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)
 }
+
+// timedOutError is a refused epoch that a transaction timeout explains. It
+// unwraps to ErrTransactionTimedOut only, so isFenced does not see the
+// broker's fencing code in it; the code stays in the message.
+type timedOutError struct {
+	age, timeout time.Duration
+	cause        error
+}
+
+func (e *timedOutError) Error() string {
+	return fmt.Sprintf("%v: the transaction was open %s (timeout %s): %v", ErrTransactionTimedOut, e.age.Round(time.Millisecond), e.timeout, e.cause)
+}
+
+func (e *timedOutError) Unwrap() error { return ErrTransactionTimedOut }

@@ -94,7 +94,15 @@ type CommittedOffsets struct {
 // delete). Callers that own a task's transactional id must load their
 // producer id first (kgo.Client.ProducerID): that fences a previous owner and
 // aborts its open transaction, so the end read here is final.
+//
+// The read waits for every transaction open on the topic when it began to
+// end (ctx bounds the wait): offsets committed after such a transaction
+// began are above the last stable offset until it ends.
 func ReadOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string) (*CommittedOffsets, error) {
+	return readOffsets(ctx, opts, topic, connector)
+}
+
+func readOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string, with ...readback.Option) (*CommittedOffsets, error) {
 	out := &CommittedOffsets{Partitions: map[string]Partition{}, Offsets: map[string]Offset{}}
 	err := scanOffsets(ctx, opts, topic, func(conn string, p Partition, o Offset) {
 		if conn != connector {
@@ -107,7 +115,7 @@ func ReadOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string) (
 		}
 		out.Offsets[p.String()] = o
 		out.Partitions[p.String()] = p
-	})
+	}, with...)
 	if err != nil {
 		return nil, err
 	}
@@ -119,13 +127,13 @@ func ReadOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string) (
 // Records that do not parse are skipped: another tool may share the topic.
 // Records of one partition arrive in order, so fn sees each key's latest
 // value last.
-func scanOffsets(ctx context.Context, opts []kgo.Opt, topic string, fn func(string, Partition, Offset)) error {
+func scanOffsets(ctx context.Context, opts []kgo.Opt, topic string, fn func(string, Partition, Offset), with ...readback.Option) error {
 	err := readback.Committed(ctx, opts, []string{topic}, func(r *kgo.Record) error {
 		if conn, p, o, err := ParseOffsetRecord(r.Key, r.Value); err == nil {
 			fn(conn, p, o)
 		}
 		return nil
-	})
+	}, with...)
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
 		return fmt.Errorf("offsets topic %s does not exist: %w", topic, err)
 	}

@@ -9,9 +9,22 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/internal/readback"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
+
+// offsetsStallAfter is how long a task's offsets read waits on open
+// transactions before it looks for zombies among them to fence; live
+// tasks' transactions end within their interval and are never fenced.
+const offsetsStallAfter = 500 * time.Millisecond
+
+// offsetsReadSlack is added to the transaction timeout to bound the offsets
+// read: by then the broker has aborted every transaction open when the read
+// began (it checks every 10 s by default).
+const offsetsReadSlack = 15 * time.Second
 
 // taskRunner runs one task: a loop of Poll, produce, and commit, with the
 // task's records and their source offsets in one transaction.
@@ -236,9 +249,13 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 	// owner is fenced and its open transaction aborted, so the offsets read
 	// next are final.
 	if _, _, err := cl.ProducerID(ctx); err != nil {
+		if errors.Is(err, kerr.InvalidTransactionTimeout) {
+			return Permanent(fmt.Errorf("initialising transactional producer %s: %s=%d is more than the broker's transaction.max.timeout.ms allows: %w",
+				r.txnID, WKeyTxnTimeoutMs, r.w.cfg.txnTimeout.Milliseconds(), err))
+		}
 		return fmt.Errorf("initialising transactional producer %s: %w", r.txnID, err)
 	}
-	offs, err := ReadOffsets(ctx, r.w.cfg.kafka, r.w.cfg.offsetsTopic, r.cr.name)
+	offs, err := r.readOffsets(ctx)
 	if err != nil {
 		return err
 	}
@@ -291,6 +308,21 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 			}
 		}
 	}
+}
+
+// readOffsets reads the connector's committed offsets. The read waits for
+// every transaction open on the offsets topic when it began (so a commit of
+// this task made after another task's transaction began is seen); after
+// offsetsStallAfter it fences those that no task of this worker runs, and
+// the whole wait is bounded by the transaction timeout plus the broker's
+// abort check, after which it fails and the task restarts.
+func (r *taskRunner) readOffsets(ctx context.Context) (*CommittedOffsets, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.w.cfg.txnTimeout+offsetsReadSlack)
+	defer cancel()
+	return readOffsets(ctx, r.w.cfg.kafka, r.w.cfg.offsetsTopic, r.cr.name,
+		readback.OnStall(offsetsStallAfter, func(ctx context.Context, waiting []readback.Waiting) {
+			r.w.fenceBlocking(ctx, r.log, waiting)
+		}))
 }
 
 // pollDeadline is when the next Poll must return: at most pollMax away,
@@ -401,6 +433,9 @@ func (r *taskRunner) commit(ctx context.Context, cl *kgo.Client, t *txn) error {
 // returns cause wrapped as ErrTransactionAborted (keeping a fenced cause
 // recognisable).
 func (r *taskRunner) abort(ctx context.Context, cl *kgo.Client, t *txn, cause error) error {
+	if t.open && isFenced(cause) {
+		cause = r.fencedOrTimedOut(ctx, time.Since(t.started), cause)
+	}
 	if t.open {
 		r.aborts.Add(1)
 		if err := cl.AbortBufferedRecords(ctx); err != nil {
@@ -421,4 +456,45 @@ func (r *taskRunner) abort(ctx context.Context, cl *kgo.Client, t *txn, cause er
 		return cause
 	}
 	return fmt.Errorf("%w: %w", ErrTransactionAborted, cause)
+}
+
+// fencedOrTimedOut tells the two reasons the broker refuses this producer's
+// epoch. A transaction open for less than the transaction timeout cannot
+// have been aborted by the broker's timeout: another owner fenced this id,
+// and cause stays a fencing. An older one most likely was timed out (a
+// leader outage, a stalled poll) unless the id shows another owner's
+// transaction in progress now; then it becomes ErrTransactionTimedOut,
+// which restarts the task from its committed offsets instead of failing it.
+func (r *taskRunner) fencedOrTimedOut(ctx context.Context, age time.Duration, cause error) error {
+	if age < r.w.cfg.txnTimeout {
+		return cause
+	}
+	if owner, err := r.otherOwnerActive(ctx, age); err != nil {
+		r.log.Warn("could not describe this task's transactional id; taking the refusal for a timeout", zap.Error(err))
+	} else if owner {
+		return cause
+	}
+	return &timedOutError{age: age, timeout: r.w.cfg.txnTimeout, cause: cause}
+}
+
+// otherOwnerActive reports whether the task's transactional id has a
+// transaction in progress that began after this task's (which was open for age).
+func (r *taskRunner) otherOwnerActive(ctx context.Context, age time.Duration) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(r.w.cfg.kafka...)
+	if err != nil {
+		return false, err
+	}
+	defer cl.Close()
+	ds, err := kadm.NewClient(cl).DescribeTransactions(ctx, r.txnID)
+	if err != nil {
+		return false, err
+	}
+	d, ok := ds[r.txnID]
+	if !ok || d.Err != nil {
+		return false, fmt.Errorf("describing %s: %v", r.txnID, d.Err)
+	}
+	ours := time.Now().Add(-age).UnixMilli()
+	return d.State == "Ongoing" && d.StartTimestamp > ours, nil
 }

@@ -238,6 +238,9 @@ func (w *Worker) AddConnector(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("connector %q: invalid config:\n%w", cfg[KeyName], err)
 	}
 	set := ParseSettings(full)
+	if err := w.checkBoundary(set); err != nil {
+		return fmt.Errorf("connector %q: invalid config:\n%w", set.Name, err)
+	}
 	w.mu.Lock()
 	_, exists := w.connectors[set.Name]
 	w.mu.Unlock()
@@ -257,6 +260,13 @@ func (w *Worker) AddConnector(ctx context.Context, cfg Config) error {
 	if err != nil {
 		_ = conn.Stop()
 		return fmt.Errorf("connector %s: splitting work into tasks: %w", set.Name, err)
+	}
+	// Before any task reads offsets: end the transactions a previous task
+	// set left open (a crash, a lowered tasks.max), so neither the offsets
+	// read nor any consumer of the data topics waits for their timeout.
+	if err := w.fenceConnector(ctx, set.Name); err != nil {
+		_ = conn.Stop()
+		return fmt.Errorf("connector %s: fencing the previous task set: %w", set.Name, err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	cr := &connectorRun{name: set.Name, config: full, settings: set, plugin: plugin, conn: conn, cancel: cancel, ctl: newControls(runCtx)}
@@ -281,6 +291,18 @@ func (w *Worker) AddConnector(ctx context.Context, cfg Config) error {
 	log.Info("connector started", zap.String("class", set.Class), zap.Int("tasks", len(cr.tasks)),
 		zap.String("transaction.boundary", set.Boundary))
 	return nil
+}
+
+// checkBoundary refuses a transaction interval that cannot fit in the
+// producers' transaction timeout: the broker would abort every transaction
+// that runs its full interval.
+func (w *Worker) checkBoundary(set Settings) error {
+	if set.Boundary != BoundaryInterval || 2*set.BoundaryInterval <= w.cfg.txnTimeout {
+		return nil
+	}
+	return ConfigErrors{{Key: KeyTxnBoundaryIntervalMs, Value: fmt.Sprint(set.BoundaryInterval.Milliseconds()),
+		Problem: fmt.Sprintf("must be at most half the worker's %s (%d ms), so every transaction commits before the broker aborts it",
+			WKeyTxnTimeoutMs, w.cfg.txnTimeout.Milliseconds())}}
 }
 
 // prepareTopics creates the connector's topics (and its dead-letter topic)

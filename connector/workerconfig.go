@@ -24,6 +24,7 @@ const (
 	WKeyRegistryURL      = "schema.registry.url"
 	WKeyTopicPrefix      = "topic.prefix"
 	WKeyShutdownMs       = "task.shutdown.graceful.timeout.ms"
+	WKeyTxnTimeoutMs     = "producer.transaction.timeout.ms"
 	WKeyListeners        = "listeners"
 	WKeySecurityProtocol = "security.protocol"
 	WKeySASLMechanism    = "sasl.mechanism"
@@ -44,6 +45,7 @@ func WorkerSpec() ConfigSpec {
 		{Name: WKeyRegistryURL, Type: TypeString, Required: true, Doc: "base URL of a Confluent-API schema registry"},
 		{Name: WKeyTopicPrefix, Type: TypeString, Default: "", Doc: "default topic.prefix of connectors that do not set one"},
 		{Name: WKeyShutdownMs, Type: TypeInt, Default: "5000", Min: Min(0), Doc: "how long stopping waits for tasks to commit their open transaction"},
+		{Name: WKeyTxnTimeoutMs, Type: TypeInt, Default: "60000", Min: Min(1000), Doc: "transaction.timeout.ms of every task's producer: the broker aborts a transaction open longer; a connector's transaction.boundary.interval.ms may be at most half of it, and it may not exceed the broker's transaction.max.timeout.ms"},
 		{Name: WKeyListeners, Type: TypeString, Default: "http://127.0.0.1:8083", Doc: "REST API listener"},
 		{Name: WKeySecurityProtocol, Type: TypeString, Default: "PLAINTEXT", Allowed: []string{"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, Doc: "how to talk to the brokers"},
 		{Name: WKeySASLMechanism, Type: TypeString, Default: "PLAIN", Allowed: []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, Doc: "SASL mechanism"},
@@ -91,6 +93,7 @@ func ParseWorkerConfig(raw Config) (*WorkerSettings, error) {
 		WithGroupID(cfg.String(WKeyGroupID)),
 		WithOffsetsTopic(cfg.String(WKeyOffsetsTopic), int32(cfg.Int(WKeyOffsetsParts)), int16(cfg.Int(WKeyOffsetsRepl))),
 		WithShutdownTimeout(time.Duration(cfg.Int(WKeyShutdownMs)) * time.Millisecond),
+		WithTransactionTimeout(time.Duration(cfg.Int(WKeyTxnTimeoutMs)) * time.Millisecond),
 	}
 	return ws, nil
 }

@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// TestRestartSeesOwnCommitBehindOpenTransaction: a transaction of another
+// task id is open on the offsets topic (a zombie left by a crash) when the
+// task commits positions 11..20 and stops. The restarted task must start
+// from 20, not from 10 (the last commit below the zombie's first record,
+// where the last stable offset stops), and so write nothing twice. The
+// zombie is another connector's task in the worker group (fenced once the
+// offsets read stalls on it), the connector's own former task 1 (fenced when
+// the connector starts), or a transactional id outside the group (waited for
+// until the broker's transaction timeout aborts it).
+func TestRestartSeesOwnCommitBehindOpenTransaction(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		zombie  func(n names) string
+		timeout time.Duration // the zombie's transaction.timeout.ms
+	}{
+		{"another connector's task", func(n names) string { return connector.TransactionalID(n.group, "gone", 0) }, time.Minute},
+		{"the connector's former task 1", func(n names) string { return connector.TransactionalID(n.group, "steps", 1) }, time.Minute},
+		{"outside the worker group", func(n names) string { return n.prefix + "-elsewhere" }, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			n := newNames(t)
+			s := &stepper{n: 10}
+			cfg := connector.Config{"name": "steps", "connector.class": "stepper", "tasks.max": "1", "topic.prefix": n.prefix,
+				"topic.creation.default.partitions": "1"}
+
+			w1 := stepperWorker(t, n, s)
+			if err := w1.AddConnector(ctx, cfg); err != nil {
+				t.Fatal(err)
+			}
+			waitSteps(t, w1, "steps", 10)
+			// w1 stays up; its task idles, with its last commit at 10.
+
+			zombie := testenv.Client(t, kgo.TransactionalID(tc.zombie(n)), kgo.TransactionTimeout(tc.timeout),
+				kgo.DefaultProduceTopic(n.offsets))
+			if err := zombie.BeginTransaction(); err != nil {
+				t.Fatal(err)
+			}
+			key := connector.OffsetKey("gone", connector.NewPartition(map[string]any{"step": "0"}))
+			if err := zombie.ProduceSync(ctx, &kgo.Record{Key: key, Value: []byte(`{"position":7}`)}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+			// The zombie's process "dies": its transaction stays open.
+
+			s.setLimit(20)
+			waitSteps(t, w1, "steps", 20) // committed above the zombie's record
+			if err := w1.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			w2 := stepperWorker(t, n, s)
+			defer w2.Close()
+			start := time.Now()
+			if err := w2.AddConnector(ctx, cfg); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 90*time.Second, "the restarted task starts", func() bool { return len(s.starts()) == 2 })
+			took := time.Since(start)
+			if got := s.starts(); got[1] != 20 {
+				t.Fatalf("the restarted task started from position %d, want 20 (its own last commit); starts %v", got[1], got)
+			}
+			time.Sleep(300 * time.Millisecond) // a task started from a stale offset would be writing now
+			if err := w2.Close(); err != nil {
+				t.Fatal(err)
+			}
+			checkSteps(t, stepCounts(ctx, t, n.prefix+".steps"), 1, 20)
+			t.Logf("restarted task started from its own last commit (20) %s after the connector was added", took.Round(time.Millisecond))
+		})
+	}
+}
+
+// TestTransactionTimeoutRestartsTheTask: a poll stalls past the producer's
+// transaction timeout, the broker aborts the transaction and refuses the
+// producer's epoch. That is not another owner: the task must restart from
+// its committed offsets (and write every position once), not fail as fenced.
+func TestTransactionTimeoutRestartsTheTask(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	n := newNames(t)
+	const timeout = 2 * time.Second
+	// The broker looks for timed-out transactions every 10 s (its default
+	// transaction.abort.timed.out.transaction.cleanup.interval.ms).
+	s := &stepper{n: 30, stallAt: 10, stallFor: timeout + 11*time.Second}
+	w := stepperWorker(t, n, s, connector.WithTransactionTimeout(timeout))
+	defer w.Close()
+	cfg := connector.Config{"name": "steps", "connector.class": "stepper", "tasks.max": "1", "topic.prefix": n.prefix,
+		"transaction.boundary": "interval", "transaction.boundary.interval.ms": "500",
+		"topic.creation.default.partitions": "1"}
+	if err := w.AddConnector(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitSteps(t, w, "steps", 30)
+	st, _ := w.Status("steps")
+	if st.Tasks[0].Stats.Restarts < 1 {
+		t.Fatalf("the task never restarted: %+v", st.Tasks[0])
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkSteps(t, stepCounts(ctx, t, n.prefix+".steps"), 1, 30)
+	t.Logf("task restarted %d time(s) after the timed-out transaction; starts from %v", st.Tasks[0].Stats.Restarts, s.starts())
+}
+
+// TestIntervalMustFitTransactionTimeout: an interval longer than half the
+// transaction timeout is refused with the key named.
+func TestIntervalMustFitTransactionTimeout(t *testing.T) {
+	n := newNames(t)
+	w := stepperWorker(t, n, &stepper{n: 1}, connector.WithTransactionTimeout(10*time.Second))
+	defer w.Close()
+	err := w.AddConnector(context.Background(), connector.Config{"name": "steps", "connector.class": "stepper", "topic.prefix": n.prefix,
+		"transaction.boundary": "interval", "transaction.boundary.interval.ms": "6000"})
+	if err == nil {
+		t.Fatal("an interval of 6 s was accepted with a 10 s transaction timeout")
+	}
+	want := fmt.Sprintf("%q", connector.KeyTxnBoundaryIntervalMs)
+	if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), connector.WKeyTxnTimeoutMs) {
+		t.Fatalf("error does not name %s and %s: %v", want, connector.WKeyTxnTimeoutMs, err)
+	}
+}
