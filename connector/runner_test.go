@@ -265,7 +265,7 @@ func TestDeadLetterWithToleranceNoneFailsTask(t *testing.T) {
 func TestPollErrorAbortsAndRestartsFromCommitted(t *testing.T) {
 	s := &scripted{n: 30, batch: 4}
 	s.pollErrAt.Store(15)
-	e := startScripted(t, s, connector.Config{"transaction.boundary": "interval", "transaction.boundary.interval.ms": "100000"})
+	e := startScripted(t, s, connector.Config{"transaction.boundary": "interval", "transaction.boundary.interval.ms": "100000"}, connector.WithTransactionTimeout(300*time.Second))
 	// With a 100 s interval nothing commits before the error at 15, so
 	// positions 1..14 are produced, aborted, and produced again after the
 	// restart.
@@ -296,7 +296,7 @@ func TestPollErrorAbortsAndRestartsFromCommitted(t *testing.T) {
 
 func TestGracefulStopCommitsOpenTransaction(t *testing.T) {
 	s := &scripted{n: 50, batch: 50}
-	e := startScripted(t, s, connector.Config{"transaction.boundary": "interval", "transaction.boundary.interval.ms": "100000"})
+	e := startScripted(t, s, connector.Config{"transaction.boundary": "interval", "transaction.boundary.interval.ms": "100000"}, connector.WithTransactionTimeout(300*time.Second))
 	// Give the task time to start and hand over all 50 records, which the
 	// 100 s interval keeps in an open transaction.
 	time.Sleep(500 * time.Millisecond)
