@@ -32,6 +32,10 @@ var (
 	// its task, and errors.tolerance=none forbids skipping it.
 	ErrDeadLetter = errors.New("record could not be converted and errors.tolerance=none")
 
+	// ErrOffsetsNotCompacted means the offsets topic exists with a cleanup
+	// policy that deletes: the worker refuses to start on it.
+	ErrOffsetsNotCompacted = errors.New("the offsets topic is not compacted")
+
 	// ErrTransactionTimedOut means the broker aborted a transaction that
 	// stayed open longer than producer.transaction.timeout.ms (a partition
 	// leader outage, a stalled poll) and refused the producer's epoch. It is

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -135,6 +136,37 @@ func (w *Worker) Start(ctx context.Context) error {
 		// The first thing the worker asks of Kafka: a wrong address, TLS
 		// or SASL setting surfaces here, often as a bare EOF.
 		return fmt.Errorf("%w (the first request to Kafka: check bootstrap.servers, security.protocol, ssl.* and sasl.*)", err)
+	}
+	return w.checkOffsetsCompacted(ctx)
+}
+
+// checkOffsetsCompacted refuses an offsets topic that is not compacted, as
+// Connect does: with cleanup.policy=delete the offsets of quiet source
+// partitions are deleted after retention, and they replay from the start.
+func (w *Worker) checkOffsetsCompacted(ctx context.Context) error {
+	cl, err := kgo.NewClient(w.cfg.kafka...)
+	if err != nil {
+		return fmt.Errorf("creating admin client: %w", err)
+	}
+	defer cl.Close()
+	rcs, err := kadm.NewClient(cl).DescribeTopicConfigs(ctx, w.cfg.offsetsTopic)
+	if err == nil && len(rcs) == 1 {
+		err = rcs[0].Err
+	}
+	if err != nil {
+		return fmt.Errorf("describing the offsets topic %s: %w", w.cfg.offsetsTopic, err)
+	}
+	policy := "delete" // the broker default when the topic does not say
+	for _, c := range rcs[0].Configs {
+		if c.Key == "cleanup.policy" && c.Value != nil {
+			policy = *c.Value
+		}
+	}
+	if !strings.Contains(policy, "compact") {
+		return fmt.Errorf("%w: %s has cleanup.policy=%s; the offsets of quiet source partitions would be deleted after retention "+
+			"and replayed from the start. Make it compacted (kafka-configs.sh --alter --entity-type topics --entity-name %s "+
+			"--add-config cleanup.policy=compact) or name another topic in %s",
+			ErrOffsetsNotCompacted, w.cfg.offsetsTopic, policy, w.cfg.offsetsTopic, WKeyOffsetsTopic)
 	}
 	return nil
 }

@@ -2,14 +2,17 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sr"
 )
 
 // TestRestartSeesOwnCommitBehindOpenTransaction: a transaction of another
@@ -131,4 +134,28 @@ func TestIntervalMustFitTransactionTimeout(t *testing.T) {
 	if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), connector.WKeyTxnTimeoutMs) {
 		t.Fatalf("error does not name %s and %s: %v", want, connector.WKeyTxnTimeoutMs, err)
 	}
+}
+
+// TestOffsetsTopicMustBeCompacted: an existing offsets topic with
+// cleanup.policy=delete would lose the offsets of quiet source partitions
+// after retention; the worker refuses to start on it, naming the topic and
+// the fix. A compacted one (or one the worker creates) is accepted.
+func TestOffsetsTopicMustBeCompacted(t *testing.T) {
+	n := newNames(t)
+	testenv.CreateTopic(t, n.offsets, 1, map[string]string{"cleanup.policy": "delete"})
+	src, err := sr.NewClient(sr.URLs(testenv.Registry(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := connector.NewWorker(connector.NewPlugins(), connector.WithKafka(kgo.SeedBrokers(testenv.Brokers(t)...)),
+		connector.WithSerializer(avroreg.NewSerializer(src)), connector.WithOffsetsTopic(n.offsets, 1, -1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = w.Start(context.Background())
+	if !errors.Is(err, connector.ErrOffsetsNotCompacted) || !strings.Contains(err.Error(), n.offsets) ||
+		!strings.Contains(err.Error(), "cleanup.policy=compact") {
+		t.Fatalf("Start on a delete-policy offsets topic: %v", err)
+	}
+	_ = stepperWorker(t, newNames(t), &stepper{}) // a topic the worker creates is compacted and accepted
 }
