@@ -27,6 +27,12 @@ const (
 	HeaderErrExcMessage   = "__connect.errors.exception.message"
 	HeaderErrExcTrace     = "__connect.errors.exception.stacktrace"
 	HeaderErrSourceOffset = "__connect.errors.source.offset" // ours: the source offset the bad message advanced to
+
+	// HeaderRawTruncated ("true") marks a dead letter whose raw bytes were
+	// cut to fit the dead-letter topic's max.message.bytes;
+	// HeaderRawBytes then holds the length of the whole message.
+	HeaderRawTruncated = "sc.dlq.raw.truncated"
+	HeaderRawBytes     = "sc.dlq.raw.bytes"
 )
 
 // deadLetter handles a record that cannot be written: with
@@ -63,6 +69,14 @@ func (r *taskRunner) deadLetter(ctx context.Context, cl *kgo.Client, t *txn, rec
 			kgo.RecordHeader{Key: HeaderErrSourceOffset, Value: off},
 		)
 	}
-	t.produce(ctx, cl, &kgo.Record{Topic: r.set.DLQTopic, Key: rec.Key, Value: dl.Raw, Headers: hs, Timestamp: rec.Timestamp})
+	raw := dl.Raw
+	if limit := r.recordLimit(r.set.DLQTopic); recordSize(rec.Key, raw, hs) > limit {
+		// Keep what fits, so the dead letter itself never loops the task.
+		hs = append(hs,
+			kgo.RecordHeader{Key: HeaderRawTruncated, Value: []byte("true")},
+			kgo.RecordHeader{Key: HeaderRawBytes, Value: []byte(strconv.Itoa(len(raw)))})
+		raw = raw[:max(0, min(len(raw), limit-recordSize(rec.Key, nil, hs)))]
+	}
+	t.produce(ctx, cl, &kgo.Record{Topic: r.set.DLQTopic, Key: rec.Key, Value: raw, Headers: hs, Timestamp: rec.Timestamp})
 	return nil
 }

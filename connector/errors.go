@@ -32,6 +32,10 @@ var (
 	// its task, and errors.tolerance=none forbids skipping it.
 	ErrDeadLetter = errors.New("record could not be converted and errors.tolerance=none")
 
+	// ErrRecordTooLarge means a record, encoded, is larger than its topic's
+	// max.message.bytes: a conversion error, never a produce to retry.
+	ErrRecordTooLarge = errors.New("record too large for its topic")
+
 	// ErrOffsetsNotCompacted means the offsets topic exists with a cleanup
 	// policy that deletes: the worker refuses to start on it.
 	ErrOffsetsNotCompacted = errors.New("the offsets topic is not compacted")

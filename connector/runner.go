@@ -46,6 +46,8 @@ type taskRunner struct {
 	txnID string
 	obs   TaskObserver // set at each session start (observer.go)
 
+	batchMax int // the producer's ProducerBatchMaxBytes; set at each session start
+
 	mu        sync.Mutex
 	state     State
 	trace     string
@@ -255,6 +257,9 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 		}
 		return fmt.Errorf("initialising transactional producer %s: %w", r.txnID, err)
 	}
+	if v, ok := cl.OptValue(kgo.ProducerBatchMaxBytes).(int32); ok {
+		r.batchMax = int(v)
+	}
 	offs, err := r.readOffsets(ctx)
 	if err != nil {
 		return err
@@ -375,6 +380,13 @@ func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs [
 				}
 				continue
 			}
+		}
+		if size, limit := recordSize(rec.Key, value, rec.Headers), r.recordLimit(rec.Topic); size > limit {
+			dl := &DeadLetter{Raw: rec.Raw, Err: oversized(rec, size, limit), Stage: StageValueConverter}
+			if err := r.deadLetter(ctx, cl, t, rec, dl); err != nil {
+				return err
+			}
+			continue
 		}
 		t.produce(ctx, cl, &kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: value, Headers: rec.Headers, Timestamp: rec.Timestamp})
 		t.records++

@@ -30,7 +30,7 @@ type scripted struct {
 	pollErrAt atomic.Int64 // Poll fails (once) when about to emit this position
 	dead      map[int64]bool
 	badValue  map[int64]bool // values that do not match the schema
-	huge      map[int64]bool // values larger than a producer batch may be
+	huge      map[int64]bool // values larger than the producer may buffer
 	committed sync.Map       // position -> error passed to OnCommit
 }
 
@@ -89,7 +89,7 @@ func (t *sTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 		case t.s.badValue[n]:
 			r.Value = map[string]any{"nope": "x"}
 		case t.s.huge[n]:
-			r.Value = sValue{Pos: n, Pad: strings.Repeat("x", 3<<20)}
+			r.Value = sValue{Pos: n, Pad: strings.Repeat("x", 512<<10)}
 		}
 		out = append(out, r)
 	}
@@ -330,7 +330,7 @@ func TestRecordFailingBeforeBufferingIsNeverAcknowledged(t *testing.T) {
 	// With a buffer cap below the record's size, kgo fails the record
 	// before buffering it.
 	e := startScripted(t, s, connector.Config{"errors.retry.timeout": "0"},
-		connector.WithProducerOpts(kgo.MaxBufferedBytes(1<<20)))
+		connector.WithProducerOpts(kgo.MaxBufferedBytes(256<<10)))
 	deadline := time.Now().Add(15 * time.Second)
 	for e.status(t).State != connector.StateFailed {
 		if time.Now().After(deadline) {

@@ -259,7 +259,8 @@ type connectorRun struct {
 	tasks    []*taskRunner
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
-	ctl      *controls // per-task cancels and the pause gate (admin.go)
+	ctl      *controls      // per-task cancels and the pause gate (admin.go)
+	maxBytes map[string]int // max.message.bytes of each topic; read-only once running
 }
 
 // AddConnector validates cfg, starts the connector, creates its topics,
@@ -284,7 +285,8 @@ func (w *Worker) AddConnector(ctx context.Context, cfg Config) error {
 	if err := conn.Start(ctx, full); err != nil {
 		return fmt.Errorf("starting connector %s: %w", set.Name, err)
 	}
-	if err := w.prepareTopics(ctx, set, conn.Topics()); err != nil {
+	maxBytes, err := w.prepareTopics(ctx, set, conn.Topics())
+	if err != nil {
 		_ = conn.Stop()
 		return fmt.Errorf("connector %s: %w", set.Name, err)
 	}
@@ -301,7 +303,7 @@ func (w *Worker) AddConnector(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("connector %s: fencing the previous task set: %w", set.Name, err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	cr := &connectorRun{name: set.Name, config: full, settings: set, plugin: plugin, conn: conn, cancel: cancel, ctl: newControls(runCtx)}
+	cr := &connectorRun{name: set.Name, config: full, settings: set, plugin: plugin, conn: conn, cancel: cancel, ctl: newControls(runCtx), maxBytes: maxBytes}
 	for i, tc := range taskCfgs {
 		tc = tc.Clone()
 		tc[KeyTaskIndex] = fmt.Sprint(i)
@@ -337,9 +339,9 @@ func (w *Worker) checkBoundary(set Settings) error {
 			WKeyTxnTimeoutMs, w.cfg.txnTimeout.Milliseconds())}}
 }
 
-// prepareTopics creates the connector's topics (and its dead-letter topic)
-// and registers their schemas.
-func (w *Worker) prepareTopics(ctx context.Context, set Settings, specs []TopicSpec) error {
+// prepareTopics creates the connector's topics (and its dead-letter topic),
+// registers their schemas, and returns each topic's max.message.bytes.
+func (w *Worker) prepareTopics(ctx context.Context, set Settings, specs []TopicSpec) (map[string]int, error) {
 	var create []topicToCreate
 	for _, t := range specs {
 		create = append(create, topicToCreate{name: t.Name, partitions: set.TopicPartitions, replication: set.TopicReplication, compact: t.Compact})
@@ -348,17 +350,21 @@ func (w *Worker) prepareTopics(ctx context.Context, set Settings, specs []TopicS
 		create = append(create, topicToCreate{name: set.DLQTopic, partitions: 1, replication: set.DLQReplication})
 	}
 	if err := w.ensureTopics(ctx, create); err != nil {
-		return err
+		return nil, err
 	}
 	for _, t := range specs {
 		if t.Schema == nil {
 			continue
 		}
 		if err := w.cfg.serializer.Register(ctx, t.Name, t.Schema); err != nil {
-			return fmt.Errorf("registering schema of %s: %w", t.Name, err)
+			return nil, fmt.Errorf("registering schema of %s: %w", t.Name, err)
 		}
 	}
-	return nil
+	names := make([]string, len(create))
+	for i, t := range create {
+		names[i] = t.name
+	}
+	return w.topicLimits(ctx, names)
 }
 
 // StopConnector stops a connector's tasks, each committing its open

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
+	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -158,4 +159,78 @@ func TestOffsetsTopicMustBeCompacted(t *testing.T) {
 		t.Fatalf("Start on a delete-policy offsets topic: %v", err)
 	}
 	_ = stepperWorker(t, newNames(t), &stepper{}) // a topic the worker creates is compacted and accepted
+}
+
+// TestOversizedRecordIsAConversionError: position 5 encodes to ~30 KB for
+// a topic whose max.message.bytes is 20,000. It must never be produced (a
+// produce the broker refuses aborts the transaction and restarts the task
+// from the same offset, over and over): with errors.tolerance=all it is
+// dead-lettered (cut to fit the dead-letter topic's 10,000 bytes, marked
+// so) and every other position is written once; with none the task fails
+// at once, naming the source partition and the limit.
+func TestOversizedRecordIsAConversionError(t *testing.T) {
+	for _, tolerance := range []string{"all", "none"} {
+		t.Run(tolerance, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			n := newNames(t)
+			testenv.CreateTopic(t, n.prefix+".steps", 1, map[string]string{"max.message.bytes": "20000"})
+			testenv.CreateTopic(t, n.prefix+".dlq", 1, map[string]string{"max.message.bytes": "10000"})
+			s := &stepper{n: 10, payload: 100, big: map[int64]int{5: 30000}}
+			w := stepperWorker(t, n, s)
+			defer w.Close()
+			err := w.AddConnector(ctx, connector.Config{"name": "steps", "connector.class": "stepper", "topic.prefix": n.prefix,
+				"errors.tolerance": tolerance, "errors.deadletterqueue.topic.name": n.prefix + ".dlq", "errors.retry.timeout": "60000"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tolerance == "none" {
+				waitFor(t, 20*time.Second, "the task fails", func() bool {
+					st, _ := w.Status("steps")
+					return st.Tasks[0].State == connector.StateFailed
+				})
+				st, _ := w.Status("steps")
+				trace := st.Tasks[0].Trace
+				if !strings.Contains(trace, connector.ErrRecordTooLarge.Error()) || !strings.Contains(trace, `{"step":"0"}`) ||
+					!strings.Contains(trace, "20000") || st.Tasks[0].Stats.Restarts != 0 {
+					t.Fatalf("restarts %d, trace %q: want no restart and an error naming the partition and the limit",
+						st.Tasks[0].Stats.Restarts, trace)
+				}
+				return
+			}
+			waitSteps(t, w, "steps", 10)
+			st, _ := w.Status("steps")
+			if st.Tasks[0].Stats.Restarts != 0 || st.Tasks[0].Stats.DeadLetters != 1 {
+				t.Fatalf("stats %+v: want no restart and one dead letter", st.Tasks[0].Stats)
+			}
+			counts := stepCounts(ctx, t, n.prefix+".steps")
+			key := connector.NewPartition(map[string]any{"step": "0"}).String()
+			for pos := 1; pos <= 10; pos++ {
+				want := 1
+				if pos == 5 {
+					want = 0
+				}
+				if c := counts[fmt.Sprintf("%s@%d", key, pos)]; c != want {
+					t.Fatalf("position %d written %d times, want %d: %v", pos, c, want, counts)
+				}
+			}
+			var dead []*kgo.Record
+			err = readback.Committed(ctx, []kgo.Opt{kgo.SeedBrokers(testenv.Brokers(t)...)}, []string{n.prefix + ".dlq"}, func(r *kgo.Record) error {
+				dead = append(dead, r)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hs := map[string]string{}
+			for _, h := range dead[0].Headers {
+				hs[h.Key] = string(h.Value)
+			}
+			if len(dead) != 1 || hs[connector.HeaderRawTruncated] != "true" || hs[connector.HeaderRawBytes] != "30000" ||
+				!strings.Contains(hs[connector.HeaderErrExcMessage], "max.message.bytes") || len(dead[0].Value) == 0 {
+				t.Fatalf("%d dead letters, headers %v, %d raw bytes kept", len(dead), hs, len(dead[0].Value))
+			}
+			t.Logf("dead letter kept %d of 30000 raw bytes", len(dead[0].Value))
+		})
+	}
 }

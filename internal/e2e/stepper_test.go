@@ -32,6 +32,7 @@ type stepper struct {
 	started  []int64 // the committed position each task session started from
 	stallAt  int64   // a Poll about to emit this position first sleeps stallFor
 	stallFor time.Duration
+	big      map[int64]int // payload bytes of particular positions
 }
 
 func (s *stepper) plugin() connector.Plugin {
@@ -120,9 +121,14 @@ func (t *stepTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error) 
 	}
 	t.last = n
 	now := time.Now()
+	payload := t.s.payload
+	if b, ok := t.s.big[n]; ok {
+		payload = b
+	}
+	v := synthetic.Make(t.id, n, payload)
 	return []*connector.SourceRecord{{
 		Partition: t.p, Offset: connector.Offset{"position": n}, Topic: t.topic,
-		Key: []byte(t.p.String()), Value: synthetic.Make(t.id, n, t.s.payload), Schema: synthetic.Schema(),
+		Key: []byte(t.p.String()), Value: v, Schema: synthetic.Schema(), Raw: []byte(v.Payload),
 		Headers: connector.SourceHeaders("stepper", strconv.FormatInt(n, 10), now), Timestamp: now,
 	}}, nil
 }
