@@ -20,6 +20,9 @@ const simExamples = `Examples:
   # Socket.IO faults: drop connections, gzip/base64/plain variants, short-lived tokens:
   sportsconnect simulate roanuz --sock-drop-every 20 --sock-malformed-every 30 --token-life 2m
 
+  # catch-up faults: the Match API answers 400 ms late and one step behind, joins send no state:
+  sportsconnect simulate roanuz --rest-delay 400ms --rest-behind 1 --sock-quiet-join
+
   # a socket.io 2.x server (Engine.IO v3 only), and a featured list of two of three matches:
   sportsconnect simulate roanuz --sock-eio 3 --matches m1,m2,m3 --listed m2,m3
 
@@ -66,12 +69,14 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	lostAck := fs.Int("push-lost-ack-every", 0, "fault: the 2xx of every N-th push is lost and the push sent again")
 	listed := fs.String("listed", "", "matches of the featured list (GET /v5/cricket/{project}/featured-matches-2/); empty = every match")
 	clockOnSub := fs.Bool("clock-on-subscribe", false, "a match's clock starts at its first Socket.IO subscribe")
+	restDelay := fs.Duration("rest-delay", 0, "fault: the Match API answers this late, with the state of when the request arrived")
+	restBehind := fs.Int("rest-behind", 0, "fault: the Match API answers this many steps behind the stream (a stale cache)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	keys := splitKeys(*matches)
 	opts := []SimOption{SimSeed(*seed), SimMatches(keys...), SimOvers(*overs), SimProject(*project, *apiKey),
-		SimTokenLifetime(*tokenLife), SimStepInterval(*step)}
+		SimTokenLifetime(*tokenLife), SimStepInterval(*step), SimRESTDelay(*restDelay), SimRESTBehind(*restBehind)}
 	opts = append(opts, sf.options()...)
 	if *inactive {
 		opts = append(opts, SimProjectInactive())

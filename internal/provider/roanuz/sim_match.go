@@ -28,7 +28,8 @@ func (tl *timeline) matchDoc(step int) []byte {
 	}
 	var inn [2]inningsScore
 	started := [2]bool{}
-	versions := map[int]int{} // ball index -> corrections applied
+	versions := map[int]int{}     // ball index -> corrections applied
+	corrected := map[int]string{} // ball index -> updated_time of its last correction
 	lastBall := -1
 	status, playStatus := "not_started", "scheduled"
 	var toss, result, live, target any
@@ -56,7 +57,7 @@ func (tl *timeline) matchDoc(step int) []byte {
 			}
 		case stepBall:
 			if s.Version > 0 {
-				versions[s.Ball] = s.Version
+				versions[s.Ball], corrected[s.Ball] = s.Version, tsMinus(s.TS)
 				continue
 			}
 			b := tl.balls[s.Ball]
@@ -101,8 +102,8 @@ func (tl *timeline) matchDoc(step int) []byte {
 		for i := max(0, lastBall-relatedBalls+1); i <= lastBall; i++ {
 			b := tl.balls[i]
 			updated := b.Updated
-			if v := versions[i]; v > 0 {
-				updated = b.Updated + "1"
+			if versions[i] > 0 {
+				updated = corrected[i] // as the Update push says (pushBody)
 			}
 			d, _ := json.Marshal(tl.detail(i, versions[i], updated))
 			balls[b.Key] = d

@@ -133,8 +133,21 @@ func (s *Simulator) handleMatch(w http.ResponseWriter, r *http.Request) {
 		simError(w, http.StatusNotFound, "M-404", "match not found")
 		return
 	}
+	s.mu.Lock()
+	step := max(0, s.step[match]-s.o.restBehind)
+	s.mu.Unlock()
+	doc := s.tls[match].matchDoc(step)
+	if d := s.o.restDelay; d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		case <-s.closing:
+			return
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(s.matchDoc(match))
+	_, _ = w.Write(doc)
 }
 
 // matchDoc returns the Match API response of match at its current step.

@@ -25,7 +25,8 @@ type sockFaults struct {
 	dropEvery      int // close a connection abruptly after every N updates it got
 	malformedEvery int // every N-th update (per connection) is not valid JSON
 	pingInterval   time.Duration
-	engineIO       int // EngineIOv4, EngineIOv3 or EngineIOBoth
+	engineIO       int  // EngineIOv4, EngineIOv3 or EngineIOBoth
+	quietJoin      bool // no on_match_update right after on_match_joined
 }
 
 // sockStats count the Socket.IO server's work.
@@ -48,6 +49,11 @@ func SimSockMalformedEvery(n int) SimOption {
 func SimPingInterval(d time.Duration) SimOption {
 	return func(o *simOptions) { o.sockFaults.pingInterval = d }
 }
+
+// SimSockQuietJoin makes a join answer on_match_joined only: the first
+// update comes with the next change (Roanuz does not document whether a
+// join sends the current state).
+func SimSockQuietJoin() SimOption { return func(o *simOptions) { o.sockFaults.quietJoin = true } }
 
 // sockConn is one Socket.IO client of the simulator.
 type sockConn struct {
@@ -110,7 +116,9 @@ func (s *Simulator) sockEvent(c *sockConn, payload string) {
 	s.mu.Unlock()
 	s.sock.joins.Add(1)
 	_ = c.emit("on_match_joined", map[string]string{"key": req.MatchKey})
-	s.sockSend(c, req.MatchKey)
+	if !s.o.sockFaults.quietJoin {
+		s.sockSend(c, req.MatchKey)
+	}
 }
 
 // sockBroadcast sends match's current document to every client that joined it.
@@ -213,6 +221,7 @@ func (s *Simulator) SockEngineStats() (v3Conns, v3Pings int64) {
 type sockFlagSet struct {
 	variant, dropEvery, malformedEvery, eio *int
 	ping                                    *time.Duration
+	quietJoin                               *bool
 }
 
 func sockFlags(fs *flag.FlagSet) *sockFlagSet {
@@ -222,9 +231,14 @@ func sockFlags(fs *flag.FlagSet) *sockFlagSet {
 		malformedEvery: fs.Int("sock-malformed-every", 0, "fault: every N-th update of a connection is malformed"),
 		ping:           fs.Duration("sock-ping", 25*time.Second, "Engine.IO ping interval"),
 		eio:            fs.Int("sock-eio", EngineIOv4, "Engine.IO version: 4 (refuses EIO=3), 3 (speaks v3 to everyone, like socket.io 2.x), 0 (both, as asked)"),
+		quietJoin:      fs.Bool("sock-quiet-join", false, "a join gets on_match_joined only, no update with the current state"),
 	}
 }
 
 func (f *sockFlagSet) options() []SimOption {
-	return []SimOption{SimVariant(*f.variant), SimSockDropEvery(*f.dropEvery), SimSockMalformedEvery(*f.malformedEvery), SimPingInterval(*f.ping), SimEngineIO(*f.eio)}
+	opts := []SimOption{SimVariant(*f.variant), SimSockDropEvery(*f.dropEvery), SimSockMalformedEvery(*f.malformedEvery), SimPingInterval(*f.ping), SimEngineIO(*f.eio)}
+	if *f.quietJoin {
+		opts = append(opts, SimSockQuietJoin())
+	}
+	return opts
 }

@@ -51,6 +51,8 @@ type simOptions struct {
 	sockFaults   sockFaults
 	listed       []string
 	listedSet    bool
+	restDelay    time.Duration // the Match API answers this late
+	restBehind   int           // the Match API answers this many steps behind
 	// clockOnSubscribe starts a match's clock at its first web_socket subscribe.
 	clockOnSubscribe bool
 }
@@ -94,6 +96,15 @@ func SimStepInterval(d time.Duration) SimOption { return func(o *simOptions) { o
 // is first subscribed for the Socket.IO stream, not when the simulator
 // starts: a connector that takes a while to come up misses nothing.
 func SimClockOnSubscribe() SimOption { return func(o *simOptions) { o.clockOnSubscribe = true } }
+
+// SimRESTDelay makes the Match API answer d after the request arrived,
+// with the state of that moment, while the stream goes on: the answer is
+// older than the updates sent meanwhile.
+func SimRESTDelay(d time.Duration) SimOption { return func(o *simOptions) { o.restDelay = d } }
+
+// SimRESTBehind makes the Match API answer n steps behind the stream (a
+// stale cache): the state before the last n steps.
+func SimRESTBehind(n int) SimOption { return func(o *simOptions) { o.restBehind = n } }
 
 // NewSimulator returns an unstarted simulator.
 func NewSimulator(opts ...SimOption) *Simulator {
