@@ -52,6 +52,9 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	reorder := fs.Int64("reorder-seq", 0, "fault: swap events N and N+1 (once per fixture)")
 	gap := fs.Int64("gap-seq", 0, "fault: lose event N, skipping its fixtureSeqNum (once per fixture)")
 	malformed := fs.Int64("malformed", 0, "fault: event N is broken JSON (every connection)")
+	noSeq := fs.Int64("malformed-noseq", 0, "fault: event N is cut short just after its fixtureSeqNum key (every connection)")
+	junk := fs.Int64("junk-before", 0, "fault: once per fixture, before event N, send a broken action fragment, a non-JSON heartbeat and an empty frame")
+	oneBased := fs.Bool("start-one-based", false, "read startPosition N as 'start from the N-th event' (resend the client's last event)")
 	finish := fs.Bool("finish", false, "fixtures finish: the last event says finished: true")
 	statusEvery := fs.Int64("status-every", 0, "send a ConnectionStateChanged Disconnected/Connected pair before every N-th event")
 	statusOnce := fs.Bool("status-once", false, "send each status pair once per fixture, not again to a connection resuming before it")
@@ -62,7 +65,7 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	opts := []SimOption{SimSeed(*seed), SimFixtureCount(*fixtures), SimEvents(*events), SimToken(*token),
 		SimAuthStyle(*authStyle), SimHeartbeatStyle(*hbStyle), SimDropAfter(*dropAfter), SimRandomDrops(*randomDrop),
 		SimStallAfter(*stall), SimDuplicateSeq(*dup), SimReorderSeq(*reorder), SimSeqGap(*gap), SimMalformed(*malformed),
-		SimFinish(*finish), SimStatusEvery(*statusEvery), SimStatusOnce(*statusOnce), SimDropAfterStatus(*dropAtStatus)}
+		SimMalformedNoSeq(*noSeq), SimStartPositionOneBased(*oneBased), SimFinish(*finish), SimStatusEvery(*statusEvery), SimStatusOnce(*statusOnce), SimDropAfterStatus(*dropAtStatus)}
 	if *ids != "" {
 		var list []string
 		for _, id := range strings.Split(*ids, ",") {
@@ -71,6 +74,9 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			}
 		}
 		opts = append(opts, SimFixtures(list...))
+	}
+	if *junk > 0 {
+		opts = append(opts, SimExtraFrames(*junk, `{"traceId":"junk","fixtureAction":{"actionId":"junk`, "ping", ""))
 	}
 	if *hb > 0 {
 		opts = append(opts, SimHeartbeat(*hb))

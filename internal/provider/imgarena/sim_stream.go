@@ -12,7 +12,7 @@ import (
 // cannot come to depend on one.
 const (
 	authStyles      = 4
-	heartbeatStyles = 3
+	heartbeatStyles = 5
 	refusalStyles   = 2
 )
 
@@ -35,6 +35,10 @@ func heartbeat(i int, now time.Time) []byte {
 		return []byte(`{"type":"heartbeat"}`)
 	case 1:
 		return []byte(`{"heartbeat":` + ms + `}`)
+	case 3:
+		return []byte("ping") // not JSON
+	case 4:
+		return []byte{} // an empty frame
 	}
 	return []byte(`{"messageType":"Heartbeat","timestamp":"` + ms + `"}`)
 }
@@ -108,7 +112,11 @@ func (s *Simulator) stream(c *websocket.Conn, fixture string, start int64, inter
 	}()
 
 	g := newGenerator(s.o.seed, fixture, s.o.events, s.o.finish)
-	for g.i < start {
+	skip := start
+	if s.o.oneBased && skip > 0 {
+		skip-- // "5 would start sending events from the 5th event"
+	}
+	for g.i < skip {
 		if _, ok := g.next(); !ok {
 			break
 		}
@@ -127,9 +135,12 @@ func (s *Simulator) stream(c *websocket.Conn, fixture string, start int64, inter
 	sent := 0
 	var buf []byte
 	sendAction := func(ev simEvent, seq int64) bool {
-		if ev.pos == s.o.malformedAt {
+		switch ev.pos {
+		case s.o.malformedAt:
 			buf = g.appendMalformed(buf[:0], ev, seq)
-		} else {
+		case s.o.noSeqAt:
+			buf = g.appendMalformedNoSeq(buf[:0], ev, seq)
+		default:
 			buf = g.appendPacket(buf[:0], ev, seq)
 		}
 		if s.o.onSend != nil {
@@ -181,6 +192,13 @@ func (s *Simulator) stream(c *websocket.Conn, fixture string, start int64, inter
 			if s.o.dropAtStatus && s.oneShot(fixture, "dropAtStatus") {
 				drop()
 				return
+			}
+		}
+		if ev.pos == s.o.extraAt && len(s.o.extra) > 0 && s.oneShot(fixture, "extra") {
+			for _, f := range s.o.extra {
+				if !write(f) {
+					return
+				}
 			}
 		}
 		switch {

@@ -1,6 +1,7 @@
 package imgarena
 
 import (
+	"bytes"
 	"hash/fnv"
 	"strconv"
 	"time"
@@ -13,7 +14,7 @@ type TimelineEvent struct {
 	ActionID      string // fixtureAction.actionId
 	ActionType    string // fixtureAction.fixtureActionType
 	SendType      string // Pending or Confirmed
-	Malformed     bool   // sent as broken JSON (WithMalformed)
+	Malformed     bool   // sent as broken JSON (SimMalformed, SimMalformedNoSeq)
 	Finished      bool   // the packet says finished: true
 	StatusesAfore int    // ConnectionStateChanged packets sent just before it
 }
@@ -258,6 +259,14 @@ func (g *generator) appendPacket(b []byte, ev simEvent, seq int64) []byte {
 func (g *generator) appendMalformed(b []byte, ev simEvent, seq int64) []byte {
 	full := g.appendPacket(nil, ev, seq)
 	return append(b, full[:len(full)*2/3]...)
+}
+
+// appendMalformedNoSeq appends the packet cut just after its
+// "fixtureSeqNum" key, so its sequence number cannot be read.
+func (g *generator) appendMalformedNoSeq(b []byte, ev simEvent, seq int64) []byte {
+	full := g.appendPacket(nil, ev, seq)
+	i := bytes.Index(full, []byte(`"fixtureSeqNum":`))
+	return append(b, full[:i+len(`"fixtureSeqNum":`)]...)
 }
 
 // appendStatus appends a ConnectionStateChanged packet.

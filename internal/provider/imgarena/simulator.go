@@ -55,6 +55,10 @@ type simOptions struct {
 	reorderAt      int64
 	gapAt          int64
 	malformedAt    int64
+	noSeqAt        int64    // event sent with an unreadable fixtureSeqNum, every connection
+	extraAt        int64    // extra frames sent before this event, once per fixture
+	extra          [][]byte // those frames
+	oneBased       bool     // startPosition n sends from the n-th event (skips n-1)
 	finish         bool
 	statusEvery    int64
 	statusOnce     bool // a status pair is sent once per fixture, not replayed on reconnect
@@ -105,7 +109,8 @@ func SimEventInterval(normal, fast time.Duration) SimOption {
 // -1 (the default) varies it per connection.
 func SimAuthStyle(i int) SimOption { return func(o *simOptions) { o.authStyle = i } }
 
-// SimHeartbeatStyle fixes the heartbeat shape (0..len(Heartbeats)-1); -1 varies it.
+// SimHeartbeatStyle fixes the heartbeat shape (0..4: three JSON shapes, a
+// non-JSON text "ping" and an empty frame); -1 varies it per connection.
 func SimHeartbeatStyle(i int) SimOption { return func(o *simOptions) { o.heartbeatStyle = i } }
 
 // SimDropAfter closes every connection abruptly after n action packets.
@@ -129,6 +134,30 @@ func SimSeqGap(pos int64) SimOption { return func(o *simOptions) { o.gapAt = pos
 
 // SimMalformed sends event pos of every fixture as broken JSON, on every connection.
 func SimMalformed(pos int64) SimOption { return func(o *simOptions) { o.malformedAt = pos } }
+
+// SimMalformedNoSeq sends event pos of every fixture, on every connection,
+// cut short just after its "fixtureSeqNum" key: a broken event whose
+// sequence number cannot be read (an entry broken in the server's list).
+func SimMalformedNoSeq(pos int64) SimOption { return func(o *simOptions) { o.noSeqAt = pos } }
+
+// SimExtraFrames sends frames, as text messages, right before event pos
+// (after its statuses), once per fixture: frames that are not events, such
+// as a broken action fragment, a non-JSON heartbeat or an empty frame.
+// With SimSeqGap(pos) the frames stand where the lost event should be.
+func SimExtraFrames(pos int64, frames ...string) SimOption {
+	return func(o *simOptions) {
+		o.extraAt, o.extra = pos, nil
+		for _, f := range frames {
+			o.extra = append(o.extra, []byte(f))
+		}
+	}
+}
+
+// SimStartPositionOneBased makes the server read startPosition the other
+// way the documents allow ("5 would start sending events from the 5th
+// event"): startPosition n > 0 starts at event n, so a client asking with
+// the number of events it has sends it its last event again.
+func SimStartPositionOneBased(on bool) SimOption { return func(o *simOptions) { o.oneBased = on } }
 
 // SimFinish makes the last event say finished: true and closes the feed after it;
 // without it a feed idles on heartbeats after its last event.
@@ -241,7 +270,7 @@ func (s *Simulator) Timeline(fixture string) []TimelineEvent {
 		}
 		name, _ := ev.actionType()
 		te := TimelineEvent{Position: ev.pos, ActionID: ev.actionID, ActionType: name, SendType: ev.sendType,
-			Malformed: ev.pos == s.o.malformedAt, Finished: ev.finished}
+			Malformed: ev.pos == s.o.malformedAt || ev.pos == s.o.noSeqAt, Finished: ev.finished}
 		if s.o.statusEvery > 0 && ev.pos%s.o.statusEvery == 0 {
 			te.StatusesAfore = 2
 		}

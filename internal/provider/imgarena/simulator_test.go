@@ -39,9 +39,11 @@ func readPacket(t *testing.T, c *websocket.Conn) packet {
 	return p
 }
 
+// TestSimulatorHandshakeShapes: every authorised reply and every heartbeat
+// shape, the non-JSON and empty ones included, is liveness to the client.
 func TestSimulatorHandshakeShapes(t *testing.T) {
-	for style := 0; style < authStyles; style++ {
-		sim := startSim(t, SimAuthStyle(style), SimHeartbeatStyle(style%heartbeatStyles), SimHeartbeat(20*time.Millisecond), SimEvents(0))
+	for style := 0; style < max(authStyles, heartbeatStyles); style++ {
+		sim := startSim(t, SimAuthStyle(style%authStyles), SimHeartbeatStyle(style%heartbeatStyles), SimHeartbeat(20*time.Millisecond), SimEvents(0))
 		c := dialSim(t, sim, "100001", "", "sim-token")
 		if p := readPacket(t, c); p.kind != kindLiveness {
 			t.Fatalf("style %d: authorised reply classified %s", style, p.kind)
@@ -93,6 +95,59 @@ func TestSimulatorStartPosition(t *testing.T) {
 	_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 	if _, b, err := c.ReadMessage(); err == nil {
 		t.Fatalf("speed=normal sent %s at once", b)
+	}
+}
+
+// TestSimulatorStartPositionOneBased: a server reading startPosition n as
+// "start at the n-th event" sends the client's last event again first.
+func TestSimulatorStartPositionOneBased(t *testing.T) {
+	sim := startSim(t, SimEvents(20), SimEventInterval(time.Second, time.Millisecond), SimHeartbeat(0), SimStartPositionOneBased(true))
+	for _, tc := range []struct{ start, first int64 }{{0, 1}, {1, 1}, {7, 7}, {20, 20}} {
+		c := dialSim(t, sim, "100002", "?speed=fast&startPosition="+itoa(tc.start), "sim-token")
+		readPacket(t, c) // authorised
+		if p := readPacket(t, c); p.kind != kindAction || p.seq != 1 || p.action.FixtureAction.TimelineSequence.n != tc.first {
+			t.Fatalf("startPosition %d: first packet %+v, want event %d with seq 1", tc.start, p, tc.first)
+		}
+	}
+}
+
+// TestSimulatorFaultFrames: SimMalformedNoSeq breaks an event so its
+// fixtureSeqNum cannot be read, on every connection; SimExtraFrames sends
+// its frames before an event once per fixture.
+func TestSimulatorFaultFrames(t *testing.T) {
+	sim := startSim(t, SimFixtures("1"), SimEvents(5), SimEventInterval(time.Second, time.Millisecond), SimHeartbeat(0),
+		SimMalformedNoSeq(2), SimExtraFrames(4, "ping", ""))
+	read := func(c *websocket.Conn) string {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for conn := 1; conn <= 2; conn++ {
+		c := dialSim(t, sim, "1", "?speed=fast", "sim-token")
+		read(c) // authorised
+		var frames []string
+		for i := 0; i < 5+2*(2-conn); i++ {
+			frames = append(frames, read(c))
+		}
+		if _, err := parsePacket([]byte(frames[1])); err == nil || !strings.HasSuffix(frames[1], `"fixtureSeqNum":`) {
+			t.Fatalf("connection %d: event 2 is %s, want cut after its fixtureSeqNum key", conn, frames[1])
+		}
+		if _, ok := scanSeq([]byte(frames[1])); ok {
+			t.Fatalf("connection %d: the seq of %s can be read", conn, frames[1])
+		}
+		if conn == 1 && (frames[3] != "ping" || frames[4] != "") {
+			t.Fatalf("first connection: frames %q before event 4, want ping and an empty frame", frames[3:5])
+		}
+		if p, err := parsePacket([]byte(frames[len(frames)-1])); err != nil || p.seq != 5 {
+			t.Fatalf("connection %d: last frame %s (%v), want event 5 with seq 5", conn, frames[len(frames)-1], err)
+		}
+	}
+	if tl := sim.Timeline("1"); !tl[1].Malformed || tl[0].Malformed {
+		t.Fatalf("timeline %+v: want event 2 marked malformed", tl)
 	}
 }
 
