@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -25,16 +24,14 @@ import (
 // counters are a task's protocol counters, shared by its fixture streams.
 type counters struct {
 	connects, reconnects, seqErrors, silences, authFailures, serverErrors, malformed, actions, statuses, finished atomic.Int64
-	live, liveness, replayed                                                                                      atomic.Int64
+	live, liveness, replayed, repeats, brokenFilled                                                               atomic.Int64
 }
-
-// maxSince caps how many status and dead-letter packets after one event
-// the offset remembers (see fixtureStream.since).
-const maxSince = 64
 
 // fixtureStream follows one fixture's actions WebSocket: it connects with
 // startPosition = the last position handed on, authenticates, checks
-// fixtureSeqNum, hands records on, and reconnects with backoff.
+// fixtureSeqNum, hands records on, and reconnects with backoff. Its
+// resume state (position, seq, last, since, before) is what the offset of
+// each record holds (see offset).
 type fixtureStream struct {
 	t        *Task
 	fixture  string
@@ -42,12 +39,23 @@ type fixtureStream struct {
 	key      []byte
 	position int64 // last event handed on
 	seq      int64 // its fixtureSeqNum
+	// lastKey and lastActionID identify the event at position (actionKey
+	// or brokenEventKey, and its actionId if it had one): a server that
+	// reads startPosition as 1-based sends it again first.
+	lastKey, lastActionID string
 	// since holds the keys (packetKey) of the status and dead-letter packets
 	// handed on after event position, in order. They go into the offset, so
 	// a connection resuming at position skips them when the server sends
 	// them again before the next event: exactly once, like the events.
 	since []string
-	log   *zap.Logger
+	// before holds since as it was when event position was handed on: the
+	// packets between the event before it and it, which a server reading
+	// startPosition as 1-based sends again before repeating that event.
+	before []string
+	// suspect is the gap, seen on an earlier connection, that broken action
+	// frames without a readable fixtureSeqNum stood in (see fillGap).
+	suspect *brokenSlots
+	log     *zap.Logger
 }
 
 // run follows the fixture until it finishes (nil) or ctx ends.
@@ -127,13 +135,8 @@ func (f *fixtureStream) session(ctx context.Context) (progressed bool, err error
 	if err := conn.WriteMessage(websocket.TextMessage, auth); err != nil {
 		return false, fmt.Errorf("sending the auth token: %w", err)
 	}
-	start := f.position
-	replayed := make(map[string]bool, len(f.since)) // handed on after event start by an earlier connection
-	for _, k := range f.since {
-		replayed[k] = true
-	}
-	var lastSeq int64
-	authorised, eventSeen := false, false
+	cs := f.newConnSeq()
+	authorised := false
 	authorise := func() {
 		if !authorised {
 			authorised = true
@@ -145,7 +148,6 @@ func (f *fixtureStream) session(ctx context.Context) (progressed bool, err error
 			f.t.stats.live.Add(-1)
 		}
 	}()
-	malformedPending := int64(0)
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(cfg.silence))
 		_, msg, err := conn.ReadMessage()
@@ -156,20 +158,12 @@ func (f *fixtureStream) session(ctx context.Context) (progressed bool, err error
 		p, perr := parsePacket(msg)
 		if perr != nil {
 			f.t.stats.malformed.Add(1)
-			if n, ok := scanSeq(msg); ok && n == lastSeq+1 {
-				lastSeq, f.position, f.seq = n, start+n, n // an event, if a broken one
-				f.since, eventSeen = nil, true
+			if n, from, to, ok := seqSpan(msg); ok { // an event, if a broken one
+				err = f.event(ctx, cs, event{seq: n, key: brokenEventKey(msg, from, to), raw: msg, broken: perr}, received)
 			} else {
-				malformedPending++
-				key := packetKey(msg)
-				if !eventSeen && replayed[key] {
-					f.t.stats.replayed.Add(1)
-					continue
-				}
-				f.remember(key)
+				err = f.brokenFrame(ctx, cs, p.kind, msg, perr, received)
 			}
-			f.log.Warn("malformed packet sent to the dead-letter path", zap.Error(perr), zap.Int("bytes", len(msg)), zap.Int64("position", f.position))
-			if err := f.emit(ctx, f.deadLetter(msg, perr, received)); err != nil {
+			if err != nil {
 				return progressed, err
 			}
 			continue
@@ -187,7 +181,7 @@ func (f *fixtureStream) session(ctx context.Context) (progressed bool, err error
 		case kindStatus:
 			authorise()
 			key := packetKey(msg)
-			if !eventSeen && replayed[key] {
+			if cs.replay(key) {
 				f.t.stats.replayed.Add(1)
 				continue
 			}
@@ -200,24 +194,9 @@ func (f *fixtureStream) session(ctx context.Context) (progressed bool, err error
 		case kindAction:
 			authorise()
 			progressed = true
-			want := lastSeq + 1
-			if p.seq != want {
-				if p.seq < want || p.seq-want > malformedPending {
-					return progressed, fmt.Errorf("%w: fixture %s: got fixtureSeqNum %d, want %d; resuming from position %d",
-						ErrSequence, f.fixture, p.seq, want, f.position)
-				}
-			}
-			malformedPending = 0
-			lastSeq = p.seq
-			f.t.stats.actions.Add(1)
-			rec := f.actionRecord(p, start+p.seq, msg, received)
-			if err := f.emit(ctx, rec); err != nil {
+			ev := event{seq: p.seq, key: actionKey(p.action), actionID: p.action.FixtureAction.ActionID.s, raw: msg, p: &p}
+			if err := f.event(ctx, cs, ev, received); err != nil {
 				return progressed, err
-			}
-			f.position, f.seq = start+p.seq, p.seq
-			f.since, eventSeen = nil, true
-			if p.finished {
-				return progressed, ErrFinished
 			}
 		}
 	}
@@ -244,33 +223,6 @@ func (f *fixtureStream) readError(err error, authorised bool) error {
 	return fmt.Errorf("reading: %w", err)
 }
 
-func (f *fixtureStream) emit(ctx context.Context, rec *connector.SourceRecord) error {
-	select {
-	case f.t.out <- rec:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// offset is the resume point after the last record handed on: the event
-// position and, when status or dead-letter packets followed it, their keys.
-func (f *fixtureStream) offset() connector.Offset {
-	o := connector.Offset{"position": f.position, "seq": f.seq}
-	if len(f.since) > 0 {
-		o["since"] = slices.Clone(f.since)
-	}
-	return o
-}
-
-// remember adds a handed-on status or dead-letter packet to since.
-func (f *fixtureStream) remember(key string) {
-	if len(f.since) >= maxSince {
-		f.since = slices.Clone(f.since[1:])
-	}
-	f.since = append(f.since, key)
-}
-
 // packetKey identifies a packet by its bytes: a server replaying a status
 // to a resumed connection sends the same packet, timestamp included.
 func packetKey(msg []byte) string {
@@ -287,8 +239,10 @@ func redact(s, secret string) string {
 	return strings.ReplaceAll(s, secret, "[redacted]")
 }
 
+// actionRecord is the record of action p at position pos, the stream's
+// resume state already advanced to it.
 func (f *fixtureStream) actionRecord(p packet, pos int64, raw []byte, received time.Time) *connector.SourceRecord {
-	o := connector.Offset{"position": pos, "seq": p.seq}
+	o := f.offset()
 	if p.finished {
 		o["finished"] = true
 	}

@@ -26,6 +26,7 @@ const (
 	KeyBackoffMaxMs     = "imgarena.reconnect.backoff.max.ms"
 	KeySpeed            = "imgarena.speed"
 	KeyQueue            = "imgarena.queue.size"
+	KeyQueueBytes       = "imgarena.queue.bytes"
 	KeyBatch            = "imgarena.batch.max"
 	KeyFrameMax         = "imgarena.frame.max.bytes"
 )
@@ -50,7 +51,8 @@ func Spec() connector.ConfigSpec {
 		{Name: KeyBackoffInitialMs, Type: connector.TypeInt, Default: "500", Min: connector.Min(1), Doc: "first reconnect delay; doubles per failed attempt, with jitter"},
 		{Name: KeyBackoffMaxMs, Type: connector.TypeInt, Default: "30000", Min: connector.Min(1), Doc: "longest reconnect delay"},
 		{Name: KeySpeed, Type: connector.TypeString, Default: "", Allowed: []string{"", "fast", "normal"}, Doc: "speed query parameter (offline matches only); empty = not sent"},
-		{Name: KeyQueue, Type: connector.TypeInt, Default: "4096", Min: connector.Min(1), Doc: "records buffered between the connections and Poll (backpressure beyond)"},
+		{Name: KeyQueue, Type: connector.TypeInt, Default: "4096", Min: connector.Min(1), Doc: "records buffered between the connections and Poll, over all the task's fixtures (backpressure beyond; see also imgarena.queue.bytes)"},
+		{Name: KeyQueueBytes, Type: connector.TypeInt, Default: "33554432", Min: connector.Min(1), Doc: "bytes of records (their raw frames) buffered between the connections and Poll, over all the task's fixtures; one record always passes, however large (backpressure beyond)"},
 		{Name: KeyBatch, Type: connector.TypeInt, Default: "1000", Min: connector.Min(1), Doc: "most records returned by one Poll"},
 		{Name: KeyFrameMax, Type: connector.TypeInt, Default: "1048576", Min: connector.Min(1024), Doc: "largest WebSocket message accepted; larger closes the connection"},
 	}
@@ -69,6 +71,7 @@ type config struct {
 	backoffMax       time.Duration
 	speed            string
 	queue, batch     int
+	queueBytes       int
 	frameMax         int64
 }
 
@@ -88,6 +91,7 @@ func parseConfig(c connector.Config) (config, error) {
 		speed:          c.String(KeySpeed),
 		queue:          int(c.Int(KeyQueue)),
 		batch:          int(c.Int(KeyBatch)),
+		queueBytes:     int(c.Int(KeyQueueBytes)),
 		frameMax:       c.Int(KeyFrameMax),
 	}
 	u, err := url.Parse(cfg.wsBase)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +33,9 @@ func (k packetKind) String() string {
 	return "liveness"
 }
 
-// packet is one parsed message.
+// packet is one parsed message. With ErrMalformed, kind says what the
+// broken message names itself: kindAction (a fixtureAction or
+// fixtureSeqNum key) or kindStatus (an eventElementType key).
 type packet struct {
 	kind     packetKind
 	action   *wirePacket // kindAction
@@ -91,10 +94,12 @@ type wireStatus struct {
 	Timestamp        flexString `json:"timestamp"`
 }
 
-// parsePacket classifies and decodes one WebSocket message. A message that
-// is not a JSON value, or an action or status whose fields do not decode,
-// is ErrMalformed. A JSON value that is neither an action, a status nor an
-// error is liveness only.
+// parsePacket classifies and decodes one WebSocket message. An action or
+// status that does not decode (broken JSON that names an action or status
+// key, or fields of the wrong shape) is ErrMalformed. Anything else that
+// is neither an action, a status nor an error is liveness only: a JSON
+// value of another shape, an empty frame, text or bytes that are not JSON
+// (heartbeats of any shape).
 //
 // Action packets, nearly all of the traffic, are decoded in one pass;
 // anything that does not decode that way takes parseGeneral, which gives
@@ -113,7 +118,7 @@ func parsePacket(b []byte) (packet, error) {
 // actionPacket checks a decoded action packet's fixtureSeqNum.
 func actionPacket(w *wirePacket) (packet, error) {
 	if !w.FixtureAction.FixtureSeqNum.ok || w.FixtureAction.FixtureSeqNum.n < 1 {
-		return packet{}, fmt.Errorf("%w: action packet without a positive integer fixtureSeqNum", ErrMalformed)
+		return packet{kind: kindAction}, fmt.Errorf("%w: action packet without a positive integer fixtureSeqNum", ErrMalformed)
 	}
 	return packet{kind: kindAction, action: w, seq: w.FixtureAction.FixtureSeqNum.n, finished: w.Finished.b}, nil
 }
@@ -121,14 +126,14 @@ func actionPacket(w *wirePacket) (packet, error) {
 // parseGeneral classifies any message by its top-level keys (b is trimmed).
 func parseGeneral(b []byte) (packet, error) {
 	if len(b) == 0 || b[0] != '{' {
-		if !json.Valid(b) {
-			return packet{}, fmt.Errorf("%w: not JSON", ErrMalformed)
+		if len(b) == 0 || !json.Valid(b) {
+			return notJSON(b, "not JSON")
 		}
 		return packet{kind: kindLiveness}, nil
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(b, &top); err != nil {
-		return packet{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return notJSON(b, err.Error())
 	}
 	// Keys match as encoding/json matches struct fields (case-insensitively,
 	// the last one winning), so this path and parsePacket's agree.
@@ -139,25 +144,48 @@ func parseGeneral(b []byte) (packet, error) {
 	if !isNull(probe.FixtureAction) {
 		var w wirePacket
 		if err := json.Unmarshal(b, &w); err != nil {
-			return packet{}, fmt.Errorf("%w: action packet: %v", ErrMalformed, err)
+			return packet{kind: kindAction}, fmt.Errorf("%w: action packet: %v", ErrMalformed, err)
 		}
 		if w.FixtureAction == nil {
-			return packet{}, fmt.Errorf("%w: action packet without a fixtureAction object", ErrMalformed)
+			return packet{kind: kindAction}, fmt.Errorf("%w: action packet without a fixtureAction object", ErrMalformed)
 		}
 		return actionPacket(&w)
 	}
 	if et, ok := top["eventElementType"]; ok && !isNull(et) {
 		var st wireStatus
 		if err := json.Unmarshal(b, &st); err != nil {
-			return packet{}, fmt.Errorf("%w: status packet: %v", ErrMalformed, err)
+			return packet{kind: kindStatus}, fmt.Errorf("%w: status packet: %v", ErrMalformed, err)
 		}
 		if !st.EventElementType.ok {
-			return packet{}, fmt.Errorf("%w: status packet with an empty eventElementType", ErrMalformed)
+			return packet{kind: kindStatus}, fmt.Errorf("%w: status packet with an empty eventElementType", ErrMalformed)
 		}
 		return packet{kind: kindStatus, status: &st}, nil
 	}
 	if msg, code, ok := errorShape(top); ok {
 		return packet{kind: kindError, errMsg: msg, errCode: code}, nil
+	}
+	return packet{kind: kindLiveness}, nil
+}
+
+// Keys a broken message is recognised by (lower case, quoted as in JSON).
+var (
+	actionKeys = [][]byte{[]byte(`"fixtureaction"`), []byte(`"fixtureseqnum"`)}
+	statusKey  = []byte(`"eventelementtype"`)
+)
+
+// notJSON classifies a message that is not JSON (b is trimmed). One that
+// names an action key is a broken action, one that names eventElementType
+// a broken status: both ErrMalformed. Anything else (an empty frame, text,
+// bytes, a broken object naming neither) is a heartbeat of some shape.
+func notJSON(b []byte, why string) (packet, error) {
+	l := bytes.ToLower(b)
+	for _, k := range actionKeys {
+		if bytes.Contains(l, k) {
+			return packet{kind: kindAction}, fmt.Errorf("%w: broken action packet: %s", ErrMalformed, why)
+		}
+	}
+	if bytes.Contains(l, statusKey) {
+		return packet{kind: kindStatus}, fmt.Errorf("%w: broken status packet: %s", ErrMalformed, why)
 	}
 	return packet{kind: kindLiveness}, nil
 }
@@ -216,24 +244,94 @@ func (p packet) isAuthError(authorised bool) bool {
 
 // scanSeq finds "fixtureSeqNum": N in a message that does not parse.
 func scanSeq(b []byte) (int64, bool) {
+	n, _, _, ok := seqSpan(b)
+	return n, ok
+}
+
+// seqSpan finds "fixtureSeqNum": N in a message that does not parse, and
+// where N's digits are: b[from:to]. Digits running to the end of b may be
+// cut short, so they are not read.
+func seqSpan(b []byte) (n int64, from, to int, ok bool) {
 	i := bytes.Index(b, []byte(`"fixtureSeqNum"`))
 	if i < 0 {
-		return 0, false
+		return 0, 0, 0, false
 	}
-	rest := bytes.TrimLeft(b[i+len(`"fixtureSeqNum"`):], " \t\r\n")
-	if len(rest) == 0 || rest[0] != ':' {
-		return 0, false
+	from = i + len(`"fixtureSeqNum"`)
+	for from < len(b) && isSpace(b[from]) {
+		from++
 	}
-	rest = bytes.TrimLeft(rest[1:], " \t\r\n\"")
-	j := 0
-	for j < len(rest) && j < 19 && rest[j] >= '0' && rest[j] <= '9' {
-		j++
+	if from == len(b) || b[from] != ':' {
+		return 0, 0, 0, false
 	}
-	n, err := strconv.ParseInt(string(rest[:j]), 10, 64)
-	if err != nil || n < 1 || j == len(rest) {
-		return 0, false
+	from++
+	for from < len(b) && (isSpace(b[from]) || b[from] == '"') {
+		from++
 	}
-	return n, true
+	to = from
+	for to < len(b) && to-from < 19 && b[to] >= '0' && b[to] <= '9' {
+		to++
+	}
+	n, err := strconv.ParseInt(string(b[from:to]), 10, 64)
+	if err != nil || n < 1 || to == len(b) {
+		return 0, 0, 0, false
+	}
+	return n, from, to, true
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// brokenEventKey identifies a broken event whose fixtureSeqNum can be read
+// by its bytes without the digits of that number, which differ from one
+// connection to the next: FNV-64a, in hex.
+func brokenEventKey(b []byte, from, to int) string {
+	h := fnv.New64a()
+	h.Write(b[:from])
+	h.Write(b[to:])
+	return "b" + strconv.FormatUint(h.Sum64(), 16)
+}
+
+// actionKey identifies an action by what it says, not by how it was
+// framed: FNV-64a, in hex, of fixtureAction's fields other than
+// fixtureSeqNum (which differs from one connection to the next) and of
+// finished. A server sending an event again sends the same key; an
+// update of an action (same actionId, another sendType, time or content)
+// has another.
+func actionKey(w *wirePacket) string {
+	a := w.FixtureAction
+	b := make([]byte, 0, 256)
+	for _, f := range [...]flexString{a.Period, a.ActionID, a.SendType, a.ClockTime, a.FixtureID, a.Timestamp, a.FixtureActionType, a.FixtureActionSubType} {
+		b = appendFlex(b, f)
+	}
+	for _, f := range [...]flexInt{a.SendTypeID, a.TimelineSequence, a.FixtureActionTypeID} {
+		b = appendFlexInt(b, f)
+	}
+	if a.Team != nil {
+		b = appendFlex(appendFlex(append(b, 't'), a.Team.ID), a.Team.Name)
+	}
+	b = append(append(b, a.Metadata...), 0)
+	for _, r := range a.Related {
+		b = appendFlex(b, r)
+	}
+	if w.Finished.b {
+		b = append(b, 'f')
+	}
+	h := fnv.New64a()
+	h.Write(b)
+	return "a" + strconv.FormatUint(h.Sum64(), 16)
+}
+
+func appendFlex(b []byte, f flexString) []byte {
+	if f.ok {
+		b = append(append(b, 1), f.s...)
+	}
+	return append(b, 0)
+}
+
+func appendFlexInt(b []byte, f flexInt) []byte {
+	if f.ok {
+		b = strconv.AppendInt(append(b, 1), f.n, 10)
+	}
+	return append(b, 0)
 }
 
 func isNull(v json.RawMessage) bool { return len(v) == 0 || string(v) == "null" }

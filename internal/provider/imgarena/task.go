@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -118,6 +119,8 @@ type Task struct {
 	index    uint64
 	count    uint64
 	stats    counters
+	budget   *byteBudget
+	readings [2]atomic.Bool // how servers read startPosition: [0] skip that many, [1] 1-based
 	mu       sync.Mutex
 	running  map[string]bool
 	finished map[string]bool
@@ -136,6 +139,7 @@ func (t *Task) Start(ctx context.Context, tc *connector.TaskContext) error {
 	t.dialer = &websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 2048, WriteBufferSize: 512, WriteBufferPool: &sync.Pool{}}
 	t.http = &http.Client{Timeout: 30 * time.Second}
 	t.out = make(chan *connector.SourceRecord, cfg.queue)
+	t.budget = newByteBudget(cfg.queueBytes)
 	t.running, t.finished = map[string]bool{}, map[string]bool{}
 	t.ctx, t.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if len(cfg.fixtures) > 0 {
@@ -212,8 +216,7 @@ func (t *Task) follow(id string) bool {
 			pos = 0
 		}
 		f.position = pos
-		f.seq, _ = o.OffsetInt("seq")
-		f.since = offsetKeys(o["since"])
+		f.restore(o)
 		if done, _ := o["finished"].(bool); done {
 			t.finished[id] = true
 			f.log.Info("fixture finished before; not reopened", zap.Int64("position", pos))
@@ -256,7 +259,8 @@ func offsetKeys(v any) []string {
 }
 
 // Poll implements connector.SourceTask: it waits for the first record, then
-// takes what is ready up to imgarena.batch.max.
+// takes what is ready up to imgarena.batch.max. The batch's bytes leave
+// the queue's byte budget when Poll returns.
 func (t *Task) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 	var batch []*connector.SourceRecord
 	select {
@@ -265,15 +269,42 @@ func (t *Task) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 	case <-ctx.Done():
 		return nil, nil
 	}
+	size := len(batch[0].Raw)
+	defer func() { t.budget.release(size) }()
 	for len(batch) < t.cfg.batch {
 		select {
 		case r := <-t.out:
 			batch = append(batch, r)
+			size += len(r.Raw)
 		default:
 			return batch, nil
 		}
 	}
 	return batch, nil
+}
+
+// noteReading logs, once per task and reading, how the server reads
+// startPosition, as the first event of a resumed connection shows: it
+// repeats the last event written (1-based: "5 would start sending events
+// from the 5th event") or follows it (the number of events to skip).
+func (t *Task) noteReading(oneBased bool, log *zap.Logger, start int64, actionID string) {
+	i, other := 0, 1
+	if oneBased {
+		i, other = 1, 0
+	}
+	if !t.readings[i].CompareAndSwap(false, true) {
+		return
+	}
+	if oneBased {
+		log.Info("imgarena server reads startPosition as the 1-based event to start at: a resumed connection's first event repeated "+
+			"the last one written; it is dropped, here and on every resume", zap.Int64("start_position", start), zap.String("action_id", actionID))
+	} else {
+		log.Info("imgarena server reads startPosition as the number of events to skip: a resumed connection's first event follows "+
+			"the last one written", zap.Int64("start_position", start))
+	}
+	if t.readings[other].Load() {
+		log.Warn("imgarena servers of this task read startPosition both ways; each resume is checked, so nothing is written twice")
+	}
 }
 
 // Stop implements connector.SourceTask: it closes every connection.
@@ -298,6 +329,14 @@ type TaskStats struct {
 	// Replayed counts status and dead-letter packets a resumed connection
 	// received again and skipped, because they were handed on before.
 	Replayed int64
+	// Repeats counts first events of resumed connections dropped because
+	// they repeated the last event written (a server reading startPosition
+	// as 1-based).
+	Repeats int64
+	// BrokenFilled counts broken action frames without a readable
+	// fixtureSeqNum that took the positions of a gap, after a second
+	// connection sent them there again.
+	BrokenFilled int64
 }
 
 // Stats returns the task's counters.
@@ -310,6 +349,7 @@ func (t *Task) Stats() TaskStats {
 	st.AuthFailures, st.ServerErrors, st.Malformed = c.authFailures.Load(), c.serverErrors.Load(), c.malformed.Load()
 	st.Actions, st.Statuses, st.FinishedPackets = c.actions.Load(), c.statuses.Load(), c.finished.Load()
 	st.Live, st.Liveness, st.Replayed = c.live.Load(), c.liveness.Load(), c.replayed.Load()
+	st.Repeats, st.BrokenFilled = c.repeats.Load(), c.brokenFilled.Load()
 	return st
 }
 
