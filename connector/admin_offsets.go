@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -118,38 +119,45 @@ func (ow OffsetWriter) Alter(ctx context.Context, offs ConnectorOffsets) error {
 		}
 		recs = append(recs, &kgo.Record{Topic: ow.Topic, Key: OffsetKey(ow.Connector, p), Value: v})
 	}
-	return ow.write(ctx, recs)
+	return ow.write(ctx, func(context.Context) ([]*kgo.Record, error) { return recs, nil })
 }
 
-// Reset deletes every committed offset of the connector.
+// Reset deletes every committed offset of the connector. The offsets are
+// read after the fencing: no task can commit one the reset would miss.
 func (ow OffsetWriter) Reset(ctx context.Context) error {
-	offs, err := ReadOffsets(ctx, ow.Kafka, ow.Topic, ow.Connector)
+	return ow.write(ctx, func(ctx context.Context) ([]*kgo.Record, error) {
+		offs, err := ReadOffsets(ctx, ow.Kafka, ow.Topic, ow.Connector)
+		if err != nil {
+			return nil, err
+		}
+		recs := make([]*kgo.Record, 0, len(offs.Partitions))
+		for _, p := range offs.Partitions {
+			recs = append(recs, &kgo.Record{Topic: ow.Topic, Key: OffsetKey(ow.Connector, p)})
+		}
+		return recs, nil
+	})
+}
+
+// write fences every task id of the connector (tasks 0..Tasks-1 and every
+// id the broker knows for it), then writes what records returns, in one
+// transaction under task 0's id.
+func (ow OffsetWriter) write(ctx context.Context, records func(context.Context) ([]*kgo.Record, error)) error {
+	ids := map[string]bool{}
+	for i := 1; i < max(ow.Tasks, 1); i++ {
+		ids[TransactionalID(ow.Group, ow.Connector, i)] = true
+	}
+	known, err := ConnectorTransactions(ctx, ow.Kafka, ow.Group, ow.Connector)
 	if err != nil {
 		return err
 	}
-	recs := make([]*kgo.Record, 0, len(offs.Partitions))
-	for _, p := range offs.Partitions {
-		recs = append(recs, &kgo.Record{Topic: ow.Topic, Key: OffsetKey(ow.Connector, p)})
-	}
-	return ow.write(ctx, recs)
-}
-
-func (ow OffsetWriter) write(ctx context.Context, recs []*kgo.Record) error {
-	tasks := max(ow.Tasks, 1)
-	// Fence tasks 1..n-1; task 0's id is fenced by the writer itself.
-	for i := 1; i < tasks; i++ {
-		id := TransactionalID(ow.Group, ow.Connector, i)
-		cl, err := kgo.NewClient(append(append([]kgo.Opt{}, ow.Kafka...), kgo.TransactionalID(id))...)
-		if err != nil {
-			return fmt.Errorf("fencing %s: %w", id, err)
-		}
-		_, _, err = cl.ProducerID(ctx)
-		cl.Close()
-		if err != nil {
-			return fmt.Errorf("fencing %s: %w", id, err)
-		}
+	for _, t := range known {
+		ids[t.ID] = true
 	}
 	id := TransactionalID(ow.Group, ow.Connector, 0)
+	delete(ids, id) // fenced by the writer itself
+	if err := FenceTransactionalIDs(ctx, ow.Kafka, slices.Collect(maps.Keys(ids))...); err != nil {
+		return err
+	}
 	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, ow.Kafka...), kgo.TransactionalID(id))...)
 	if err != nil {
 		return fmt.Errorf("offsets writer %s: %w", id, err)
@@ -158,8 +166,9 @@ func (ow OffsetWriter) write(ctx context.Context, recs []*kgo.Record) error {
 	if _, _, err := cl.ProducerID(ctx); err != nil {
 		return fmt.Errorf("fencing %s: %w", id, err)
 	}
-	if len(recs) == 0 {
-		return nil
+	recs, err := records(ctx)
+	if err != nil || len(recs) == 0 {
+		return err
 	}
 	if err := cl.BeginTransaction(); err != nil {
 		return fmt.Errorf("beginning offsets transaction: %w", err)

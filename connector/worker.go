@@ -100,6 +100,7 @@ type Worker struct {
 
 	mu         sync.Mutex
 	connectors map[string]*connectorRun
+	presence   *kgo.Client // the worker's membership in its group (presence.go)
 	admin      adminState // operators' requests: raw configs, stopped connectors (admin.go)
 }
 
@@ -127,7 +128,9 @@ func NewWorker(plugins *Plugins, opts ...WorkerOption) (*Worker, error) {
 	return &Worker{cfg: c, plugins: plugins, log: c.logger, connectors: map[string]*connectorRun{}}, nil
 }
 
-// Start creates the offsets topic (compacted) if it is missing.
+// Start creates the offsets topic (compacted) if it is missing, refuses one
+// that is not compacted, and makes the worker a member of its group
+// (presence.go).
 func (w *Worker) Start(ctx context.Context) error {
 	err := w.ensureTopics(ctx, []topicToCreate{{
 		name: w.cfg.offsetsTopic, partitions: w.cfg.offsetsParts, replication: w.cfg.offsetsRepl, compact: true,
@@ -137,7 +140,10 @@ func (w *Worker) Start(ctx context.Context) error {
 		// or SASL setting surfaces here, often as a bare EOF.
 		return fmt.Errorf("%w (the first request to Kafka: check bootstrap.servers, security.protocol, ssl.* and sasl.*)", err)
 	}
-	return w.checkOffsetsCompacted(ctx)
+	if err := w.checkOffsetsCompacted(ctx); err != nil {
+		return err
+	}
+	return w.joinPresence()
 }
 
 // checkOffsetsCompacted refuses an offsets topic that is not compacted, as
@@ -395,6 +401,7 @@ func (w *Worker) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	w.leavePresence()
 	return errors.Join(errs...)
 }
 

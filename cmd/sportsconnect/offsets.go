@@ -10,12 +10,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -34,10 +32,12 @@ const offsetsHelp = `  sportsconnect offsets get   --worker worker.properties sy
       not STOPPED, the change is refused (stop it first:
       curl -X PUT http://127.0.0.1:8083/connectors/syn/stop). If it is
       STOPPED there, the change is made through that worker's API.
-   2. Otherwise the broker is asked for the connector's tasks' transactional
-      ids (<group.id>-<connector>-<task>): one with a transaction open right
-      now means a worker is writing for it; the change is refused unless
-      --force.
+   2. Otherwise the broker is asked whether a worker of the group is alive
+      (every running worker is a member of the Kafka group named by its
+      group.id, shown by kafka-consumer-groups.sh --describe --members), and
+      for the connector's tasks' transactional ids
+      (<group.id>-<connector>-<task>): a live worker, even an idle one, or a
+      transaction open right now refuses the change unless --force.
    3. The change is written to the offsets topic in one transaction, after
       fencing every task's transactional id: a task still running anywhere
       (a worker without a REST API, an idle one) can never commit again and
@@ -105,6 +105,15 @@ func offsetsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	group := ws.Config.String(connector.WKeyGroupID)
+	workers, err := connector.RunningWorkers(ctx, ws.Kafka, group)
+	if err != nil {
+		return err
+	}
+	if len(workers) > 0 && !*force {
+		return fmt.Errorf("refusing to change the offsets of %s: %w (%s in group %s, which may run it even while idle); "+
+			"change them through that worker's REST API after PUT /connectors/%s/stop, or stop the worker "+
+			"(or use --force: its tasks of %s are fenced and fail)", name, connector.ErrWorkerRunning, strings.Join(workers, ", "), group, name, name)
+	}
 	n, open, err := connectorTxns(ctx, ws.Kafka, group, name)
 	if err != nil {
 		fmt.Fprintf(stderr, "offsets: could not list the tasks' transactions (%v); fencing %d task id(s)\n", err, *tasks)
@@ -154,31 +163,17 @@ func printJSON(w io.Writer, v any) error {
 // connectorTxns returns how many task ids of the connector the broker
 // knows (highest task number + 1) and those with a transaction open now.
 func connectorTxns(ctx context.Context, opts []kgo.Opt, group, name string) (int, []string, error) {
-	cl, err := kgo.NewClient(opts...)
+	txns, err := connector.ConnectorTransactions(ctx, opts, group, name)
 	if err != nil {
 		return 0, nil, err
 	}
-	defer cl.Close()
-	txns, err := kadm.NewClient(cl).ListTransactions(ctx, nil, nil)
-	if err != nil && len(txns) == 0 {
-		return 0, nil, err
-	}
-	prefix := group + "-" + name + "-"
 	n := 0
 	var open []string
-	for _, t := range txns.Sorted() {
-		rest, ok := strings.CutPrefix(t.TxnID, prefix)
-		if !ok {
-			continue
-		}
-		id, err := strconv.Atoi(rest)
-		if err != nil || id < 0 {
-			continue
-		}
-		n = max(n, id+1)
+	for _, t := range txns {
+		n = max(n, t.Task+1)
 		switch t.State {
 		case "Ongoing", "PrepareCommit", "PrepareAbort":
-			open = append(open, t.TxnID)
+			open = append(open, t.ID)
 		}
 	}
 	return n, open, nil

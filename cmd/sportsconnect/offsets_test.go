@@ -331,3 +331,43 @@ func TestOffsetsUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestOffsetsRefusedWhileIdleWorkerRuns: a worker without a REST API runs
+// the connector, which has emitted everything and sits idle with no
+// transaction open. The offsets command must still see it running (it is a
+// member of its group) and refuse; fencing would fail the idle task the
+// next time it wrote.
+func TestOffsetsRefusedWhileIdleWorkerRuns(t *testing.T) {
+	e := newOffsetsEnv(t, testenv.Brokers(t), testenv.Registry(t), "listeners=")
+	w := e.worker(5)
+	defer w.Close()
+	e.waitOffsets(5)
+	file := writeTemp(t, t.TempDir(), "offsets.json", `{"offsets":[{"partition":{"partition":0},"offset":{"position":2}}]}`)
+	ws, _, err := loadWorker(e.props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		members, err := connector.RunningWorkers(context.Background(), ws.Kafka, ws.Config.String(connector.WKeyGroupID))
+		if err == nil && len(members) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker never showed in its group: %v %v", members, err)
+		}
+	}
+	code, _, errOut := e.cli("", "set", "--worker", e.props, "--file", file, "syn")
+	if !strings.Contains(errOut, connector.ErrWorkerRunning.Error()) || !strings.Contains(errOut, "sportsconnect-worker@") {
+		t.Fatalf("set with an idle worker running: exit %d, stderr %s", code, errOut)
+	}
+	if p, _ := positionOf(t, e.get(), 0); p != 5 {
+		t.Fatalf("refused set changed the offset to %d", p)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := e.cli("", "set", "--worker", e.props, "--file", file, "syn")
+	if code != 0 {
+		t.Fatalf("set after the worker stopped: exit %d\n%s%s", code, out, errOut)
+	}
+}

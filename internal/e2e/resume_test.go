@@ -234,3 +234,51 @@ func TestOversizedRecordIsAConversionError(t *testing.T) {
 		})
 	}
 }
+
+// TestOffsetsResetFencesBeforeReading: a zombie of the connector's task 1
+// holds an offset of a new source partition in an open transaction. Reset
+// must fence first and then read: the zombie's offset is aborted, the read
+// is final at once, and nothing is left. Reading first waits on the
+// zombie's transaction (until the broker's timeout) or, if it commits
+// between the read and the fence, misses the offset it committed.
+func TestOffsetsResetFencesBeforeReading(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	n := newNames(t)
+	s := &stepper{n: 3}
+	w := stepperWorker(t, n, s)
+	if err := w.AddConnector(ctx, connector.Config{"name": "steps", "connector.class": "stepper", "topic.prefix": n.prefix}); err != nil {
+		t.Fatal(err)
+	}
+	waitSteps(t, w, "steps", 3)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zombie := testenv.Client(t, kgo.TransactionalID(connector.TransactionalID(n.group, "steps", 1)), kgo.DefaultProduceTopic(n.offsets))
+	if err := zombie.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	key := connector.OffsetKey("steps", connector.NewPartition(map[string]any{"step": "1"}))
+	if err := zombie.ProduceSync(ctx, &kgo.Record{Key: key, Value: []byte(`{"position":9}`)}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(testenv.Brokers(t)...)}
+	ow := connector.OffsetWriter{Kafka: opts, Topic: n.offsets, Group: n.group, Connector: "steps", Tasks: 1}
+	resetCtx, resetCancel := context.WithTimeout(ctx, 20*time.Second)
+	defer resetCancel()
+	start := time.Now()
+	if err := ow.Reset(resetCtx); err != nil {
+		t.Fatalf("reset with a zombie's transaction open: %v", err)
+	}
+	offs, err := connector.ReadOffsets(ctx, opts, n.offsets, "steps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(offs.Offsets) != 0 {
+		t.Fatalf("offsets left after reset: %v", offs.Offsets)
+	}
+	if err := zombie.EndTransaction(ctx, kgo.TryCommit); err == nil {
+		t.Fatal("the zombie could still commit after the reset")
+	}
+	t.Logf("reset took %s with the zombie's transaction open", time.Since(start).Round(time.Millisecond))
+}
