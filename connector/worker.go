@@ -101,7 +101,7 @@ type Worker struct {
 	mu         sync.Mutex
 	connectors map[string]*connectorRun
 	presence   *kgo.Client // the worker's membership in its group (presence.go)
-	admin      adminState // operators' requests: raw configs, stopped connectors (admin.go)
+	admin      adminState  // operators' requests: raw configs, stopped connectors (admin.go)
 }
 
 // NewWorker returns a worker for plugins. Call Start before adding connectors.
