@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -205,4 +206,45 @@ func (w *Worker) liveTxnIDs() map[string]bool {
 		}
 	}
 	return out
+}
+
+// fencedOrTimedOut tells the two reasons the broker refuses this producer's
+// epoch. A transaction open for less than the transaction timeout cannot
+// have been aborted by the broker's timeout: another owner fenced this id,
+// and cause stays a fencing. An older one most likely was timed out (a
+// leader outage, a stalled poll) unless the id shows another owner's
+// transaction in progress now; then it becomes ErrTransactionTimedOut,
+// which restarts the task from its committed offsets instead of failing it.
+func (r *taskRunner) fencedOrTimedOut(ctx context.Context, age time.Duration, cause error) error {
+	if age < r.w.cfg.txnTimeout {
+		return cause
+	}
+	if owner, err := r.otherOwnerActive(ctx, age); err != nil {
+		r.log.Warn("could not describe this task's transactional id; taking the refusal for a timeout", zap.Error(err))
+	} else if owner {
+		return cause
+	}
+	return &timedOutError{age: age, timeout: r.w.cfg.txnTimeout, cause: cause}
+}
+
+// otherOwnerActive reports whether the task's transactional id has a
+// transaction in progress that began after this task's (which was open for age).
+func (r *taskRunner) otherOwnerActive(ctx context.Context, age time.Duration) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(r.w.cfg.kafka...)
+	if err != nil {
+		return false, err
+	}
+	defer cl.Close()
+	ds, err := kadm.NewClient(cl).DescribeTransactions(ctx, r.txnID)
+	if err != nil {
+		return false, err
+	}
+	d, ok := ds[r.txnID]
+	if !ok || d.Err != nil {
+		return false, fmt.Errorf("describing %s: %v", r.txnID, d.Err)
+	}
+	ours := time.Now().Add(-age).UnixMilli()
+	return d.State == "Ongoing" && d.StartTimestamp > ours, nil
 }
