@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/internal/backoff"
 	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -106,7 +106,7 @@ func (r *taskRunner) run(ctx context.Context) {
 	defer stop()
 
 	var failingSince time.Time
-	delay := 100 * time.Millisecond
+	wait := backoff.New(100*time.Millisecond, r.set.RetryDelayMax)
 	for {
 		r.setState(StateRunning, "")
 		committedBefore := r.commits.Load()
@@ -129,23 +129,20 @@ func (r *taskRunner) run(ctx context.Context) {
 			return
 		}
 		if r.commits.Load() > committedBefore || failingSince.IsZero() {
-			failingSince, delay = time.Now(), 100*time.Millisecond
+			failingSince = time.Now()
+			wait.Reset()
 		}
 		if r.set.RetryTimeout >= 0 && time.Since(failingSince) >= r.set.RetryTimeout {
 			r.fail(fmt.Errorf("giving up after %s of restarts (errors.retry.timeout): %w", r.set.RetryTimeout, err))
 			return
 		}
-		wait := delay/2 + rand.N(delay/2+1)
 		r.restarts.Add(1)
 		r.setState(StateRestarting, err.Error())
-		r.log.Warn("task restarting from its committed offsets", zap.Error(err), zap.Duration("backoff", wait))
-		select {
-		case <-ctx.Done():
+		r.log.Warn("task restarting from its committed offsets", zap.Error(err))
+		if wait.Wait(ctx) != nil {
 			r.setState(StateStopped, "")
 			return
-		case <-time.After(wait):
 		}
-		delay = min(delay*2, r.set.RetryDelayMax)
 	}
 }
 
