@@ -32,6 +32,33 @@
 //     complete only if fewer than 12 were bowled while the connector was
 //     away. For every ball, use roanuz.webhook (the ball-by-ball push,
 //     retried by the provider until acknowledged).
+//     A match's written states never go back (match_order.go): the REST
+//     answer of a catch-up is written only if no socket update of the
+//     match was received after its request was sent (the socket state is
+//     then at least as new), and a document of either source is refused
+//     when it is behind the last written one in anything that only moves
+//     forward (status, toss, squads, innings started and completed, legal
+//     balls, latest ball key and latest ball updated_time, each compared
+//     only when both documents carry it) or repeats an earlier written
+//     state. That progress is kept in the match's committed offset
+//     ("progress"), so the rule holds across restarts; the receipt order
+//     is only compared within a process, which is enough, as an update
+//     received before a crash was either committed (and is then the
+//     progress compared with) or lost with the process. Each dropped
+//     document is counted and logged ("roanuz stale match document
+//     dropped", with its reason: superseded, behind, written before). A
+//     correction that takes a ball back (a deleted delivery) is therefore
+//     written with the next state that is not behind.
+//     The token reaches the Socket.IO server only in connect_to_match, so
+//     it is renewed on the open connection: at 80% of its life the task
+//     gets a fresh token and emits connect_to_match again for each match
+//     (joining a room twice is harmless in Socket.IO); the connection, and
+//     every update on it, goes on without a REST catch-up. A server that
+//     refuses the re-join, or an expired token, answers on_error, which
+//     ends the session and reconnects with the catch-up, as any drop does.
+//     Documents wait for Poll in a queue bounded by roanuz.queue.size
+//     documents and roanuz.queue.bytes bytes (one document always passes,
+//     however large); a connection that finds it full waits.
 //     Matches come from roanuz.matches and, with
 //     roanuz.matches.discover=featured, from the featured-matches list read
 //     every roanuz.matches.discover.interval.ms: a listed match whose status
@@ -47,7 +74,8 @@
 // Both report through connector.TaskMetricsFrom: the commit lag per match
 // (from the provider's event time when plausible, else the receive time),
 // and for the stream the reconnects after a drop and FixtureDone when a
-// match is released.
+// match is released. The stream's stale documents dropped are counted on
+// the task and logged: connector.TaskMetrics has no series for them.
 //
 // Simulator (simulator.go, sim_*.go) is a local Roanuz: REST auth with
 // expiring tokens, subscriptions, the Match API and the featured list, a

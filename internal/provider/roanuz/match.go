@@ -92,8 +92,9 @@ type Target struct {
 
 // matchDocument is a parsed match document and its new balls' raw JSON.
 type matchDocument struct {
-	match *Match
-	balls []rawBall // related_balls, in ball-key order
+	match    *Match
+	balls    []rawBall // related_balls, in ball-key order
+	progress progress  // how far the match is (match_order.go)
 }
 
 type rawBall struct {
@@ -137,8 +138,9 @@ func ParseMatch(doc []byte, source string, received time.Time) (*matchDocument, 
 				A *Team `json:"a"`
 				B *Team `json:"b"`
 			} `json:"teams"`
-			Toss *Toss `json:"toss"`
-			Play *struct {
+			Toss  json.RawMessage `json:"toss"`
+			Squad json.RawMessage `json:"squad"`
+			Play  *struct {
 				Innings map[string]struct {
 					Overs       [2]int `json:"overs"`
 					IsCompleted bool   `json:"is_completed"`
@@ -183,8 +185,11 @@ func ParseMatch(doc []byte, source string, received time.Time) (*matchDocument, 
 	sum := sha256.Sum256(raw.Data)
 	d := w.Data
 	m := &Match{Key: d.Key, Name: d.Name, ShortName: d.ShortName, Status: d.Status, PlayStatus: d.PlayStatus, Format: d.Format,
-		TeamA: d.Teams.A, TeamB: d.Teams.B, Toss: d.Toss, Innings: []Innings{}, ContentHash: hex.EncodeToString(sum[:16]),
+		TeamA: d.Teams.A, TeamB: d.Teams.B, Innings: []Innings{}, ContentHash: hex.EncodeToString(sum[:16]),
 		Source: source, ReceivedAt: received, Raw: string(doc)}
+	if err := json.Unmarshal(d.Toss, &m.Toss); len(d.Toss) > 0 && err != nil {
+		return nil, fmt.Errorf("%w: match document: toss: %v", ErrMalformed, err)
+	}
 	if w.Cache != nil {
 		m.Etag = w.Cache.Etag
 	}
@@ -193,12 +198,19 @@ func ParseMatch(doc []byte, source string, received time.Time) (*matchDocument, 
 			m.StartAt = &t
 		}
 	}
-	out := &matchDocument{match: m}
+	out := &matchDocument{match: m, progress: unknownProgress}
+	out.progress.status, out.progress.toss, out.progress.squads = statusRank(d.Status), min(presence(d.Toss), 1), presence(d.Squad)
 	if p := d.Play; p != nil {
+		pr := &out.progress
+		pr.innings, pr.inningsDone, pr.balls = int64(len(p.InningsOrder)), 0, 0
 		for _, k := range p.InningsOrder {
 			in := p.Innings[k]
 			m.Innings = append(m.Innings, Innings{Key: k, Runs: in.Runs, Wickets: in.Wickets, IsCompleted: in.IsCompleted,
 				Overs: fmt.Sprintf("%d.%d", in.Overs[0], in.Overs[1]), ScoreStr: in.ScoreStr})
+			if in.IsCompleted {
+				pr.inningsDone++
+			}
+			pr.balls += int64(in.Overs[0]*6 + in.Overs[1])
 		}
 		if l := p.Live; l != nil {
 			m.Live = &Live{BattingTeam: l.BattingTeam, BowlingTeam: l.BowlingTeam, Innings: l.Innings, StrikerKey: l.StrikerKey,
@@ -209,6 +221,7 @@ func ParseMatch(doc []byte, source string, received time.Time) (*matchDocument, 
 			out.balls = append(out.balls, rawBall{key: k, raw: b})
 		}
 		sort.Slice(out.balls, func(i, j int) bool { return ballLess(out.balls[i].key, out.balls[j].key) })
+		pr.lastBall, pr.updated = ballProgress(out.balls)
 	}
 	return out, nil
 }

@@ -24,6 +24,7 @@ const (
 	KeyDiscover         = "roanuz.matches.discover"
 	KeyDiscoverInterval = "roanuz.matches.discover.interval.ms"
 	KeyDiscoverStatus   = "roanuz.matches.discover.status"
+	KeyQueueBytes       = "roanuz.queue.bytes"
 )
 
 // Values of roanuz.matches.discover.
@@ -52,6 +53,7 @@ func MatchSpec() connector.ConfigSpec {
 			Doc: "featured: besides roanuz.matches, follow the matches of GET /v5/cricket/{project}/featured-matches-2/ whose status is in roanuz.matches.discover.status, and release (unsubscribe) a listed match that disappears from the list"},
 		{Name: KeyDiscoverInterval, Type: connector.TypeInt, Default: "60000", Min: connector.Min(100), Doc: "how often the featured list is read"},
 		{Name: KeyDiscoverStatus, Type: connector.TypeList, Default: "not_started,started", Doc: "statuses of listed matches to follow (live and upcoming)"},
+		{Name: KeyQueueBytes, Type: connector.TypeInt, Default: "33554432", Min: connector.Min(1), Doc: "bytes of match documents buffered per task between the connections and Poll, beside roanuz.queue.size (backpressure beyond); one document is always let through, however large"},
 	})
 }
 
@@ -63,6 +65,7 @@ type matchConfig struct {
 	backoffInitial, backoffMax         time.Duration
 	updateMax                          int64
 	queue, batch                       int
+	queueBytes                         int
 	discover                           bool
 	discoverEvery                      time.Duration
 	discoverStatus                     []string
@@ -73,7 +76,7 @@ func parseMatchConfig(c connector.Config) (matchConfig, error) {
 		project: c.String(KeyProject), apiKey: c.String(KeyAPIKey), matches: dedupe(c.List(KeyMatches)),
 		connsMax: int(c.Int(KeyConnectionsMax)), perConn: int(c.Int(KeyMatchesPerConn)),
 		backoffInitial: c.Millis(KeyBackoffInitialMs), backoffMax: c.Millis(KeyBackoffMaxMs),
-		updateMax: c.Int(KeyUpdateMax), queue: int(c.Int(KeyQueue)), batch: int(c.Int(KeyBatch)),
+		updateMax: c.Int(KeyUpdateMax), queue: int(c.Int(KeyQueue)), batch: int(c.Int(KeyBatch)), queueBytes: int(c.Int(KeyQueueBytes)),
 		discover: c.String(KeyDiscover) == DiscoverFeatured, discoverEvery: c.Millis(KeyDiscoverInterval),
 		discoverStatus: c.List(KeyDiscoverStatus)}
 	switch c.String(KeySocketEngineIO) {

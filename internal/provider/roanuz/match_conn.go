@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/internal/socketio"
@@ -138,7 +139,7 @@ func (t *MatchTask) connection(s *slot) {
 			default:
 			}
 		}
-		if errors.Is(err, errRejoin) || errors.Is(err, errRenew) {
+		if errors.Is(err, errRejoin) {
 			t.log.Info("roanuz socket rejoining", zap.Int("connection", s.id), zap.Strings("match", t.group(s)), zap.String("why", err.Error()))
 			dropped = false
 			continue
@@ -158,10 +159,7 @@ func (t *MatchTask) connection(s *slot) {
 	}
 }
 
-var (
-	errRenew  = errors.New("token renewal due: re-joining with a fresh token")
-	errRejoin = errors.New("matches added: re-joining with the new set")
-)
+var errRejoin = errors.New("matches added: re-joining with the new set")
 
 // version returns the Engine.IO version to dial: the configured one, or
 // with auto the one that worked last.
@@ -182,12 +180,14 @@ func (t *MatchTask) setVersion(v socketio.Version) {
 }
 
 // session runs one connection: subscribe, dial, join, fetch over REST, then
-// wait for its end. reconnect says the previous session of the slot dropped.
+// wait for its end, renewing the token on the open connection when due.
+// reconnect says the previous session of the slot dropped.
 func (t *MatchTask) session(ctx context.Context, group []string, reconnect bool) error {
-	tok, err := t.client.Token(ctx)
+	first, err := t.client.Token(ctx)
 	if err != nil {
 		return err
 	}
+	tok := &sessionToken{v: first}
 	for _, m := range group {
 		if err := t.subscribeIfFollowed(ctx, m); err != nil {
 			return fmt.Errorf("subscribing %s: %w", m, err)
@@ -200,8 +200,19 @@ func (t *MatchTask) session(ctx context.Context, group []string, reconnect bool)
 		default:
 		}
 	}
+	// The handlers may run before Dial returns: they reach the client
+	// through conn, which waits for it.
 	var c *socketio.Client
-	resubscribed := map[string]bool{}
+	ready := make(chan struct{})
+	conn := func() *socketio.Client {
+		select {
+		case <-ready:
+			return c
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	resubscribed := map[string]bool{} // the dispatcher's only
 	onError := func(args []socketio.Arg) {
 		s, e := decodeOnError(args)
 		switch {
@@ -216,16 +227,18 @@ func (t *MatchTask) session(ctx context.Context, group []string, reconnect bool)
 				end(fmt.Errorf("re-subscribing %s: %w", e.MatchKey, err))
 				return
 			}
-			_ = c.Emit(ctx, "connect_to_match", map[string]string{"token": tok, "match_key": e.MatchKey})
+			if c := conn(); c != nil {
+				_ = c.Emit(ctx, "connect_to_match", map[string]string{"token": tok.get(), "match_key": e.MatchKey})
+			}
 		case strings.Contains(e.Error, "token"):
-			t.client.invalidate(tok)
+			t.client.invalidate(tok.get())
 			end(fmt.Errorf("%w: on_error %s", ErrUnauthorized, e.Error))
 		default:
 			end(fmt.Errorf("roanuz on_error: %s", firstNonEmpty(s, e.Error)))
 		}
 	}
 	onUpdate := func(args []socketio.Arg) {
-		msg := streamMsg{source: "socket", received: time.Now()}
+		msg := streamMsg{source: sourceSocket, received: time.Now()}
 		if len(args) == 0 {
 			msg.err = fmt.Errorf("%w: on_match_update without argument", ErrMalformed)
 		} else {
@@ -247,36 +260,102 @@ func (t *MatchTask) session(ctx context.Context, group []string, reconnect bool)
 		}
 		return fmt.Errorf("connecting to %s: %w", t.cfg.socketURL, err)
 	}
+	close(ready)
 	defer c.Close()
 	t.setVersion(c.Version())
 	if reconnect {
 		t.metrics.Reconnected()
 	}
-	for _, m := range group {
-		if err := c.Emit(ctx, "connect_to_match", map[string]string{"token": tok, "match_key": m}); err != nil {
-			return fmt.Errorf("joining %s: %w", m, err)
-		}
+	if err := t.join(ctx, c, group, tok.get()); err != nil {
+		return err
 	}
-	// An update missed while disconnected is still written: fetch each match over REST.
+	// An update missed while disconnected is still written: fetch each
+	// match over REST. Poll writes the answer only if no socket update of
+	// the match was received after the request was sent (match_order.go).
 	for _, m := range group {
+		sent := t.q.received()
 		doc, err := t.client.Match(ctx, m)
 		if err != nil {
 			return fmt.Errorf("fetching %s over REST: %w", m, err)
 		}
-		t.enqueue(ctx, streamMsg{doc: doc, raw: doc, source: "rest", received: time.Now()})
+		t.enqueue(ctx, streamMsg{doc: doc, raw: doc, source: sourceREST, received: time.Now(), seq: sent})
 	}
-	renew := time.NewTimer(max(time.Second, time.Until(t.client.TokenExpires())*8/10))
+	renew := time.NewTimer(renewIn(t.client.TokenExpires()))
 	defer renew.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-c.Done():
-		return fmt.Errorf("connection ended: %w", c.Err())
-	case err := <-ended:
-		return err
-	case <-renew.C:
-		return errRenew
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.Done():
+			return fmt.Errorf("connection ended: %w", c.Err())
+		case err := <-ended:
+			return err
+		case <-renew.C:
+			// connect_to_match is how a token reaches the server: joining
+			// again with a fresh one keeps the connection, and with it
+			// every update (no catch-up needed). A server that refuses it
+			// answers on_error, which ends the session as before.
+			t.client.invalidate(tok.get())
+			fresh, err := t.client.Token(ctx)
+			if err != nil {
+				return fmt.Errorf("renewing the token: %w", err)
+			}
+			tok.set(fresh)
+			joined := t.joinable(group)
+			if err := t.join(ctx, c, joined, fresh); err != nil {
+				return err
+			}
+			exp := t.client.TokenExpires()
+			t.log.Info("roanuz token renewed on the open connection", zap.Strings("match", joined), zap.Time("expires", exp))
+			renew.Reset(renewIn(exp))
+		}
 	}
+}
+
+// join emits connect_to_match for each of ms with tok.
+func (t *MatchTask) join(ctx context.Context, c *socketio.Client, ms []string, tok string) error {
+	for _, m := range ms {
+		if err := c.Emit(ctx, "connect_to_match", map[string]string{"token": tok, "match_key": m}); err != nil {
+			return fmt.Errorf("joining %s: %w", m, err)
+		}
+	}
+	return nil
+}
+
+// joinable returns the matches of group still followed and not completed.
+func (t *MatchTask) joinable(group []string) []string {
+	var out []string
+	for _, m := range group {
+		if t.isFollowed(m) && !t.isCompleted(m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// renewIn returns when to renew a token expiring at exp: after 80% of its
+// remaining life (the client's Token renews after 80% of its life).
+func renewIn(exp time.Time) time.Duration {
+	return max(200*time.Millisecond, time.Until(exp)*8/10)
+}
+
+// sessionToken is the token a session joined with, renewed while the
+// handlers read it.
+type sessionToken struct {
+	mu sync.Mutex
+	v  string
+}
+
+func (s *sessionToken) get() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.v
+}
+
+func (s *sessionToken) set(v string) {
+	s.mu.Lock()
+	s.v = v
+	s.mu.Unlock()
 }
 
 // onErrorArg is the argument of on_error: a JSON string holding an object

@@ -90,9 +90,14 @@ func matchPartition(m string) connector.Partition {
 // streamMsg is one match document (or an undecodable update) on its way to Poll.
 type streamMsg struct {
 	doc, raw []byte
-	source   string
+	source   string // sourceSocket or sourceREST
 	err      error
 	received time.Time
+	// seq is a socket update's receipt number; for a REST answer, the
+	// receipt number of the last socket update queued when its request
+	// was sent (matchQueue).
+	seq  uint64
+	size int // bytes held in the queue
 }
 
 // matchState is what Poll knows of one match: the last written content.
@@ -104,6 +109,8 @@ type matchState struct {
 	docs       *identities // recent content hashes written
 	completed  bool
 	updates    int64
+	progress   progress // of the last written document (match_order.go)
+	sockSeq    uint64   // receipt number of the last socket update of the match seen
 }
 
 // MatchTask follows the matches of its buckets over Socket.IO: the
@@ -124,7 +131,8 @@ type MatchTask struct {
 	budget                          int      // connections this task may hold
 	startRoster                     []string // subscribed matches of the buckets, as committed
 
-	queue       chan streamMsg
+	q           *matchQueue
+	stale       staleCounts // stale documents dropped (match_order.go)
 	ctrl        chan *rosterChange
 	states      map[string]*matchState      // Poll only
 	rosters     map[int][]string            // Poll only: bucket -> subscribed matches
@@ -166,7 +174,7 @@ func (t *MatchTask) Start(ctx context.Context, tc *connector.TaskContext) error 
 		}
 	}
 	t.client = NewClient(cfg.apiURL, cfg.project, cfg.apiKey, nil, t.log)
-	t.queue = make(chan streamMsg, cfg.queue)
+	t.q = newMatchQueue(cfg.queue, cfg.queueBytes)
 	t.ctrl = make(chan *rosterChange, 16)
 	t.states, t.rosters, t.rosterParts = map[string]*matchState{}, map[int][]string{}, map[int]connector.Partition{}
 	t.followed, t.completed, t.wake, t.eio = map[string]*slot{}, map[string]bool{}, make(chan struct{}, 1), cfg.engineIO
@@ -196,10 +204,7 @@ func (t *MatchTask) owns(m string) bool { return slices.Contains(t.buckets, buck
 
 // enqueue hands msg to Poll (backpressure when the queue is full).
 func (t *MatchTask) enqueue(ctx context.Context, msg streamMsg) {
-	select {
-	case t.queue <- msg:
-	case <-ctx.Done():
-	}
+	t.q.put(ctx, msg)
 }
 
 func (t *MatchTask) isCompleted(m string) bool {
@@ -237,8 +242,11 @@ func (t *MatchTask) state(m string) *matchState {
 	if st := t.states[m]; st != nil {
 		return st
 	}
-	st := &matchState{p: matchPartition(m), key: []byte(m), balls: newIdentities(512), docs: newIdentities(64)}
+	st := &matchState{p: matchPartition(m), key: []byte(m), balls: newIdentities(512), docs: newIdentities(64), progress: unknownProgress}
 	if o, ok := t.tc.Offset(st.p); ok {
+		if s, _ := o.OffsetString(offsetProgress); s != "" {
+			st.progress = parseProgress(s)
+		}
 		st.etag, _ = o.OffsetString(offsetEtag)
 		st.hash, _ = o.OffsetString(offsetHash)
 		st.completed, _ = o[offsetCompleted].(bool)
@@ -266,7 +274,8 @@ func offsetIdentities(o connector.Offset, key string, max int) *identities {
 func (t *MatchTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 	var out []*connector.SourceRecord
 	select {
-	case msg := <-t.queue:
+	case msg := <-t.q.ch:
+		t.q.taken(msg)
 		out = t.handle(msg, out)
 	case ch := <-t.ctrl:
 		out = append(out, t.rosterRecord(ch))
@@ -275,7 +284,8 @@ func (t *MatchTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error)
 	}
 	for len(out) < t.cfg.batch {
 		select {
-		case msg := <-t.queue:
+		case msg := <-t.q.ch:
+			t.q.taken(msg)
 			out = t.handle(msg, out)
 		case ch := <-t.ctrl:
 			out = append(out, t.rosterRecord(ch))
@@ -287,8 +297,8 @@ func (t *MatchTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error)
 }
 
 // handle turns one document into its new balls and the match record,
-// unless its content equals the last written one or the match is not
-// followed (any more).
+// unless its content equals the last written one, it is stale (the order
+// rule of match_order.go), or the match is not followed (any more).
 func (t *MatchTask) handle(msg streamMsg, out []*connector.SourceRecord) []*connector.SourceRecord {
 	var doc *matchDocument
 	err := msg.err
@@ -306,16 +316,21 @@ func (t *MatchTask) handle(msg streamMsg, out []*connector.SourceRecord) []*conn
 		return out
 	}
 	st := t.state(m.Key)
+	if msg.source == sourceSocket {
+		st.sockSeq = max(st.sockSeq, msg.seq)
+	}
 	docID := fnv.New64a()
 	docID.Write([]byte(m.ContentHash))
 	did := docID.Sum64()
-	// Already written (the last one, or a recent one arriving late from a
-	// dropped connection), or a stale in-play state after the result.
-	if m.ContentHash == st.hash || (m.Etag != "" && m.Etag == st.etag) || st.docs.has(did) || (st.completed && m.Status != "completed") {
+	if m.ContentHash == st.hash || (m.Etag != "" && m.Etag == st.etag) {
+		return out // the last written state again
+	}
+	if reason := staleReason(st, msg, doc, did); reason != "" {
+		t.dropStale(m, msg, doc.progress, reason, st)
 		return out
 	}
 	st.docs.add(did)
-	st.etag, st.hash, st.updates = m.Etag, m.ContentHash, st.updates+1
+	st.etag, st.hash, st.updates, st.progress = m.Etag, m.ContentHash, st.updates+1, doc.progress
 	st.completed = m.Status == "completed"
 	var recs []*connector.SourceRecord
 	headers := connector.SourceHeaders(KeyProvider, m.Etag, msg.received)
@@ -351,8 +366,9 @@ func (t *MatchTask) handle(msg streamMsg, out []*connector.SourceRecord) []*conn
 		}}
 	recs = append(recs, mrec)
 	off := connector.Offset{offsetEtag: st.etag, offsetHash: st.hash, offsetCompleted: st.completed, offsetUpdates: st.updates,
-		offsetBalls: base64.StdEncoding.EncodeToString(st.balls.encode()),
-		offsetDocs:  base64.StdEncoding.EncodeToString(st.docs.encode())}
+		offsetProgress: st.progress.String(),
+		offsetBalls:    base64.StdEncoding.EncodeToString(st.balls.encode()),
+		offsetDocs:     base64.StdEncoding.EncodeToString(st.docs.encode())}
 	for _, r := range recs {
 		r.Offset = off
 	}

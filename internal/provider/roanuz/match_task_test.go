@@ -115,6 +115,11 @@ func TestMatchStreamWithDropsAndVariants(t *testing.T) {
 	recs := pollMatches(t, r, 60*time.Second, completedAll("m1", "m2"))
 	waitUnsubscribed(t, sim, "m1", "m2")
 	checkStream(t, sim, recs, "m1", "m2")
+	// FixtureDone follows the unsubscribe, once the roster's release commits.
+	waitFor(t, 10*time.Second, "FixtureDone of m1 and m2", func() bool {
+		_, _, done := r.metrics.snapshot()
+		return done["m1"] > 0 && done["m2"] > 0
+	})
 	reconnects, lags, done := r.metrics.snapshot()
 	if reconnects == 0 || lags["m1"] == 0 || lags["m2"] == 0 || done["m1"] != 1 || done["m2"] != 1 {
 		t.Fatalf("metrics: %d reconnects, commit lags %v, FixtureDone %v; want reconnects > 0, lags for m1 and m2, FixtureDone once each",
@@ -143,6 +148,31 @@ func TestMatchStreamTokenExpiryMidMatch(t *testing.T) {
 		t.Fatalf("%d tokens issued over a match several token lifetimes long, want >= 3", n)
 	}
 	t.Logf("%d records, %d tokens issued", len(recs), sim.Auths())
+}
+
+// TestMatchTokenRenewedOnTheOpenConnection plays a match over several
+// lifetimes of a short token: each renewal re-joins on the open connection
+// with the fresh token, so the one connection carries the whole match (no
+// reconnect, no REST catch-up after the first).
+func TestMatchTokenRenewedOnTheOpenConnection(t *testing.T) {
+	sim := startSim(t, SimMatches("m1"), SimOvers(3), SimStepInterval(40*time.Millisecond), SimClockOnSubscribe(),
+		SimTokenLifetime(700*time.Millisecond))
+	r, _ := startMatch(t, matchConfigFor(t, sim, map[string]string{KeyMatches: "m1"}))
+	recs := pollMatches(t, r, 60*time.Second, completedAll("m1"))
+	waitUnsubscribed(t, sim, "m1")
+	checkStream(t, sim, recs, "m1")
+	conns, joins, _, errs, drops := sim.SockStats()
+	reconnects, _, _ := r.metrics.snapshot()
+	t.Logf("%d records, %d tokens issued; %d connections, %d joins, %d on_error, %d reconnects", len(recs), sim.Auths(), conns, joins, errs, reconnects)
+	if sim.Auths() < 3 {
+		t.Fatalf("%d tokens issued over a match several token lifetimes long, want >= 3", sim.Auths())
+	}
+	if conns != 1 || reconnects != 0 || drops != 0 {
+		t.Fatalf("%d connections, %d reconnects (%d drops): the token renewals ended the connection", conns, reconnects, drops)
+	}
+	if joins < sim.Auths() {
+		t.Fatalf("%d joins for %d tokens: a renewed token was not joined with", joins, sim.Auths())
+	}
 }
 
 func TestMatchStreamEngineIOv3(t *testing.T) {

@@ -1,0 +1,105 @@
+package roanuz
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+)
+
+// TestMatchCatchUpOrderThroughCrashes runs the real binary with
+// roanuz.match against the real broker while the simulator answers the
+// Match API 400 ms late and one step behind the stream, sends no state on
+// a join, drops connections, and issues 2 s tokens (renewed about every
+// 1.6 s); the binary is SIGKILLed 4 times and restarted. Read back with
+// read_committed, no match's states may ever go back in its timeline, none
+// may be written twice, and each match ends completed. The stale documents
+// dropped are counted from the logs: there must be some, or the faults did
+// not bite.
+func TestMatchCatchUpOrderThroughCrashes(t *testing.T) {
+	const kills = 4
+	testenv.Binary(t) // built before the simulator starts its clock
+	u := testenv.UniqueName(t, "rzo-")
+	worker := testenv.WriteFile(t, "worker.properties", testenv.WorkerProperties(t, u+"-g", u+"-offsets"))
+	keys := []string{"om1", "om2"}
+	sim := startSim(t, SimMatches(keys...), SimOvers(5), SimStepInterval(150*time.Millisecond), SimClockOnSubscribe(),
+		SimRESTDelay(400*time.Millisecond), SimRESTBehind(1), SimSockQuietJoin(), SimSockDropEvery(25),
+		SimPingInterval(time.Second), SimTokenLifetime(2*time.Second))
+	conn := testenv.WriteFile(t, "roanuz.json", fmt.Sprintf(`{"name": "rzorder", "config": {
+		"connector.class": "roanuz.match", "topic.prefix": %q, "transaction.boundary": "poll",
+		"roanuz.api.url": %q, "roanuz.project.key": "sim_project", "roanuz.api.key": "${env:RZ_KEY}",
+		"roanuz.matches": "om1,om2", "roanuz.matches.per.connection": "2",
+		"roanuz.reconnect.backoff.initial.ms": "50", "roanuz.reconnect.backoff.max.ms": "300"}}`, u, sim.URL()))
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	progress := func() int64 {
+		var n int64
+		for _, k := range keys {
+			n += int64(sim.Step(k))
+			if sim.Step(k) == sim.Steps(k)-1 && !sim.Subscribed(k, MethodWebSocket) && sim.SubscribeCalls(k, "unsubscribe") > 0 {
+				n++
+			}
+		}
+		return n
+	}
+	var done int64
+	for _, k := range keys {
+		done += int64(sim.Steps(k))
+	}
+	var mu sync.Mutex
+	var logs strings.Builder
+	began := time.Now()
+	testenv.CrashLoop{
+		Args:   []string{"run", "--log-format", "json", worker, conn},
+		Env:    []string{"RZ_KEY=sim-api-key"},
+		Kills:  kills,
+		MinRun: time.Second, MaxRun: 2 * time.Second,
+		Progress: progress, Done: done,
+		FinalTimeout: 2 * time.Minute,
+		Logs: func(run int, out string) {
+			mu.Lock()
+			logs.WriteString(out)
+			mu.Unlock()
+		},
+	}.Run(t)
+	played := time.Since(began)
+	written := map[string][]string{}
+	seen := map[string]int{}
+	completed := map[string]bool{}
+	for _, r := range readTopic(ctx, t, u+"."+TopicMatches) {
+		h := r.Value["content_hash"].(string)
+		written[r.Key] = append(written[r.Key], h)
+		seen[r.Key+"/"+h]++
+		if r.Value["status"] == "completed" {
+			completed[r.Key] = true
+		}
+	}
+	for h, n := range seen {
+		if n != 1 {
+			t.Fatalf("match content %s in Kafka %d times", h, n)
+		}
+	}
+	n := checkForward(t, sim, written)
+	for _, k := range keys {
+		if !completed[k] {
+			t.Fatalf("match %s: no completed document in Kafka", k)
+		}
+	}
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	stale := countLines(out, staleLogLine)
+	conns, _, _, _, drops := sim.SockStats()
+	t.Logf("%d kills in %s: %d match states written, in order and once each; %d stale documents dropped %v; %d tokens issued, %d renewed on an open connection; simulator %d connections, %d drops",
+		kills, played.Round(time.Millisecond), n, stale, staleByReason(out), sim.Auths(), countLines(out, "roanuz token renewed on the open connection"), conns, drops)
+	if auths := sim.Auths(); auths <= kills+1 {
+		t.Fatalf("%d tokens issued over %d runs: no token was renewed", auths, kills+1)
+	}
+	if stale == 0 {
+		t.Fatal("no stale document dropped: the faults did not bite")
+	}
+}
