@@ -3,6 +3,7 @@ package imgarena
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -255,6 +256,46 @@ func TestStartPositionOneBasedResume(t *testing.T) {
 			}
 			if st := task.Stats(); st.Repeats != 1 || st.SeqErrors != 0 {
 				t.Fatalf("stats %+v: want the repeated event dropped once", st)
+			}
+		})
+	}
+}
+
+// TestRepeatNeedsTheSameAction: the first event of a resumed connection
+// is dropped only when it is the last event written again, not when it
+// merely shares its actionId (an update: Pending, then Confirmed).
+func TestRepeatNeedsTheSameAction(t *testing.T) {
+	const (
+		pending   = `{"traceId":"t1","fixtureAction":{"actionId":"X","sendType":"Pending","sendTypeId":1,"timestamp":"1767225600000","fixtureSeqNum":%d}}`
+		confirmed = `{"traceId":"t2","fixtureAction":{"actionId":"X","sendType":"Confirmed","sendTypeId":2,"timestamp":"1767225600500","fixtureSeqNum":%d}}`
+	)
+	cases := []struct {
+		name    string
+		resumed []string // what the server sends the resumed connection
+		repeats int64
+	}{
+		{"skip reading: the update comes first", []string{fmt.Sprintf(confirmed, 1)}, 0},
+		{"1-based reading: the same event again, then the update", []string{fmt.Sprintf(pending, 1), fmt.Sprintf(confirmed, 2)}, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			url, starts := scriptServer(t,
+				[]string{`{"type":"authorised"}`, fmt.Sprintf(pending, 1)},
+				append([]string{`{"type":"authorised"}`}, tc.resumed...),
+			)
+			task := runTask(t, taskConfig(t, nil, map[string]string{KeyURL: url, KeyFixtures: "2201"}), nil, testLogger(t))
+			var c collector
+			recs := c.pollUntil(t, task, 10*time.Second, countActions([]string{"2201"}, 2))
+			checkExactly(t, "2201", actionPositions(recs)["2201"], seq(1, 2))
+			var sendTypes []string
+			for _, r := range recs {
+				if a, ok := r.Value.(*Action); ok {
+					sendTypes = append(sendTypes, deref(a.SendType))
+				}
+			}
+			if strings.Join(sendTypes, ",") != "Pending,Confirmed" || strings.Join(starts(), ",") != "0,1" || task.Stats().Repeats != tc.repeats {
+				t.Fatalf("send types %v, startPositions %v, stats %+v: want Pending then Confirmed, 0,1, %d repeats dropped",
+					sendTypes, starts(), task.Stats(), tc.repeats)
 			}
 		})
 	}
