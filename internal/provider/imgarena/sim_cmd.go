@@ -16,6 +16,11 @@ const simExamples = `Examples:
   # event 77 malformed, a status pair every 25 events, fixtures that finish:
   sportsconnect simulate imgarena --drop-after 50 --dup-seq 30 --malformed 77 --status-every 25 --finish
 
+  # the server's open answers: startPosition read as 1-based, event 40 always
+  # broken without a readable fixtureSeqNum, junk and odd heartbeats where
+  # event 60 is lost:
+  sportsconnect simulate imgarena --start-one-based --malformed-noseq 40 --junk-before 60 --gap-seq 60
+
   # 10,000 idle fixtures (no events, heartbeats only) on a free port:
   sportsconnect simulate imgarena --addr 127.0.0.1:0 --fixtures 10000 --events 0
 
