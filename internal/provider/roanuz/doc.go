@@ -46,9 +46,11 @@
 //     received before a crash was either committed (and is then the
 //     progress compared with) or lost with the process. Each dropped
 //     document is counted and logged ("roanuz stale match document
-//     dropped", with its reason: superseded, behind, written before). A
-//     correction that takes a ball back (a deleted delivery) is therefore
-//     written with the next state that is not behind.
+//     dropped", with its reason: superseded, behind, written before); its
+//     balls whose keys were never written, in any version, are still
+//     written (the newer document's 12 balls may have left them behind).
+//     A correction that takes a ball back (a deleted delivery) is written
+//     with the next state that is not behind.
 //     The token reaches the Socket.IO server only in connect_to_match, so
 //     it is renewed on the open connection: at 80% of its life the task
 //     gets a fresh token and emits connect_to_match again for each match

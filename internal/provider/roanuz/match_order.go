@@ -25,7 +25,9 @@ import (
 //   - it is not one of the recent documents written before the last one:
 //     dropped as "written before".
 //
-// Each drop is counted (MatchTask.staleDrops) and logged. The first rule
+// Each drop is counted (MatchTask.stale) and logged; the balls of a
+// dropped document whose keys were never written are still written. The
+// first rule
 // compares receipt numbers of this process (matchQueue), which need not
 // outlive it: a socket update received before a crash was either
 // committed, and is then what the second rule compares with, or is lost

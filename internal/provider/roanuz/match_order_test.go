@@ -2,6 +2,7 @@ package roanuz
 
 import (
 	"bytes"
+	"fmt"
 	"hash/fnv"
 	"strings"
 	"sync"
@@ -341,4 +342,49 @@ func TestMatchCatchUpAfterRestartRefusesOlderState(t *testing.T) {
 		t.Fatalf("second run dropped %d stale documents (%d behind), want the catch-up only, as behind", task.stale.total(), task.stale.behind.Load())
 	}
 	t.Logf("first run wrote %d states, the second %d after dropping its catch-up", len(first), len(second))
+}
+
+// TestStaleDocumentKeepsUnseenBalls hands Poll a newer state over the
+// socket, then an older one over REST whose request was sent before: the
+// older match document is dropped, but its balls whose keys the newer one
+// no longer carries (and nothing wrote) are written; the others are not,
+// in any version.
+func TestStaleDocumentKeepsUnseenBalls(t *testing.T) {
+	tl := newTimeline(1, "m1", 3)
+	for _, tc := range []struct{ older, newer int }{{30, 34}, {30, 60}, {33, 34}} {
+		t.Run(fmt.Sprintf("step %d after %d", tc.older, tc.newer), func(t *testing.T) {
+			log := testLogger(t)
+			task := &MatchTask{matchTopic: "matches", ballTopic: "balls", log: log, states: map[string]*matchState{},
+				tc: connector.NewTaskContextForTest("rzm", 0, connector.Config{}, log), followed: map[string]*slot{"m1": {}}}
+			newer, older := tl.matchDoc(tc.newer), tl.matchDoc(tc.older)
+			written := task.handle(streamMsg{doc: newer, raw: newer, source: sourceSocket, seq: 2, received: time.Now()}, nil)
+			recs := task.handle(streamMsg{doc: older, raw: older, source: sourceREST, seq: 1, received: time.Now()}, nil)
+			nd, _ := ParseMatch(newer, "", time.Time{})
+			od, _ := ParseMatch(older, "", time.Time{})
+			inNewer := map[string]bool{}
+			for _, b := range nd.balls {
+				inNewer[b.key] = true
+			}
+			var want, got []string
+			for _, b := range od.balls {
+				if !inNewer[b.key] {
+					want = append(want, b.key)
+				}
+			}
+			for _, r := range recs {
+				b, ok := r.Value.(*Ball)
+				if !ok {
+					t.Fatalf("the stale document wrote a %T record", r.Value)
+				}
+				if r.Offset[offsetHash] != nd.match.ContentHash {
+					t.Fatalf("a ball of the stale document carries offset hash %v, want the written state's", r.Offset[offsetHash])
+				}
+				got = append(got, b.BallKey)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) || task.stale.superseded.Load() != 1 {
+				t.Fatalf("balls of the stale document written %v, want %v (%d written for the newer state); %d superseded",
+					got, want, len(written)-1, task.stale.superseded.Load())
+			}
+		})
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/socketio"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
 
@@ -78,6 +79,7 @@ const (
 	offsetCompleted = "completed"
 	offsetUpdates   = "updates"
 	offsetDocs      = "docs"
+	offsetBallKeys  = "ball_keys"
 )
 
 var invalidStream = connector.NewPartition(map[string]any{"stream": "invalid"})
@@ -105,7 +107,8 @@ type matchState struct {
 	p          connector.Partition
 	key        []byte
 	etag, hash string
-	balls      *identities
+	balls      *identities // recent balls written (key and content)
+	ballKeys   *identities // recent ball keys written, in any version
 	docs       *identities // recent content hashes written
 	completed  bool
 	updates    int64
@@ -242,7 +245,8 @@ func (t *MatchTask) state(m string) *matchState {
 	if st := t.states[m]; st != nil {
 		return st
 	}
-	st := &matchState{p: matchPartition(m), key: []byte(m), balls: newIdentities(512), docs: newIdentities(64), progress: unknownProgress}
+	st := &matchState{p: matchPartition(m), key: []byte(m), balls: newIdentities(512), ballKeys: newIdentities(64), docs: newIdentities(64),
+		progress: unknownProgress}
 	if o, ok := t.tc.Offset(st.p); ok {
 		if s, _ := o.OffsetString(offsetProgress); s != "" {
 			st.progress = parseProgress(s)
@@ -253,6 +257,7 @@ func (t *MatchTask) state(m string) *matchState {
 		st.updates, _ = o.OffsetInt(offsetUpdates)
 		st.docs = offsetIdentities(o, offsetDocs, 64)
 		st.balls = offsetIdentities(o, offsetBalls, 512)
+		st.ballKeys = offsetIdentities(o, offsetBallKeys, 64)
 	}
 	t.states[m] = st
 	return st
@@ -325,34 +330,21 @@ func (t *MatchTask) handle(msg streamMsg, out []*connector.SourceRecord) []*conn
 	if m.ContentHash == st.hash || (m.Etag != "" && m.Etag == st.etag) {
 		return out // the last written state again
 	}
+	headers := connector.SourceHeaders(KeyProvider, m.Etag, msg.received)
 	if reason := staleReason(st, msg, doc, did); reason != "" {
 		t.dropStale(m, msg, doc.progress, reason, st)
-		return out
+		// Its balls never written in any version are still news: the
+		// newer document's 12 balls may have left them behind.
+		recs := t.ballRecords(st, doc, msg, headers, true)
+		for _, r := range recs {
+			r.Offset = st.offset()
+		}
+		return append(out, recs...)
 	}
 	st.docs.add(did)
 	st.etag, st.hash, st.updates, st.progress = m.Etag, m.ContentHash, st.updates+1, doc.progress
 	st.completed = m.Status == "completed"
-	var recs []*connector.SourceRecord
-	headers := connector.SourceHeaders(KeyProvider, m.Etag, msg.received)
-	for _, b := range doc.balls {
-		h := fnv.New64a()
-		h.Write([]byte(b.key))
-		h.Write([]byte{0})
-		h.Write(b.raw)
-		id := h.Sum64()
-		if st.balls.has(id) {
-			continue
-		}
-		st.balls.add(id)
-		d, err := parseBall(b.raw)
-		rec := &connector.SourceRecord{Partition: st.p, Topic: t.ballTopic, Key: st.key, Raw: b.raw, Headers: headers}
-		if err != nil {
-			rec.DeadLetter = &connector.DeadLetter{Raw: b.raw, Err: err, Stage: connector.StageTaskPoll}
-		} else {
-			rec.Value, rec.Schema = &Ball{MatchKey: m.Key, BallKey: b.key, Detail: *d, ReceivedAt: msg.received, Raw: string(b.raw)}, BallSchema
-		}
-		recs = append(recs, rec)
-	}
+	recs := t.ballRecords(st, doc, msg, headers, false)
 	key, completed, received := m.Key, st.completed, msg.received
 	mrec := &connector.SourceRecord{Partition: st.p, Topic: t.matchTopic, Key: st.key, Value: m, Schema: MatchSchema, Raw: msg.doc, Headers: headers,
 		OnCommit: func(err error) {
@@ -365,14 +357,49 @@ func (t *MatchTask) handle(msg streamMsg, out []*connector.SourceRecord) []*conn
 			}
 		}}
 	recs = append(recs, mrec)
-	off := connector.Offset{offsetEtag: st.etag, offsetHash: st.hash, offsetCompleted: st.completed, offsetUpdates: st.updates,
-		offsetProgress: st.progress.String(),
-		offsetBalls:    base64.StdEncoding.EncodeToString(st.balls.encode()),
-		offsetDocs:     base64.StdEncoding.EncodeToString(st.docs.encode())}
+	off := st.offset()
 	for _, r := range recs {
 		r.Offset = off
 	}
 	return append(out, recs...)
+}
+
+// ballRecords returns the records of doc's balls not written yet (by key
+// and content), or with unseenKeys only those whose key was never written
+// in any version, and notes them in st.
+func (t *MatchTask) ballRecords(st *matchState, doc *matchDocument, msg streamMsg, headers []kgo.RecordHeader, unseenKeys bool) []*connector.SourceRecord {
+	var recs []*connector.SourceRecord
+	for _, b := range doc.balls {
+		h := fnv.New64a()
+		h.Write([]byte(b.key))
+		kid := h.Sum64()
+		h.Write([]byte{0})
+		h.Write(b.raw)
+		id := h.Sum64()
+		if st.balls.has(id) || (unseenKeys && st.ballKeys.has(kid)) {
+			continue
+		}
+		st.balls.add(id)
+		st.ballKeys.add(kid)
+		d, err := parseBall(b.raw)
+		rec := &connector.SourceRecord{Partition: st.p, Topic: t.ballTopic, Key: st.key, Raw: b.raw, Headers: headers}
+		if err != nil {
+			rec.DeadLetter = &connector.DeadLetter{Raw: b.raw, Err: err, Stage: connector.StageTaskPoll}
+		} else {
+			rec.Value, rec.Schema = &Ball{MatchKey: doc.match.Key, BallKey: b.key, Detail: *d, ReceivedAt: msg.received, Raw: string(b.raw)}, BallSchema
+		}
+		recs = append(recs, rec)
+	}
+	return recs
+}
+
+// offset returns the source offset of st's match.
+func (st *matchState) offset() connector.Offset {
+	return connector.Offset{offsetEtag: st.etag, offsetHash: st.hash, offsetCompleted: st.completed, offsetUpdates: st.updates,
+		offsetProgress: st.progress.String(),
+		offsetBalls:    base64.StdEncoding.EncodeToString(st.balls.encode()),
+		offsetBallKeys: base64.StdEncoding.EncodeToString(st.ballKeys.encode()),
+		offsetDocs:     base64.StdEncoding.EncodeToString(st.docs.encode())}
 }
 
 // completeLater marks m completed (its completed document committed) and
