@@ -27,13 +27,14 @@ import (
 //
 // Each drop is counted (MatchTask.stale) and logged; the balls of a
 // dropped document whose keys were never written are still written. The
-// first rule
-// compares receipt numbers of this process (matchQueue), which need not
-// outlive it: a socket update received before a crash was either
+// first rule compares receipt numbers of this process (matchQueue), which
+// need not outlive it: a socket update received before a crash was either
 // committed, and is then what the second rule compares with, or is lost
 // with the process. The second rule's reference, the progress of the last
 // written document, is kept in the match's committed offset, so it holds
-// across restarts.
+// across restarts. A socket update counts as received when it is queued:
+// one that waits for room in a full queue may supersede a REST answer
+// requested meanwhile, which errs on the side of the socket.
 
 // Reasons a stale document is dropped.
 const (
