@@ -155,12 +155,16 @@ func TestMembershipOnRealBroker(t *testing.T) {
 		items = append(items, fmt.Sprintf("item-%02d", i))
 	}
 	a, b, c := startWorker(t, group, "a", items), startWorker(t, group, "b", items), startWorker(t, group, "c", items)
-	covered(t, items, a, b, c)
-	for _, w := range []*worker{a, b, c} {
-		if n := len(w.items()); n < 3 || n > 4 {
-			t.Fatalf("%s holds %d of 10 items, want 3 or 4", w.name, n)
+	// The first generation may hold only the first member to join; the
+	// others join in the next ones.
+	coveredAnd(t, items, func() bool {
+		for _, w := range []*worker{a, b, c} {
+			if n := len(w.items()); n < 3 || n > 4 {
+				return false
+			}
 		}
-	}
+		return true
+	}, a, b, c)
 	bBefore := b.items()
 
 	// c leaves: a and b take its items, b keeps what it had.
