@@ -126,7 +126,9 @@ func (ow OffsetWriter) Alter(ctx context.Context, offs ConnectorOffsets) error {
 // read after the fencing: no task can commit one the reset would miss.
 func (ow OffsetWriter) Reset(ctx context.Context) error {
 	return ow.write(ctx, func(ctx context.Context) ([]*kgo.Record, error) {
-		offs, err := ReadOffsets(ctx, ow.Kafka, ow.Topic, ow.Connector)
+		// Waiting: an offset committed after another connector's
+		// still-open transaction began must be deleted too.
+		offs, err := readOffsets(ctx, ow.Kafka, ow.Topic, ow.Connector, true)
 		if err != nil {
 			return nil, err
 		}

@@ -89,20 +89,22 @@ type CommittedOffsets struct {
 	Offsets    map[string]Offset
 }
 
-// ReadOffsets reads the offsets topic to its end, read_committed, and returns
-// the latest committed offset of every partition of connector (tombstones
-// delete). Callers that own a task's transactional id must load their
-// producer id first (kgo.Client.ProducerID): that fences a previous owner and
-// aborts its open transaction, so the end read here is final.
-//
-// The read waits for every transaction open on the topic when it began to
-// end (ctx bounds the wait): offsets committed after such a transaction
-// began are above the last stable offset until it ends.
+// ReadOffsets returns the offsets of connector committed now: the latest
+// of every partition below the offsets topic's last stable offset
+// (tombstones delete), the way Kafka Connect's offsets read sees them. It
+// never waits for an open transaction, so it suits tools and monitoring.
+// A task about to resume must not use it: an offset it committed after
+// another task's still-open transaction began is above the last stable
+// offset. The runner's read (readOffsets with wait) waits for those.
 func ReadOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string) (*CommittedOffsets, error) {
-	return readOffsets(ctx, opts, topic, connector)
+	return readOffsets(ctx, opts, topic, connector, false)
 }
 
-func readOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string, with ...readback.Option) (*CommittedOffsets, error) {
+// readOffsets reads connector's offsets; with wait it reads to the high
+// watermark and waits for every transaction open when it began to end
+// (ctx bounds the wait; with tunes it), so an offset committed after a
+// transaction that is still open is seen.
+func readOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string, wait bool, with ...readback.Option) (*CommittedOffsets, error) {
 	out := &CommittedOffsets{Partitions: map[string]Partition{}, Offsets: map[string]Offset{}}
 	err := scanOffsets(ctx, opts, topic, func(conn string, p Partition, o Offset) {
 		if conn != connector {
@@ -115,7 +117,7 @@ func readOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string, w
 		}
 		out.Offsets[p.String()] = o
 		out.Partitions[p.String()] = p
-	}, with...)
+	}, wait, with...)
 	if err != nil {
 		return nil, err
 	}
@@ -123,17 +125,25 @@ func readOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string, w
 }
 
 // scanOffsets calls fn for every committed record of the offsets topic, in
-// partition order, up to the end the topic had when the scan started.
+// partition order: with wait up to the high watermark the topic had when
+// the scan started, once the transactions open then have ended
+// (readback.Committed); without, what is committed now (readback.Stable).
 // Records that do not parse are skipped: another tool may share the topic.
 // Records of one partition arrive in order, so fn sees each key's latest
 // value last.
-func scanOffsets(ctx context.Context, opts []kgo.Opt, topic string, fn func(string, Partition, Offset), with ...readback.Option) error {
-	err := readback.Committed(ctx, opts, []string{topic}, func(r *kgo.Record) error {
+func scanOffsets(ctx context.Context, opts []kgo.Opt, topic string, fn func(string, Partition, Offset), wait bool, with ...readback.Option) error {
+	each := func(r *kgo.Record) error {
 		if conn, p, o, err := ParseOffsetRecord(r.Key, r.Value); err == nil {
 			fn(conn, p, o)
 		}
 		return nil
-	}, with...)
+	}
+	var err error
+	if wait {
+		err = readback.Committed(ctx, opts, []string{topic}, each, with...)
+	} else {
+		err = readback.Stable(ctx, opts, []string{topic}, each)
+	}
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
 		return fmt.Errorf("offsets topic %s does not exist: %w", topic, err)
 	}

@@ -320,7 +320,7 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 func (r *taskRunner) readOffsets(ctx context.Context) (*CommittedOffsets, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.w.cfg.txnTimeout+offsetsReadSlack)
 	defer cancel()
-	return readOffsets(ctx, r.w.cfg.kafka, r.w.cfg.offsetsTopic, r.cr.name,
+	return readOffsets(ctx, r.w.cfg.kafka, r.w.cfg.offsetsTopic, r.cr.name, true,
 		readback.OnStall(offsetsStallAfter, func(ctx context.Context, waiting []readback.Waiting) {
 			r.w.fenceBlocking(ctx, r.log, waiting)
 		}))
