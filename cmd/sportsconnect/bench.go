@@ -12,7 +12,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/logging"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabademo"
 	"go.uber.org/zap"
 )
 
@@ -35,7 +35,7 @@ func providerBenches() map[string]providerBench {
 			return imgarena.IdleMemory(ctx, imgarena.MemoryOptions{Fixtures: 10000, Log: log})
 		},
 		"saba": func(ctx context.Context, brokers []string, registry, prefix string, log *zap.Logger) (fmt.Stringer, error) {
-			return saba.Bench(ctx, saba.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log})
+			return sabademo.Bench(ctx, sabademo.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log})
 		},
 		"roanuz": func(ctx context.Context, brokers []string, registry, prefix string, log *zap.Logger) (fmt.Stringer, error) {
 			return roanuz.BenchWebhook(ctx, roanuz.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log})

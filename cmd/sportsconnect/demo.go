@@ -10,7 +10,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/logging"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabademo"
 )
 
 // demoSources is what the demo runs: the synthetic source and each
@@ -19,7 +19,7 @@ func demoSources(parts int, events int64) []demo.Source {
 	return []demo.Source{
 		&demo.Synthetic{Partitions: parts, Events: events},
 		&imgarena.DemoSource{Fixtures: 6, Events: 1500},
-		saba.NewDemo(),
+		sabademo.NewDemo(),
 		&roanuz.DemoWebhook{}, &roanuz.DemoMatch{},
 	}
 }

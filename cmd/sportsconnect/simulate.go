@@ -8,7 +8,7 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 )
 
 // simulator runs one provider's simulator in the foreground until ctx ends.
@@ -20,7 +20,7 @@ func simulators() map[string]simulator {
 	return map[string]simulator{
 		"imgarena": imgarena.RunSimulator,
 		"roanuz":   roanuz.RunSimulator,
-		"saba":     saba.RunSimulator,
+		"saba":     sabasim.RunSimulator,
 	}
 }
 

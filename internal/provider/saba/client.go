@@ -24,6 +24,19 @@ import (
 // maxAuthBody caps /login and /refreshToken response bodies.
 const maxAuthBody = 1 << 20
 
+// loginRequest is the body of POST /login.
+type loginRequest struct {
+	VendorID       string `json:"vendor_id"`
+	VendorMemberID string `json:"vendor_member_id"`
+}
+
+// tokenResponse is the body /login and /refreshToken answer with.
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
 // Client speaks OddsDirect: it logs in, keeps the JWT fresh and opens
 // streams. It is safe for concurrent use by the streams of one task.
 type Client struct {
@@ -273,7 +286,7 @@ type deliverFunc func(ctx context.Context, ev sse.Event) error
 // counted as a reconnect in the task's metrics. It returns only a permanent
 // error (97/98, a message too large), or nil when ctx ends.
 func (c *Client) streamLoop(ctx context.Context, sp StreamSpec, lastID string, s settings, deliver deliverFunc) error {
-	log := c.log.With(zap.String("stream", streamName(sp)))
+	log := c.log.With(zap.String("stream", sp.Name()))
 	backoff := s.backoffInitial
 	connected := false
 	opened := func() {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 	"github.com/seed-474f70f7/sportsconnect/internal/sse"
 	"go.uber.org/zap/zaptest"
 )
@@ -27,19 +28,19 @@ func TestClientToken(t *testing.T) {
 		name                      string
 		mode                      string
 		ttl                       time.Duration
-		act                       func(sim *Simulator, c *Client, tok string)
+		act                       func(sim *sabasim.Simulator, c *Client, tok string)
 		wantLogins, wantRefreshes int64
 		sameToken                 bool
 	}{
-		{"fresh token reused", RefreshBearer, time.Hour, func(*Simulator, *Client, string) {}, 1, 0, true},
-		{"refused token refreshed", RefreshBearer, time.Hour, func(_ *Simulator, c *Client, tok string) { c.Refused(tok) }, 1, 1, false},
-		{"near expiry refreshed", RefreshBearer, 2 * time.Second, func(*Simulator, *Client, string) { time.Sleep(1200 * time.Millisecond) }, 1, 1, false},
-		{"revoked: refresh fails, login again", RefreshBearer, time.Hour, func(s *Simulator, c *Client, tok string) { s.ExpireTokens(); c.Refused(tok) }, 2, 0, false},
-		{"refresh endpoint broken: login again", RefreshBroken, time.Hour, func(_ *Simulator, c *Client, tok string) { c.Refused(tok) }, 2, 0, false},
+		{"fresh token reused", sabasim.RefreshBearer, time.Hour, func(*sabasim.Simulator, *Client, string) {}, 1, 0, true},
+		{"refused token refreshed", sabasim.RefreshBearer, time.Hour, func(_ *sabasim.Simulator, c *Client, tok string) { c.Refused(tok) }, 1, 1, false},
+		{"near expiry refreshed", sabasim.RefreshBearer, 2 * time.Second, func(*sabasim.Simulator, *Client, string) { time.Sleep(1200 * time.Millisecond) }, 1, 1, false},
+		{"revoked: refresh fails, login again", sabasim.RefreshBearer, time.Hour, func(s *sabasim.Simulator, c *Client, tok string) { s.ExpireTokens(); c.Refused(tok) }, 2, 0, false},
+		{"refresh endpoint broken: login again", sabasim.RefreshBroken, time.Hour, func(_ *sabasim.Simulator, c *Client, tok string) { c.Refused(tok) }, 2, 0, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			sim, url := newTestSim(t, WithRefreshMode(c.mode), WithTokenTTL(c.ttl), WithCredentials("vendor", "member"))
+			sim, url := newTestSim(t, sabasim.WithRefreshMode(c.mode), sabasim.WithTokenTTL(c.ttl), sabasim.WithCredentials("vendor", "member"))
 			cl, _ := testClient(t, url, map[string]string{KeyRefreshMargin: "60000"})
 			ctx := context.Background()
 			tok, err := cl.Token(ctx)
@@ -55,13 +56,13 @@ func TestClientToken(t *testing.T) {
 			if st.Logins != c.wantLogins || st.Refreshes != c.wantRefreshes || (tok == tok2) != c.sameToken {
 				t.Fatalf("logins %d refreshes %d same %v", st.Logins, st.Refreshes, tok == tok2)
 			}
-			if _, err := sim.checkToken(tok2); err != nil {
+			if err := sim.CheckToken(tok2); err != nil {
 				t.Fatalf("token in use is not valid: %v", err)
 			}
 		})
 	}
 	t.Run("wrong credentials", func(t *testing.T) {
-		_, url := newTestSim(t, WithCredentials("other", "member"))
+		_, url := newTestSim(t, sabasim.WithCredentials("other", "member"))
 		cl, _ := testClient(t, url, nil)
 		if _, err := cl.Token(context.Background()); !errors.Is(err, ErrLogin) || !connector.IsPermanent(err) {
 			t.Fatalf("err %v, want a permanent ErrLogin", err)
@@ -133,7 +134,7 @@ func TestStreamLoopStatuses(t *testing.T) {
 			})
 			if c.permanent {
 				var se *StatusError
-				if !connector.IsPermanent(err) || !errors.As(err, &se) || se.Status != c.status || se.Message != statusMessage(c.status) {
+				if !connector.IsPermanent(err) || !errors.As(err, &se) || se.Status != c.status || se.Message != sabasim.StatusMessage(c.status) {
 					t.Fatalf("err %v, want permanent status %d with the server's message", err, c.status)
 				}
 				if n := sim.Stats().Connects; n != 1 {
@@ -152,7 +153,7 @@ func TestStreamLoopStatuses(t *testing.T) {
 }
 
 func TestStreamLoopStall(t *testing.T) {
-	sim, url := newTestSim(t, WithKeepAlive(time.Hour))
+	sim, url := newTestSim(t, sabasim.WithKeepAlive(time.Hour))
 	cl, set := testClient(t, url, map[string]string{KeySilenceTimeout: "200"})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -170,7 +171,7 @@ func TestStreamLoopStall(t *testing.T) {
 	})
 	// With keep-alives off, the stream is silent after the snapshot; the
 	// client must reconnect with Last-Event-Id and get the update replayed.
-	if len(ids) != 2 || ids[1] != sim.idOf(1) {
+	if len(ids) != 2 || ids[1] != sim.IDOf(1) {
 		t.Fatalf("ids %v", ids)
 	}
 	if st := sim.Stats(); st.Connects < 1 {

@@ -63,8 +63,9 @@ type StreamSpec struct {
 	Query    string // the query parameter, e.g. $filter=sporttype eq 1; may be empty
 }
 
-// streamName names a stream in logs and metrics: its endpoint and query.
-func streamName(sp StreamSpec) string { return strings.TrimSpace(sp.Endpoint + " " + sp.Query) }
+// Name names the stream in logs, in metrics (the fixture label) and in the
+// sc.saba.stream header of its dead letters: its endpoint and query.
+func (sp StreamSpec) Name() string { return strings.TrimSpace(sp.Endpoint + " " + sp.Query) }
 
 // knownEndpoints are the stream endpoints of the documents.
 var knownEndpoints = map[string]bool{"GetEvents": true, "GetMarkets": true, "GetOutrights": true, "GetSports": true, "GetLeagues": true}

@@ -74,6 +74,14 @@
 // event time, so the lag runs from the instant the whole message was read
 // to its commit.
 //
+// # Packages
+//
+// This package is the connector alone, what a production binary runs. Its
+// simulator, a local OddsDirect server sharing no code with this client, is
+// package sabasim; the demo source, the benchmark and the read-back checks
+// against the simulator's timeline are package sabademo. This package must
+// import neither, nor internal/demo, internal/bench or a fake broker.
+//
 // # Configuration
 //
 // The connector's own settings (Spec is the source of truth; the common

@@ -18,11 +18,6 @@ var (
 	ErrStalled = errors.New("saba: stream silent for too long")
 	// ErrBadMessage means an SSE message's data is not the documented JSON.
 	ErrBadMessage = errors.New("saba: malformed message")
-
-	// errFilter: the simulator could not parse an OData query (status 98).
-	errFilter = errors.New("invalid OData query")
-	// errBadToken: the simulator refuses a token (HTTP 401).
-	errBadToken = errors.New("invalid token")
 )
 
 // Saba status codes (the "status" of every message, and of error bodies).
@@ -54,38 +49,4 @@ func (e *StatusError) Error() string {
 // 98 invalid OData query).
 func (e *StatusError) Permanent() bool {
 	return e.Status == StatusInvalidEncoding || e.Status == StatusInvalidQuery
-}
-
-// statusMessage is the documented message of each status.
-func statusMessage(status int) string {
-	switch status {
-	case StatusSuccess:
-		return "Success"
-	case StatusInitialData:
-		return "InitialData"
-	case StatusReset:
-		return "Reset"
-	case StatusInvalidEncoding:
-		return "Invalid Accept-Encoding"
-	case StatusInvalidQuery:
-		return "Invalid OData query attributes"
-	case StatusMaintenance:
-		return "System under maintenance"
-	case StatusInternalServerError:
-		return "Internal Server Error"
-	}
-	return "Unknown"
-}
-
-// httpStatusOf is the HTTP status code the documents give each error status.
-func httpStatusOf(status int) int {
-	switch status {
-	case StatusInvalidEncoding, StatusInvalidQuery:
-		return 400
-	case StatusMaintenance:
-		return 503
-	case StatusInternalServerError:
-		return 500
-	}
-	return 200
 }

@@ -179,7 +179,7 @@ func (t *Task) Start(ctx context.Context, tc *connector.TaskContext) error {
 		if int64(j)%count != idx {
 			continue
 		}
-		r := &streamRun{t: t, spec: sp, name: streamName(sp), part: PartitionOf(sp), marketEvent: map[int64]int64{}}
+		r := &streamRun{t: t, spec: sp, name: sp.Name(), part: PartitionOf(sp), marketEvent: map[int64]int64{}}
 		if o, ok := tc.Offset(r.part); ok {
 			id, ok := o.OffsetString(OffsetKey)
 			if !ok {

@@ -1,4 +1,4 @@
-package saba
+package saba_test
 
 import (
 	"context"
@@ -11,38 +11,23 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabademo"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 	"go.uber.org/zap/zaptest"
 )
 
-// taskConfig returns a validated connector config for the simulator at url.
-func taskConfig(t *testing.T, url, streams string, extra map[string]string) connector.Config {
-	t.Helper()
-	cfg := connector.Config{
-		"name": "saba-test", "connector.class": Class,
-		KeyBaseURL: url, KeyVendorID: "vendor", KeyVendorMemberID: "member", KeyStreams: streams,
-		KeySilenceTimeout: "2000", KeyBackoffInitial: "20", KeyBackoffMax: "200",
-	}
-	for k, v := range extra {
-		cfg[k] = v
-	}
-	out, err := connector.CommonSpec().Merge(Spec()).Validate(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // startTask starts a task (without a worker) on cfg.
-func startTask(t *testing.T, cfg connector.Config) *Task {
+func startTask(t *testing.T, cfg connector.Config) *saba.Task {
 	t.Helper()
 	return startTaskCtx(context.Background(), t, cfg)
 }
 
 // startTaskCtx starts a task with ctx given to Start (which may carry
 // connector.TaskMetrics).
-func startTaskCtx(ctx context.Context, t *testing.T, cfg connector.Config) *Task {
+func startTaskCtx(ctx context.Context, t *testing.T, cfg connector.Config) *saba.Task {
 	t.Helper()
-	task := &Task{}
+	task := &saba.Task{}
 	if err := task.Start(ctx, &connector.TaskContext{Connector: "saba-test", Config: cfg, Logger: zaptest.NewLogger(t)}); err != nil {
 		t.Fatal(err)
 	}
@@ -52,20 +37,20 @@ func startTaskCtx(ctx context.Context, t *testing.T, cfg connector.Config) *Task
 
 // observe turns records into observations, checking that every record of
 // one message carries that message's offset and that no Poll split a message.
-func observe(t *testing.T, recs []*connector.SourceRecord) []obs {
+func observe(t *testing.T, recs []*connector.SourceRecord) []sabademo.Obs {
 	t.Helper()
-	var out []obs
+	var out []sabademo.Obs
 	for _, r := range recs {
-		id, _ := r.Offset.OffsetString(OffsetKey)
-		o := obs{dead: r.DeadLetter != nil, msgID: id}
+		id, _ := r.Offset.OffsetString(saba.OffsetKey)
+		o := sabademo.Obs{Dead: r.DeadLetter != nil, MsgID: id}
 		switch v := r.Value.(type) {
-		case EventRecord:
-			o.stream, o.topic, o.op, o.status = streamName(StreamSpec{v.Endpoint, v.Query}), "events", v.Op, v.Status
+		case saba.EventRecord:
+			o.Stream, o.Topic, o.Op, o.Status = saba.StreamSpec{Endpoint: v.Endpoint, Query: v.Query}.Name(), "events", v.Op, v.Status
 			if v.MessageID != id {
 				t.Fatalf("record of message %s carries offset %s", v.MessageID, id)
 			}
-		case MarketRecord:
-			o.stream, o.topic, o.op, o.status = streamName(StreamSpec{v.Endpoint, v.Query}), "markets", v.Op, v.Status
+		case saba.MarketRecord:
+			o.Stream, o.Topic, o.Op, o.Status = saba.StreamSpec{Endpoint: v.Endpoint, Query: v.Query}.Name(), "markets", v.Op, v.Status
 			if v.MessageID != id {
 				t.Fatalf("record of message %s carries offset %s", v.MessageID, id)
 			}
@@ -74,11 +59,11 @@ func observe(t *testing.T, recs []*connector.SourceRecord) []obs {
 				continue // a tombstone
 			}
 			fs := r.Partition.Fields()
-			o.stream = streamName(StreamSpec{fs["endpoint"].(string), fs["query"].(string)})
+			o.Stream = saba.StreamSpec{Endpoint: fs["endpoint"].(string), Query: fs["query"].(string)}.Name()
 		}
-		if o.stream == "" {
+		if o.Stream == "" {
 			fs := r.Partition.Fields()
-			o.stream = streamName(StreamSpec{fs["endpoint"].(string), fs["query"].(string)})
+			o.Stream = saba.StreamSpec{Endpoint: fs["endpoint"].(string), Query: fs["query"].(string)}.Name()
 		}
 		out = append(out, o)
 	}
@@ -86,9 +71,9 @@ func observe(t *testing.T, recs []*connector.SourceRecord) []obs {
 }
 
 // pollUntil polls task until done says so, returning every observation.
-func pollUntil(t *testing.T, task *Task, timeout time.Duration, done func(all []obs) bool) ([]obs, error) {
+func pollUntil(t *testing.T, task *saba.Task, timeout time.Duration, done func(all []sabademo.Obs) bool) ([]sabademo.Obs, error) {
 	t.Helper()
-	var all []obs
+	var all []sabademo.Obs
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -107,10 +92,10 @@ func pollUntil(t *testing.T, task *Task, timeout time.Duration, done func(all []
 	return all, fmt.Errorf("timed out after %s with %d records", timeout, len(all))
 }
 
-func byStream(all []obs, stream string) []obs {
-	var out []obs
+func byStream(all []sabademo.Obs, stream string) []sabademo.Obs {
+	var out []sabademo.Obs
 	for _, o := range all {
-		if o.stream == stream {
+		if o.Stream == stream {
 			out = append(out, o)
 		}
 	}
@@ -119,13 +104,13 @@ func byStream(all []obs, stream string) []obs {
 
 // runAndCheck steps the simulator n times while the task runs (calling
 // fault between steps), then checks every stream against the timeline.
-func runAndCheck(t *testing.T, sim *Simulator, task *Task, specs []StreamSpec, n int, fault func(i int)) []obs {
+func runAndCheck(t *testing.T, sim *sabasim.Simulator, task *saba.Task, specs []saba.StreamSpec, n int, fault func(i int)) []sabademo.Obs {
 	t.Helper()
 	return runAndCheckFrom(t, sim, task, specs, n, fault, nil)
 }
 
 // runAndCheckFrom is runAndCheck with observations made before.
-func runAndCheckFrom(t *testing.T, sim *Simulator, task *Task, specs []StreamSpec, n int, fault func(i int), before []obs) []obs {
+func runAndCheckFrom(t *testing.T, sim *sabasim.Simulator, task *saba.Task, specs []saba.StreamSpec, n int, fault func(i int), before []sabademo.Obs) []sabademo.Obs {
 	t.Helper()
 	start, _ := sim.Head()
 	go func() {
@@ -138,7 +123,7 @@ func runAndCheckFrom(t *testing.T, sim *Simulator, task *Task, specs []StreamSpe
 		}
 	}()
 	_, headID := sim.Head()
-	all, err := pollUntil(t, task, 60*time.Second, func(got []obs) bool {
+	all, err := pollUntil(t, task, 60*time.Second, func(got []sabademo.Obs) bool {
 		all := append(before[:len(before):len(before)], got...)
 		head, id := sim.Head()
 		headID = id
@@ -146,11 +131,11 @@ func runAndCheckFrom(t *testing.T, sim *Simulator, task *Task, specs []StreamSpe
 			return false
 		}
 		for _, sp := range specs {
-			recs := byStream(all, streamName(sp))
+			recs := byStream(all, sp.Name())
 			if len(recs) == 0 {
 				return false
 			}
-			if _, _, err := checkTimeline(sim, sp, "", recs, headID); err != nil {
+			if _, _, err := sabademo.CheckTimeline(sim, sp, "", recs, headID); err != nil {
 				return false
 			}
 		}
@@ -158,10 +143,10 @@ func runAndCheckFrom(t *testing.T, sim *Simulator, task *Task, specs []StreamSpe
 	})
 	all = append(before[:len(before):len(before)], all...)
 	for _, sp := range specs {
-		u, s, cerr := checkTimeline(sim, sp, "", byStream(all, streamName(sp)), headID)
-		t.Logf("%s: %d updates, %d snapshots, check: %v", streamName(sp), u, s, cerr)
+		u, s, cerr := sabademo.CheckTimeline(sim, sp, "", byStream(all, sp.Name()), headID)
+		t.Logf("%s: %d updates, %d snapshots, check: %v", sp.Name(), u, s, cerr)
 		if cerr != nil {
-			t.Errorf("%s: %v", streamName(sp), cerr)
+			t.Errorf("%s: %v", sp.Name(), cerr)
 		}
 	}
 	if err != nil {
@@ -171,19 +156,19 @@ func runAndCheckFrom(t *testing.T, sim *Simulator, task *Task, specs []StreamSpe
 }
 
 func TestTaskFollowsTimeline(t *testing.T) {
-	sim, url := newTestSim(t, WithMalformedEvery(37))
-	specs := []StreamSpec{{"GetEvents", "$filter=sporttype eq 1"}, {"GetMarkets", "$filter=bettype eq 1 or bettype eq 5"}, {"GetEvents", ""}}
-	task := startTask(t, taskConfig(t, url, "GetEvents $filter=sporttype eq 1; GetMarkets $filter=bettype eq 1 or bettype eq 5\nGetEvents", nil))
+	sim, url := saba.NewTestSim(t, sabasim.WithMalformedEvery(37))
+	specs := []saba.StreamSpec{{Endpoint: "GetEvents", Query: "$filter=sporttype eq 1"}, {Endpoint: "GetMarkets", Query: "$filter=bettype eq 1 or bettype eq 5"}, {Endpoint: "GetEvents", Query: ""}}
+	task := startTask(t, saba.TaskConfig(t, url, "GetEvents $filter=sporttype eq 1; GetMarkets $filter=bettype eq 1 or bettype eq 5\nGetEvents", nil))
 	all := runAndCheck(t, sim, task, specs, 300, nil)
-	if all[0].op != OpReset || all[0].status != StatusInitialData {
+	if all[0].Op != saba.OpReset || all[0].Status != saba.StatusInitialData {
 		t.Fatalf("first record %+v, want a reset marker of status 1", all[0])
 	}
 }
 
 func TestTaskSurvivesFaults(t *testing.T) {
-	sim, url := newTestSim(t, WithKeepAlive(50*time.Millisecond), WithTokenTTL(2*time.Second), WithCacheSize(10000))
-	specs := []StreamSpec{{"GetEvents", ""}, {"GetMarkets", "$filter=sporttype eq 2"}}
-	task := startTask(t, taskConfig(t, url, "GetEvents; GetMarkets $filter=sporttype eq 2", map[string]string{KeySilenceTimeout: "300", KeyRefreshMargin: "500"}))
+	sim, url := saba.NewTestSim(t, sabasim.WithKeepAlive(50*time.Millisecond), sabasim.WithTokenTTL(2*time.Second), sabasim.WithCacheSize(10000))
+	specs := []saba.StreamSpec{{Endpoint: "GetEvents", Query: ""}, {Endpoint: "GetMarkets", Query: "$filter=sporttype eq 2"}}
+	task := startTask(t, saba.TaskConfig(t, url, "GetEvents; GetMarkets $filter=sporttype eq 2", map[string]string{saba.KeySilenceTimeout: "300", saba.KeyRefreshMargin: "500"}))
 	runAndCheck(t, sim, task, specs, 600, func(i int) {
 		switch i {
 		case 100, 250:
@@ -193,8 +178,8 @@ func TestTaskSurvivesFaults(t *testing.T) {
 		case 350:
 			sim.ExpireTokens()
 		case 450:
-			sim.FailNext(StatusMaintenance, 2)
-			sim.FailNext(StatusInternalServerError, 1)
+			sim.FailNext(sabasim.StatusMaintenance, 2)
+			sim.FailNext(sabasim.StatusInternalServerError, 1)
 			sim.CutStreams()
 		}
 	})
@@ -212,9 +197,9 @@ func TestTaskSurvivesFaults(t *testing.T) {
 // replaying the message named by Last-Event-Id after a cut, must not make
 // a record twice.
 func TestTaskSkipsRepeatedMessages(t *testing.T) {
-	sim, url := newTestSim(t, WithDuplicateEvery(7), WithInclusiveReplay(true), WithMalformedEvery(21))
-	specs := []StreamSpec{{"GetEvents", ""}, {"GetMarkets", "$filter=sporttype eq 1"}}
-	task := startTask(t, taskConfig(t, url, "GetEvents; GetMarkets $filter=sporttype eq 1", nil))
+	sim, url := saba.NewTestSim(t, sabasim.WithDuplicateEvery(7), sabasim.WithInclusiveReplay(true), sabasim.WithMalformedEvery(21))
+	specs := []saba.StreamSpec{{Endpoint: "GetEvents", Query: ""}, {Endpoint: "GetMarkets", Query: "$filter=sporttype eq 1"}}
+	task := startTask(t, saba.TaskConfig(t, url, "GetEvents; GetMarkets $filter=sporttype eq 1", nil))
 	runAndCheck(t, sim, task, specs, 300, func(i int) {
 		if i%60 == 59 {
 			sim.CutStreams()
@@ -257,9 +242,9 @@ func (f *fakeMetrics) counts() (int, map[string]int) {
 // reconnect; every committed message is one commit-lag observation
 // labelled with its stream, and an aborted one none.
 func TestTaskMetrics(t *testing.T) {
-	sim, url := newTestSim(t)
+	sim, url := saba.NewTestSim(t)
 	m := &fakeMetrics{lags: map[string]int{}}
-	task := startTaskCtx(connector.WithTaskMetrics(context.Background(), m), t, taskConfig(t, url, "GetMarkets $filter=sporttype eq 2", nil))
+	task := startTaskCtx(connector.WithTaskMetrics(context.Background(), m), t, saba.TaskConfig(t, url, "GetMarkets $filter=sporttype eq 2", nil))
 	const label = "GetMarkets $filter=sporttype eq 2"
 	committed, aborted := map[string]bool{}, 0
 	pollFor := func(what string, until func() bool) {
@@ -280,8 +265,8 @@ func TestTaskMetrics(t *testing.T) {
 				if rec.OnCommit == nil {
 					continue
 				}
-				id, _ := rec.Offset.OffsetString(OffsetKey)
-				if i+1 < len(recs) && recs[i+1].Offset[OffsetKey] == id {
+				id, _ := rec.Offset.OffsetString(saba.OffsetKey)
+				if i+1 < len(recs) && recs[i+1].Offset[saba.OffsetKey] == id {
 					t.Fatalf("message %s: OnCommit on a record before the message's last", id)
 				}
 				if len(committed)%5 == 4 && aborted < 3 {
@@ -307,13 +292,13 @@ func TestTaskMetrics(t *testing.T) {
 }
 
 func TestTaskReset(t *testing.T) {
-	sim, url := newTestSim(t, WithCacheSize(5))
-	specs := []StreamSpec{{"GetEvents", ""}}
-	task := startTask(t, taskConfig(t, url, "GetEvents", map[string]string{KeyQueueMessages: "1"}))
+	sim, url := saba.NewTestSim(t, sabasim.WithCacheSize(5))
+	specs := []saba.StreamSpec{{Endpoint: "GetEvents", Query: ""}}
+	task := startTask(t, saba.TaskConfig(t, url, "GetEvents", map[string]string{saba.KeyQueueMessages: "1"}))
 	// Do not poll while the simulator runs far ahead and the stream is cut:
 	// the queued position falls out of the cache and the reconnect gets a
 	// status 3 Reset.
-	before, err := pollUntil(t, task, 10*time.Second, func(all []obs) bool { return len(all) > 0 })
+	before, err := pollUntil(t, task, 10*time.Second, func(all []sabademo.Obs) bool { return len(all) > 0 })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +311,7 @@ func TestTaskReset(t *testing.T) {
 	all := runAndCheckFrom(t, sim, task, specs, 100, nil, before)
 	resets := 0
 	for _, o := range all {
-		if o.op == OpReset && o.status == StatusReset {
+		if o.Op == saba.OpReset && o.Status == saba.StatusReset {
 			resets++
 		}
 	}
@@ -343,7 +328,7 @@ func TestTaskErrorStatuses(t *testing.T) {
 		extra     map[string]string
 		permanent bool
 	}{
-		{"97 invalid Accept-Encoding", 0, "GetEvents", map[string]string{KeyAcceptEncoding: "compress"}, true},
+		{"97 invalid Accept-Encoding", 0, "GetEvents", map[string]string{saba.KeyAcceptEncoding: "compress"}, true},
 		{"98 invalid OData query", 0, "GetEvents $filter=nonsense", nil, true},
 		{"98 from the server", 98, "GetEvents", nil, true},
 		{"99 maintenance", 99, "GetEvents", nil, false},
@@ -351,12 +336,12 @@ func TestTaskErrorStatuses(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			sim, url := newTestSim(t)
+			sim, url := saba.NewTestSim(t)
 			if c.status != 0 {
 				sim.FailNext(c.status, 3)
 			}
-			task := startTask(t, taskConfig(t, url, c.streams, c.extra))
-			all, err := pollUntil(t, task, 10*time.Second, func(all []obs) bool { return len(all) > 0 })
+			task := startTask(t, saba.TaskConfig(t, url, c.streams, c.extra))
+			all, err := pollUntil(t, task, 10*time.Second, func(all []sabademo.Obs) bool { return len(all) > 0 })
 			if !c.permanent {
 				if err != nil {
 					t.Fatalf("transient status %d: %v", c.status, err)
@@ -369,8 +354,8 @@ func TestTaskErrorStatuses(t *testing.T) {
 			if err == nil || !connector.IsPermanent(err) {
 				t.Fatalf("got %d records, err %v; want a permanent error", len(all), err)
 			}
-			var se *StatusError
-			if !errors.As(err, &se) || !strings.Contains(err.Error(), statusMessage(se.Status)) {
+			var se *saba.StatusError
+			if !errors.As(err, &se) || !strings.Contains(err.Error(), sabasim.StatusMessage(se.Status)) {
 				t.Fatalf("error %v does not carry the server's status and message", err)
 			}
 			time.Sleep(300 * time.Millisecond)
@@ -382,9 +367,9 @@ func TestTaskErrorStatuses(t *testing.T) {
 }
 
 func TestTaskRefreshBrokenLogsInAgain(t *testing.T) {
-	sim, url := newTestSim(t, WithRefreshMode(RefreshBroken), WithTokenTTL(1500*time.Millisecond), WithStreamEndsOnTokenExpiry(true))
-	specs := []StreamSpec{{"GetMarkets", ""}}
-	task := startTask(t, taskConfig(t, url, "GetMarkets", map[string]string{KeyRefreshMargin: "400"}))
+	sim, url := saba.NewTestSim(t, sabasim.WithRefreshMode(sabasim.RefreshBroken), sabasim.WithTokenTTL(1500*time.Millisecond), sabasim.WithStreamEndsOnTokenExpiry(true))
+	specs := []saba.StreamSpec{{Endpoint: "GetMarkets", Query: ""}}
+	task := startTask(t, saba.TaskConfig(t, url, "GetMarkets", map[string]string{saba.KeyRefreshMargin: "400"}))
 	runAndCheck(t, sim, task, specs, 1200, nil) // ~3 s: the token expires twice
 	st := sim.Stats()
 	if st.Logins < 2 || st.Refreshes != 0 {
@@ -393,39 +378,11 @@ func TestTaskRefreshBrokenLogsInAgain(t *testing.T) {
 }
 
 func TestTaskRefreshesBeforeExpiry(t *testing.T) {
-	sim, url := newTestSim(t, WithTokenTTL(1500*time.Millisecond), WithStreamEndsOnTokenExpiry(true))
-	task := startTask(t, taskConfig(t, url, "GetEvents", map[string]string{KeyRefreshMargin: "400"}))
-	runAndCheck(t, sim, task, []StreamSpec{{"GetEvents", ""}}, 1200, nil)
+	sim, url := saba.NewTestSim(t, sabasim.WithTokenTTL(1500*time.Millisecond), sabasim.WithStreamEndsOnTokenExpiry(true))
+	task := startTask(t, saba.TaskConfig(t, url, "GetEvents", map[string]string{saba.KeyRefreshMargin: "400"}))
+	runAndCheck(t, sim, task, []saba.StreamSpec{{Endpoint: "GetEvents", Query: ""}}, 1200, nil)
 	st := sim.Stats()
 	if st.Refreshes < 1 || st.Unauthorized != 0 {
 		t.Fatalf("want refreshes before expiry and no 401: %+v", st)
-	}
-}
-
-func TestByteBudget(t *testing.T) {
-	b := newByteBudget(100)
-	ctx := context.Background()
-	if err := b.acquire(ctx, 500); err != nil { // one message always passes
-		t.Fatal(err)
-	}
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	if err := b.acquire(short, 10); err == nil {
-		t.Fatal("acquired beyond the budget while a message is queued")
-	}
-	done := make(chan error, 1)
-	go func() { done <- b.acquire(ctx, 60) }()
-	time.Sleep(20 * time.Millisecond)
-	b.release(500)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if err := b.acquire(ctx, 40); err != nil { // 60 + 40 fits 100
-		t.Fatal(err)
-	}
-	short2, cancel2 := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel2()
-	if err := b.acquire(short2, 1); err == nil {
-		t.Fatal("acquired 101 of 100")
 	}
 }

@@ -1,4 +1,4 @@
-package saba
+package sabademo
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -74,11 +76,11 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	if len(o.Brokers) == 0 || o.RegistryURL == "" {
 		return BenchResult{}, errors.New("saba bench: need brokers and a registry URL")
 	}
-	specs, err := ParseStreams(o.Streams)
+	specs, err := saba.ParseStreams(o.Streams)
 	if err != nil {
 		return BenchResult{}, err
 	}
-	sim := NewSimulator(WithRecordTimeline(true), WithRate(o.Rate), WithMaxUpdates(o.Updates), WithCacheSize(o.Updates+1))
+	sim := sabasim.NewSimulator(sabasim.WithRecordTimeline(true), sabasim.WithRate(o.Rate), sabasim.WithMaxUpdates(o.Updates), sabasim.WithCacheSize(o.Updates+1))
 	defer sim.Close()
 	url, err := sim.Listen(ctx, "127.0.0.1:0")
 	if err != nil {
@@ -89,7 +91,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 		return BenchResult{}, fmt.Errorf("saba bench: registry client: %w", err)
 	}
 	kafka := []kgo.Opt{kgo.SeedBrokers(o.Brokers...)}
-	w, err := connector.NewWorker(connector.NewPlugins(Plugin()),
+	w, err := connector.NewWorker(connector.NewPlugins(saba.Plugin()),
 		connector.WithKafka(kafka...), connector.WithSerializer(avroreg.NewSerializer(src)),
 		connector.WithLogger(o.Log), connector.WithGroupID(o.Prefix), connector.WithOffsetsTopic(o.Prefix+".offsets", 3, -1))
 	if err != nil {
@@ -100,16 +102,16 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	}
 	defer w.Close()
 	cfg := connector.Config{
-		"name": "sababench", "connector.class": Class, "tasks.max": strconv.Itoa(len(specs)), "topic.prefix": o.Prefix,
+		"name": "sababench", "connector.class": saba.Class, "tasks.max": strconv.Itoa(len(specs)), "topic.prefix": o.Prefix,
 		"transaction.boundary": "interval", "transaction.boundary.interval.ms": strconv.FormatInt(o.Interval.Milliseconds(), 10),
 		"topic.creation.default.partitions": "6",
-		KeyBaseURL:                          url, KeyVendorID: "bench", KeyVendorMemberID: "bench", KeyStreams: o.Streams,
+		saba.KeyBaseURL:                     url, saba.KeyVendorID: "bench", saba.KeyVendorMemberID: "bench", saba.KeyStreams: o.Streams,
 	}
 	if err := w.AddConnector(ctx, cfg); err != nil {
 		return BenchResult{}, fmt.Errorf("saba bench: adding the connector: %w", err)
 	}
 	set := connector.ParseSettings(cfg)
-	cl, err := kgo.NewClient(append(kafka, kgo.ConsumeTopics(EventsTopic(set), MarketsTopic(set)),
+	cl, err := kgo.NewClient(append(kafka, kgo.ConsumeTopics(saba.EventsTopic(set), saba.MarketsTopic(set)),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxWait(50*time.Millisecond))...)
 	if err != nil {
@@ -194,7 +196,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 }
 
 // benchLastID returns the id of the last update the stream's view holds.
-func benchLastID(sim *Simulator, sp StreamSpec) string {
+func benchLastID(sim *sabasim.Simulator, sp saba.StreamSpec) string {
 	us := sim.Updates()
 	for i := len(us) - 1; i >= 0; i-- {
 		if c, err := sim.CountsOf(sp.Endpoint, sp.Query, "", us[i]); err == nil && c.Total() > 0 {

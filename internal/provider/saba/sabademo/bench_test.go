@@ -1,4 +1,4 @@
-package saba
+package sabademo
 
 import (
 	"context"

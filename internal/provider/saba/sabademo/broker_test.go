@@ -1,8 +1,10 @@
-package saba
+package sabademo
 
 import (
 	"context"
 	"fmt"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 	"os"
 	"strconv"
 	"strings"
@@ -21,10 +23,10 @@ func realWorker(t *testing.T, u string) *connector.Worker {
 
 func sabaConfig(name, prefix, url, streams string, extra map[string]string) connector.Config {
 	cfg := connector.Config{
-		"name": name, "connector.class": Class, "tasks.max": "2", "topic.prefix": prefix,
+		"name": name, "connector.class": saba.Class, "tasks.max": "2", "topic.prefix": prefix,
 		"topic.creation.default.partitions": "3",
-		KeyBaseURL:                          url, KeyVendorID: "v", KeyVendorMemberID: "m", KeyStreams: streams,
-		KeyBackoffInitial: "20", KeyBackoffMax: "300", KeySilenceTimeout: "1000",
+		saba.KeyBaseURL:                     url, saba.KeyVendorID: "v", saba.KeyVendorMemberID: "m", saba.KeyStreams: streams,
+		saba.KeyBackoffInitial: "20", saba.KeyBackoffMax: "300", saba.KeySilenceTimeout: "1000",
 	}
 	for k, v := range extra {
 		cfg[k] = v
@@ -38,15 +40,15 @@ func sabaConfig(name, prefix, url, streams string, extra map[string]string) conn
 // snapshot before the updates that follow.
 func TestRealBrokerReset(t *testing.T) {
 	u := testenv.UniqueName(t, "sc-")
-	sim, url := newTestSim(t, WithCacheSize(50), WithEvents(15, 3))
-	specs := []StreamSpec{{"GetEvents", ""}, {"GetMarkets", "$filter=bettype eq 1"}}
+	sim, url := newTestSim(t, sabasim.WithCacheSize(50), sabasim.WithEvents(15, 3))
+	specs := []saba.StreamSpec{{Endpoint: "GetEvents", Query: ""}, {Endpoint: "GetMarkets", Query: "$filter=bettype eq 1"}}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cfg := sabaConfig("reset", u, url, "GetEvents; GetMarkets $filter=bettype eq 1", nil)
 	want := func() map[string]string {
 		m := map[string]string{}
 		for _, sp := range specs {
-			m[PartitionOf(sp).String()] = lastUpdateFor(t, sim, sp)
+			m[saba.PartitionOf(sp).String()] = lastUpdateFor(t, sim, sp)
 		}
 		return m
 	}
@@ -70,21 +72,21 @@ func TestRealBrokerReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sp := range specs {
-		recs := got[streamName(sp)]
-		last := recs[len(recs)-1].msgID
-		n, snaps, err := checkTimeline(sim, sp, "", recs, last)
+		recs := got[sp.Name()]
+		last := recs[len(recs)-1].MsgID
+		n, snaps, err := CheckTimeline(sim, sp, "", recs, last)
 		if err != nil {
-			t.Fatalf("%s: %v", streamName(sp), err)
+			t.Fatalf("%s: %v", sp.Name(), err)
 		}
 		resets := 0
 		for _, o := range recs {
-			if o.op == OpReset && o.status == StatusReset {
+			if o.Op == saba.OpReset && o.Status == saba.StatusReset {
 				resets++
 			}
 		}
-		t.Logf("%s: %d updates, %d snapshots, %d status-3 markers", streamName(sp), n, snaps, resets)
+		t.Logf("%s: %d updates, %d snapshots, %d status-3 markers", sp.Name(), n, snaps, resets)
 		if snaps != 2 || resets == 0 {
-			t.Fatalf("%s: want the initial snapshot and one status 3 snapshot with its marker", streamName(sp))
+			t.Fatalf("%s: want the initial snapshot and one status 3 snapshot with its marker", sp.Name())
 		}
 	}
 	if st := sim.Stats(); st.Resets != 2 {
@@ -103,10 +105,10 @@ func TestRealBrokerErrorStatuses(t *testing.T) {
 		extra     map[string]string
 		wantTrace string
 	}{
-		{"97", 0, "GetEvents", map[string]string{KeyAcceptEncoding: "compress"}, "Invalid Accept-Encoding"},
+		{"97", 0, "GetEvents", map[string]string{saba.KeyAcceptEncoding: "compress"}, "Invalid Accept-Encoding"},
 		{"98", 0, "GetEvents $filter=nosuchfield eq 1", nil, "Invalid OData query attributes"},
-		{"99", StatusMaintenance, "GetEvents", nil, ""},
-		{"100", StatusInternalServerError, "GetEvents", nil, ""},
+		{"99", saba.StatusMaintenance, "GetEvents", nil, ""},
+		{"100", saba.StatusInternalServerError, "GetEvents", nil, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -124,8 +126,8 @@ func TestRealBrokerErrorStatuses(t *testing.T) {
 			}
 			if c.wantTrace == "" {
 				sim.Step(10)
-				sp := StreamSpec{"GetEvents", ""}
-				waitStreamsCommitted(t, w, "st", map[string]string{PartitionOf(sp).String(): lastUpdateFor(t, sim, sp)}, 30*time.Second)
+				sp := saba.StreamSpec{Endpoint: "GetEvents", Query: ""}
+				waitStreamsCommitted(t, w, "st", map[string]string{saba.PartitionOf(sp).String(): lastUpdateFor(t, sim, sp)}, 30*time.Second)
 				if n := sim.Stats().Connects; n != 4 {
 					t.Fatalf("connects %d, want 3 refused + 1", n)
 				}
@@ -181,7 +183,7 @@ func peakRSS(t *testing.T, pid int) int64 {
 // and checks the binary's peak RSS: bounded by a multiple of one snapshot
 // and not growing with the number of snapshots.
 func TestRealBrokerLargeSnapshot(t *testing.T) {
-	sim := NewSimulator(WithEpoch("big"), WithRecordTimeline(true), WithEvents(6000, 8), WithPadding(200), WithCacheSize(5), WithKeepAlive(time.Second))
+	sim := sabasim.NewSimulator(sabasim.WithEpoch("big"), sabasim.WithRecordTimeline(true), sabasim.WithEvents(6000, 8), sabasim.WithPadding(200), sabasim.WithCacheSize(5), sabasim.WithKeepAlive(time.Second))
 	defer sim.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -189,31 +191,27 @@ func TestRealBrokerLargeSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snapBytes := func() int {
-		v, _ := newStreamView("GetEvents", "", "")
-		sim.mu.Lock()
-		defer sim.mu.Unlock()
-		s := sim.state.snapshot()
-		b, _, _ := v.render(sim.state, &s, 1)
-		return len(b)
-	}()
+	snapBytes, err := sim.SnapshotSize("GetEvents", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("snapshot: %.1f MB", float64(snapBytes)/1e6)
 	if snapBytes < 20e6 {
 		t.Fatalf("snapshot only %d bytes", snapBytes)
 	}
-	sp := StreamSpec{"GetEvents", ""}
-	run := newBinaryRun(t, "big", url, "GetEvents", map[string]string{KeySilenceTimeout: "30000", "tasks.max": "1"})
+	sp := saba.StreamSpec{Endpoint: "GetEvents", Query: ""}
+	run := newBinaryRun(t, "big", url, "GetEvents", map[string]string{saba.KeySilenceTimeout: "30000", "tasks.max": "1"})
 	cmd, logs := run.start()
 	defer func() { _ = cmd.Process.Kill() }()
 	sim.Step(3)
-	run.waitAll(ctx, sim, "big", []StreamSpec{sp}, logs, 2*time.Minute)
+	run.waitAll(ctx, sim, "big", []saba.StreamSpec{sp}, logs, 2*time.Minute)
 	first := peakRSS(t, cmd.Process.Pid)
 	for range 3 { // fall out of the cache of 5, cut: the reconnect gets status 3
 		sim.Step(20)
 		sim.CutStreams()
 		time.Sleep(100 * time.Millisecond)
 		sim.Step(1)
-		run.waitAll(ctx, sim, "big", []StreamSpec{sp}, logs, 2*time.Minute)
+		run.waitAll(ctx, sim, "big", []saba.StreamSpec{sp}, logs, 2*time.Minute)
 	}
 	last := peakRSS(t, cmd.Process.Pid)
 	run.stop(cmd, logs)
@@ -233,8 +231,8 @@ func TestRealBrokerLargeSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := got[streamName(sp)]
-	n, snaps, err := checkTimeline(sim, sp, "", recs, lastUpdateFor(t, sim, sp))
+	recs := got[sp.Name()]
+	n, snaps, err := CheckTimeline(sim, sp, "", recs, lastUpdateFor(t, sim, sp))
 	if err != nil || snaps != 4 {
 		t.Fatalf("timeline: %d updates, %d snapshots: %v", n, snaps, err)
 	}

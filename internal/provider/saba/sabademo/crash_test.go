@@ -1,9 +1,11 @@
-package saba
+package sabademo
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 	"math/rand/v2"
 	"os/exec"
 	"syscall"
@@ -30,11 +32,11 @@ func newBinaryRun(t *testing.T, connName, url, streams string, extra map[string]
 	r := &binaryRun{t: t, prefix: u, offsets: u + "-offsets", dlq: u + ".dlq"}
 	worker := testenv.WriteFile(t, "worker.properties", testenv.WorkerProperties(t, u+"-g", r.offsets))
 	cfg := map[string]string{
-		"connector.class": Class, "tasks.max": "2", "topic.prefix": u, "transaction.boundary": "poll",
+		"connector.class": saba.Class, "tasks.max": "2", "topic.prefix": u, "transaction.boundary": "poll",
 		"topic.creation.default.partitions": "3",
 		connector.KeyErrorsTolerance:        connector.ToleranceAll, connector.KeyDLQTopic: r.dlq,
-		KeyBaseURL: url, KeyVendorID: "vendor", KeyVendorMemberID: "member", KeyStreams: streams,
-		KeySilenceTimeout: "1500", KeyBackoffInitial: "50", KeyBackoffMax: "1000", KeyRefreshMargin: "1000",
+		saba.KeyBaseURL: url, saba.KeyVendorID: "vendor", saba.KeyVendorMemberID: "member", saba.KeyStreams: streams,
+		saba.KeySilenceTimeout: "1500", saba.KeyBackoffInitial: "50", saba.KeyBackoffMax: "1000", saba.KeyRefreshMargin: "1000",
 	}
 	for k, v := range extra {
 		cfg[k] = v
@@ -58,7 +60,7 @@ func (r *binaryRun) start() (*exec.Cmd, *bytes.Buffer) {
 }
 
 // committed returns the committed last_event_id of every stream.
-func (r *binaryRun) committed(ctx context.Context, connName string, specs []StreamSpec) map[string]string {
+func (r *binaryRun) committed(ctx context.Context, connName string, specs []saba.StreamSpec) map[string]string {
 	offs, err := connector.ReadOffsets(ctx, kafkaOpts(testenv.Brokers(r.t)), r.offsets, connName)
 	out := map[string]string{}
 	if err != nil {
@@ -66,7 +68,7 @@ func (r *binaryRun) committed(ctx context.Context, connName string, specs []Stre
 		return out
 	}
 	for _, sp := range specs {
-		out[streamName(sp)], _ = offs.Offsets[PartitionOf(sp).String()].OffsetString(OffsetKey)
+		out[sp.Name()], _ = offs.Offsets[saba.PartitionOf(sp).String()].OffsetString(saba.OffsetKey)
 	}
 	return out
 }
@@ -98,11 +100,11 @@ func tail(b *bytes.Buffer) string {
 }
 
 // waitAll waits until every stream committed the latest update of its view.
-func (r *binaryRun) waitAll(ctx context.Context, sim *Simulator, connName string, specs []StreamSpec, logs *bytes.Buffer, timeout time.Duration) map[string]string {
+func (r *binaryRun) waitAll(ctx context.Context, sim *sabasim.Simulator, connName string, specs []saba.StreamSpec, logs *bytes.Buffer, timeout time.Duration) map[string]string {
 	r.t.Helper()
 	want := map[string]string{}
 	for _, sp := range specs {
-		want[streamName(sp)] = lastUpdateFor(r.t, sim, sp)
+		want[sp.Name()] = lastUpdateFor(r.t, sim, sp)
 	}
 	deadline := time.Now().Add(timeout)
 	for {
@@ -132,24 +134,24 @@ func TestCrashExactlyOnce(t *testing.T) {
 		rate  = 250
 		total = 12000
 	)
-	opts := []SimOption{WithSeed(42), WithRecordTimeline(true), WithCacheSize(1 << 20), WithTokenTTL(4 * time.Second),
-		WithKeepAlive(300 * time.Millisecond), WithEvents(30, 4), WithMalformedEvery(401), WithDuplicateEvery(97), WithInclusiveReplay(true)}
-	specs := []StreamSpec{{"GetEvents", "$filter=sporttype eq 1"}, {"GetMarkets", ""}, {"GetEvents", "$filter=sporttype ne 1"}}
+	opts := []sabasim.SimOption{sabasim.WithSeed(42), sabasim.WithRecordTimeline(true), sabasim.WithCacheSize(1 << 20), sabasim.WithTokenTTL(4 * time.Second),
+		sabasim.WithKeepAlive(300 * time.Millisecond), sabasim.WithEvents(30, 4), sabasim.WithMalformedEvery(401), sabasim.WithDuplicateEvery(97), sabasim.WithInclusiveReplay(true)}
+	specs := []saba.StreamSpec{{Endpoint: "GetEvents", Query: "$filter=sporttype eq 1"}, {Endpoint: "GetMarkets", Query: ""}, {Endpoint: "GetEvents", Query: "$filter=sporttype ne 1"}}
 
 	// The timeline is a function of the seed: where each stream ends is
 	// known before the run, from a twin that is only stepped.
-	twin := NewSimulator(append(opts, WithEpoch("twin"))...)
+	twin := sabasim.NewSimulator(append(opts, sabasim.WithEpoch("twin"))...)
 	twin.Step(total)
 	var done int64
 	for _, sp := range specs {
-		idx, _, err := twin.lastRelevant(sp)
+		idx, _, err := twin.LastRelevant(sp.Endpoint, sp.Query)
 		if err != nil {
 			t.Fatal(err)
 		}
 		done += idx
 	}
 
-	sim := NewSimulator(append(opts, WithRate(rate), WithMaxUpdates(total))...)
+	sim := sabasim.NewSimulator(append(opts, sabasim.WithRate(rate), sabasim.WithMaxUpdates(total))...)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	url, err := sim.Listen(ctx, "127.0.0.1:0")
@@ -189,7 +191,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 		Progress: func() int64 {
 			var sum int64
 			for k, id := range run.committed(ctx, "saba-crash", specs) {
-				idx, _ := sim.lookup(id)
+				idx, _ := sim.Lookup(id)
 				if idx < prev[k] {
 					t.Errorf("%s: committed position went back from %d to %d", k, prev[k], idx)
 				}
@@ -205,17 +207,17 @@ func TestCrashExactlyOnce(t *testing.T) {
 
 	want := map[string]string{}
 	for _, sp := range specs {
-		want[streamName(sp)] = lastUpdateFor(t, sim, sp)
+		want[sp.Name()] = lastUpdateFor(t, sim, sp)
 	}
 	got, count, err := readBack(ctx, sim, kafkaOpts(testenv.Brokers(t)), testenv.Registry(t), run.prefix, run.dlq)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, sp := range specs {
-		u, s, err := checkTimeline(sim, sp, "", got[streamName(sp)], want[streamName(sp)])
-		t.Logf("%s: %d updates exactly once, %d snapshots", streamName(sp), u, s)
+		u, s, err := CheckTimeline(sim, sp, "", got[sp.Name()], want[sp.Name()])
+		t.Logf("%s: %d updates exactly once, %d snapshots", sp.Name(), u, s)
 		if err != nil {
-			t.Fatalf("%s: %v", streamName(sp), err)
+			t.Fatalf("%s: %v", sp.Name(), err)
 		}
 	}
 	st := sim.Stats()

@@ -1,4 +1,4 @@
-package saba
+package sabademo
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -26,8 +28,8 @@ type Demo struct {
 	Updates int64   // updates the simulator generates
 	Rate    float64 // updates per second
 
-	sim      *Simulator
-	specs    []StreamSpec
+	sim      *sabasim.Simulator
+	specs    []saba.StreamSpec
 	want     int64 // the sum over streams of the last update each one holds
 	settings connector.Settings
 	cancel   context.CancelFunc
@@ -41,32 +43,32 @@ func NewDemo() *Demo { return &Demo{Updates: 2500, Rate: 500} }
 func (d *Demo) Name() string { return "demo-saba" }
 
 // simOptions returns the options of the demo's timeline.
-func (d *Demo) simOptions() []SimOption {
-	return []SimOption{WithSeed(2026), WithRecordTimeline(true), WithEvents(40, 4), WithKeepAlive(time.Second),
-		WithMalformedEvery(1201), WithDuplicateEvery(211), WithInclusiveReplay(true)}
+func (d *Demo) simOptions() []sabasim.SimOption {
+	return []sabasim.SimOption{sabasim.WithSeed(2026), sabasim.WithRecordTimeline(true), sabasim.WithEvents(40, 4), sabasim.WithKeepAlive(time.Second),
+		sabasim.WithMalformedEvery(1201), sabasim.WithDuplicateEvery(211), sabasim.WithInclusiveReplay(true)}
 }
 
 // Start implements demo.Source: it starts the simulator and its faults and
 // returns the connector config pointing at it.
 func (d *Demo) Start(context.Context) (connector.Config, error) {
-	specs, err := ParseStreams(demoStreams)
+	specs, err := saba.ParseStreams(demoStreams)
 	if err != nil {
 		return nil, err
 	}
 	d.specs = specs
 	// The timeline is a function of the seed: a twin that is only stepped
 	// says where each stream ends.
-	twin := NewSimulator(append(d.simOptions(), WithEpoch("twin"))...)
+	twin := sabasim.NewSimulator(append(d.simOptions(), sabasim.WithEpoch("twin"))...)
 	twin.Step(int(d.Updates))
 	d.want = 0
 	for _, sp := range specs {
-		idx, _, err := twin.lastRelevant(sp)
+		idx, _, err := twin.LastRelevant(sp.Endpoint, sp.Query)
 		if err != nil {
 			return nil, err
 		}
 		d.want += idx
 	}
-	d.sim = NewSimulator(append(d.simOptions(), WithEpoch("demo"), WithRate(d.Rate), WithMaxUpdates(d.Updates))...)
+	d.sim = sabasim.NewSimulator(append(d.simOptions(), sabasim.WithEpoch("demo"), sabasim.WithRate(d.Rate), sabasim.WithMaxUpdates(d.Updates))...)
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	url, err := d.sim.Listen(ctx, "127.0.0.1:0")
@@ -81,12 +83,12 @@ func (d *Demo) Start(context.Context) (connector.Config, error) {
 		d.injectFaults(ctx)
 	}()
 	cfg := connector.Config{
-		connector.KeyName: d.Name(), connector.KeyClass: Class, connector.KeyTasksMax: "2",
+		connector.KeyName: d.Name(), connector.KeyClass: saba.Class, connector.KeyTasksMax: "2",
 		connector.KeyTxnBoundary: connector.BoundaryInterval, connector.KeyTxnBoundaryIntervalMs: "100",
 		connector.KeyTopicPartitions: "3", connector.KeyTopicPrefix: "sportsconnect",
 		connector.KeyErrorsTolerance: connector.ToleranceAll,
-		KeyBaseURL:                   url, KeyVendorID: "demo-vendor", KeyVendorMemberID: "demo-member", KeyStreams: demoStreams,
-		KeyBackoffInitial: "50", KeyBackoffMax: "1000", KeySilenceTimeout: "5000",
+		saba.KeyBaseURL:              url, saba.KeyVendorID: "demo-vendor", saba.KeyVendorMemberID: "demo-member", saba.KeyStreams: demoStreams,
+		saba.KeyBackoffInitial: "50", saba.KeyBackoffMax: "1000", saba.KeySilenceTimeout: "5000",
 	}
 	d.settings = connector.ParseSettings(cfg)
 	cfg[connector.KeyDLQTopic] = d.settings.Topic("saba.dlq")
@@ -118,8 +120,8 @@ func (d *Demo) Progress(st connector.ConnectorStatus) (done, want int64) {
 	best := map[string]int64{}
 	for _, t := range st.Tasks {
 		for p, o := range t.Stats.Committed {
-			id, _ := o.OffsetString(OffsetKey)
-			if idx, ok := d.sim.lookup(id); ok {
+			id, _ := o.OffsetString(saba.OffsetKey)
+			if idx, ok := d.sim.Lookup(id); ok {
 				best[p] = max(best[p], idx)
 			}
 		}
@@ -136,7 +138,7 @@ func (d *Demo) Progress(st connector.ConnectorStatus) (done, want int64) {
 // snapshot; each malformed message once in the dead-letter topic) and the
 // committed offsets, and prints a summary and a few records.
 func (d *Demo) Verify(ctx context.Context, kafka []kgo.Opt, registry string, out io.Writer) error {
-	events, markets, dlq := EventsTopic(d.settings), MarketsTopic(d.settings), d.settings.Topic("saba.dlq")
+	events, markets, dlq := saba.EventsTopic(d.settings), saba.MarketsTopic(d.settings), d.settings.Topic("saba.dlq")
 	got, _, err := readBack(ctx, d.sim, kafka, registry, d.settings.TopicPrefix, dlq)
 	if err != nil {
 		return err
@@ -151,38 +153,38 @@ func (d *Demo) Verify(ctx context.Context, kafka []kgo.Opt, registry string, out
 	}
 	var lines []string
 	for _, sp := range d.specs {
-		name := streamName(sp)
-		_, last, err := d.sim.lastRelevant(sp)
+		name := sp.Name()
+		_, last, err := d.sim.LastRelevant(sp.Endpoint, sp.Query)
 		if err != nil {
 			return err
 		}
-		updates, snapshots, err := checkTimeline(d.sim, sp, "", got[name], last)
+		updates, snapshots, err := CheckTimeline(d.sim, sp, "", got[name], last)
 		if err != nil {
 			return fmt.Errorf("stream %s: %w", name, err)
 		}
-		if c, _ := offs.Offsets[PartitionOf(sp).String()].OffsetString(OffsetKey); c != last {
+		if c, _ := offs.Offsets[saba.PartitionOf(sp).String()].OffsetString(saba.OffsetKey); c != last {
 			return fmt.Errorf("stream %s: committed offset %q, want the last update %q", name, c, last)
 		}
 		for _, o := range got[name] {
 			switch {
-			case o.dead:
+			case o.Dead:
 				counts[dlq]["dead letters"]++
-			case o.topic == "events":
-				counts[events][o.op]++
+			case o.Topic == "events":
+				counts[events][o.Op]++
 			default:
-				counts[markets][o.op]++
+				counts[markets][o.Op]++
 			}
 		}
 		lines = append(lines, fmt.Sprintf("  stream %s: %d updates exactly once, in order, after %d snapshot(s); committed %s=%s, its last",
-			name, updates, snapshots, OffsetKey, last))
+			name, updates, snapshots, saba.OffsetKey, last))
 	}
 	for _, t := range []string{events, markets, dlq} {
 		var n int
 		var parts []string
-		for _, op := range []string{OpReset, OpAdd, OpChange, OpRemove, "dead letters"} {
+		for _, op := range []string{saba.OpReset, saba.OpAdd, saba.OpChange, saba.OpRemove, "dead letters"} {
 			if c := counts[t][op]; c > 0 {
 				n += c
-				if op == OpReset {
+				if op == saba.OpReset {
 					op = "reset markers"
 				}
 				parts = append(parts, strconv.Itoa(c)+" "+op)

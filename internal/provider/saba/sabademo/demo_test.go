@@ -1,8 +1,9 @@
-package saba
+package sabademo
 
 import (
 	"bytes"
 	"context"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,7 +21,7 @@ func TestDemo(t *testing.T) {
 	var out bytes.Buffer
 	d := &Demo{Updates: 1500, Rate: 500}
 	err := demo.Run(context.Background(), zaptest.NewLogger(t), demo.Options{
-		Plugins: connector.NewPlugins(Plugin()),
+		Plugins: connector.NewPlugins(saba.Plugin()),
 		Sources: []demo.Source{d},
 		Timeout: 60 * time.Second, Out: &out,
 	})

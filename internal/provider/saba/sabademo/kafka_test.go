@@ -1,7 +1,9 @@
-package saba
+package sabademo
 
 import (
 	"context"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -20,9 +22,9 @@ import (
 
 // lastUpdateFor returns the id of the latest update the stream's view holds
 // (the id its committed offset ends at), or the snapshot id "<epoch>-0".
-func lastUpdateFor(t *testing.T, sim *Simulator, sp StreamSpec) string {
+func lastUpdateFor(t *testing.T, sim *sabasim.Simulator, sp saba.StreamSpec) string {
 	t.Helper()
-	_, id, err := sim.lastRelevant(sp)
+	_, id, err := sim.LastRelevant(sp.Endpoint, sp.Query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +41,7 @@ func newSabaWorker(t *testing.T, brokers []string, registry, group, offsets stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := connector.NewWorker(connector.NewPlugins(Plugin()), append([]connector.WorkerOption{
+	w, err := connector.NewWorker(connector.NewPlugins(saba.Plugin()), append([]connector.WorkerOption{
 		connector.WithKafka(kgo.SeedBrokers(brokers...)),
 		connector.WithSerializer(avroreg.NewSerializer(srcl)),
 		connector.WithLogger(zaptest.NewLogger(t)),
@@ -84,7 +86,7 @@ func waitStreamsCommitted(t *testing.T, w *connector.Worker, name string, want m
 		got = map[string]string{}
 		done := true
 		for p, id := range want {
-			got[p], _ = offs.Offsets[p].OffsetString(OffsetKey)
+			got[p], _ = offs.Offsets[p].OffsetString(saba.OffsetKey)
 			done = done && got[p] == id
 		}
 		if done {
@@ -104,17 +106,17 @@ func TestWorkerEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer env.Close()
-	sim, url := newTestSim(t, WithRate(400), WithMaxUpdates(800), WithMalformedEvery(97), WithDuplicateEvery(31), WithInclusiveReplay(true))
-	specs := []StreamSpec{{"GetEvents", "$filter=sporttype eq 1"}, {"GetMarkets", ""}}
+	sim, url := newTestSim(t, sabasim.WithRate(400), sabasim.WithMaxUpdates(800), sabasim.WithMalformedEvery(97), sabasim.WithDuplicateEvery(31), sabasim.WithInclusiveReplay(true))
+	specs := []saba.StreamSpec{{Endpoint: "GetEvents", Query: "$filter=sporttype eq 1"}, {Endpoint: "GetMarkets", Query: ""}}
 	m := metrics.New(nil)
 	w := newSabaWorker(t, env.Brokers(), env.RegistryURL(), "g", "offsets", connector.WithObserver(m))
 	m.SetSource(w)
 	cfg := connector.Config{
-		"name": "saba", "connector.class": Class, "tasks.max": "2", "topic.prefix": "emb",
+		"name": "saba", "connector.class": saba.Class, "tasks.max": "2", "topic.prefix": "emb",
 		"topic.creation.default.partitions": "3",
 		connector.KeyErrorsTolerance:        connector.ToleranceAll, connector.KeyDLQTopic: "emb.dlq",
-		KeyBaseURL: url, KeyVendorID: "v", KeyVendorMemberID: "m", KeyStreams: "GetEvents $filter=sporttype eq 1; GetMarkets",
-		KeyBackoffInitial: "20", KeyBackoffMax: "200",
+		saba.KeyBaseURL: url, saba.KeyVendorID: "v", saba.KeyVendorMemberID: "m", saba.KeyStreams: "GetEvents $filter=sporttype eq 1; GetMarkets",
+		saba.KeyBackoffInitial: "20", saba.KeyBackoffMax: "200",
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -131,7 +133,7 @@ func TestWorkerEmbedded(t *testing.T) {
 	}
 	want := map[string]string{}
 	for _, sp := range specs {
-		want[PartitionOf(sp).String()] = lastUpdateFor(t, sim, sp)
+		want[saba.PartitionOf(sp).String()] = lastUpdateFor(t, sim, sp)
 	}
 	waitStreamsCommitted(t, w, "saba", want, 30*time.Second)
 	text := scrape(m)
@@ -143,10 +145,10 @@ func TestWorkerEmbedded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sp := range specs {
-		u, s, err := checkTimeline(sim, sp, "", got[streamName(sp)], want[PartitionOf(sp).String()])
-		t.Logf("%s: %d updates, %d snapshots", streamName(sp), u, s)
+		u, s, err := CheckTimeline(sim, sp, "", got[sp.Name()], want[saba.PartitionOf(sp).String()])
+		t.Logf("%s: %d updates, %d snapshots", sp.Name(), u, s)
 		if err != nil {
-			t.Fatalf("%s: %v", streamName(sp), err)
+			t.Fatalf("%s: %v", sp.Name(), err)
 		}
 	}
 	st := sim.Stats()
@@ -159,8 +161,8 @@ func TestWorkerEmbedded(t *testing.T) {
 		t.Errorf("%v reconnects counted for %d cuts of 2 streams:\n%s", n, cuts, text)
 	}
 	for _, sp := range specs {
-		if n := sumSeries(t, text, `sportsconnect_provider_commit_lag_seconds_count{connector="saba",fixture="`+streamName(sp)+`"`); n < 10 {
-			t.Errorf("%s: %v commit lag observations", streamName(sp), n)
+		if n := sumSeries(t, text, `sportsconnect_provider_commit_lag_seconds_count{connector="saba",fixture="`+sp.Name()+`"`); n < 10 {
+			t.Errorf("%s: %v commit lag observations", sp.Name(), n)
 		}
 	}
 }

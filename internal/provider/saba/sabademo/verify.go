@@ -1,4 +1,4 @@
-package saba
+package sabademo
 
 import (
 	"cmp"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -16,14 +18,14 @@ import (
 // This file checks what reached Kafka against a Simulator's timeline, for
 // the demo (Demo.Verify) and the tests.
 
-// obs is one record as observed downstream (in-process or read from Kafka).
-type obs struct {
-	stream string // streamName: endpoint + " " + query
-	msgID  string
-	topic  string // "events" or "markets"
-	op     string
-	status int32
-	dead   bool
+// Obs is one record as observed downstream (in-process or read from Kafka).
+type Obs struct {
+	Stream string // the stream's saba.StreamSpec.Name: endpoint + " " + query
+	MsgID  string // the SSE id of the message the record came from
+	Topic  string // "events" or "markets"; empty for a dead letter
+	Op     string // saba.OpAdd, OpChange, OpRemove or OpReset
+	Status int32  // the message's Saba status
+	Dead   bool   // a dead letter
 }
 
 // readBack reads both saba topics of prefix, and the dead-letter topic dlq
@@ -32,7 +34,7 @@ type obs struct {
 // (Kafka orders only within a partition), after checking that within every
 // partition a stream's updates never go back. It also returns the number of
 // records read (tombstones excluded).
-func readBack(ctx context.Context, sim *Simulator, kafka []kgo.Opt, registry, prefix, dlq string) (map[string][]obs, int, error) {
+func readBack(ctx context.Context, sim *sabasim.Simulator, kafka []kgo.Opt, registry, prefix, dlq string) (map[string][]Obs, int, error) {
 	topics := []string{prefix + ".saba.events", prefix + ".saba.markets"}
 	if dlq != "" {
 		topics = append(topics, dlq)
@@ -43,7 +45,7 @@ func readBack(ctx context.Context, sim *Simulator, kafka []kgo.Opt, registry, pr
 	}
 	dec := avroreg.NewDecoder(srcl)
 	type item struct {
-		o        obs
+		o        Obs
 		idx      int64
 		snapshot bool
 		seq      int // order of arrival within its partition
@@ -54,30 +56,30 @@ func readBack(ctx context.Context, sim *Simulator, kafka []kgo.Opt, registry, pr
 		if r.Value == nil {
 			return nil // a tombstone
 		}
-		var o obs
+		var o Obs
 		switch r.Topic {
 		case dlq:
-			o = obs{stream: header(r, HeaderStream), msgID: header(r, connector.HeaderPosition), dead: true}
+			o = Obs{Stream: header(r, saba.HeaderStream), MsgID: header(r, connector.HeaderPosition), Dead: true}
 		case topics[0]:
-			var v EventRecord
+			var v saba.EventRecord
 			if err := dec.Decode(ctx, r.Value, &v); err != nil {
 				return err
 			}
-			o = obs{stream: streamName(StreamSpec{v.Endpoint, v.Query}), msgID: v.MessageID, topic: "events", op: v.Op, status: v.Status}
+			o = Obs{Stream: saba.StreamSpec{Endpoint: v.Endpoint, Query: v.Query}.Name(), MsgID: v.MessageID, Topic: "events", Op: v.Op, Status: v.Status}
 		default:
-			var v MarketRecord
+			var v saba.MarketRecord
 			if err := dec.Decode(ctx, r.Value, &v); err != nil {
 				return err
 			}
-			o = obs{stream: streamName(StreamSpec{v.Endpoint, v.Query}), msgID: v.MessageID, topic: "markets", op: v.Op, status: v.Status}
+			o = Obs{Stream: saba.StreamSpec{Endpoint: v.Endpoint, Query: v.Query}.Name(), MsgID: v.MessageID, Topic: "markets", Op: v.Op, Status: v.Status}
 		}
-		idx, ok := sim.lookup(o.msgID)
+		idx, ok := sim.Lookup(o.MsgID)
 		if !ok {
-			return fmt.Errorf("record with unknown message id %q", o.msgID)
+			return fmt.Errorf("record with unknown message id %q", o.MsgID)
 		}
-		snap := o.status == StatusInitialData || o.status == StatusReset
-		if !snap && !o.dead {
-			pk := fmt.Sprintf("%s/%s/%d", o.stream, r.Topic, r.Partition)
+		snap := o.Status == saba.StatusInitialData || o.Status == saba.StatusReset
+		if !snap && !o.Dead {
+			pk := fmt.Sprintf("%s/%s/%d", o.Stream, r.Topic, r.Partition)
 			if idx < lastIdx[pk] {
 				return fmt.Errorf("%s: update %d after update %d", pk, idx, lastIdx[pk])
 			}
@@ -93,89 +95,89 @@ func readBack(ctx context.Context, sim *Simulator, kafka []kgo.Opt, registry, pr
 	// snapshot taken after it; reset markers first within a snapshot.
 	slices.SortStableFunc(items, func(a, b item) int {
 		switch {
-		case a.o.stream != b.o.stream:
-			return cmp.Compare(a.o.stream, b.o.stream)
+		case a.o.Stream != b.o.Stream:
+			return cmp.Compare(a.o.Stream, b.o.Stream)
 		case a.idx != b.idx:
 			return cmp.Compare(a.idx, b.idx)
 		case a.snapshot != b.snapshot:
 			return b2i(a.snapshot) - b2i(b.snapshot)
-		case (a.o.op == OpReset) != (b.o.op == OpReset):
-			return b2i(b.o.op == OpReset) - b2i(a.o.op == OpReset)
+		case (a.o.Op == saba.OpReset) != (b.o.Op == saba.OpReset):
+			return b2i(b.o.Op == saba.OpReset) - b2i(a.o.Op == saba.OpReset)
 		}
 		return a.seq - b.seq
 	})
-	out := map[string][]obs{}
+	out := map[string][]Obs{}
 	for _, it := range items {
-		out[it.o.stream] = append(out[it.o.stream], it.o)
+		out[it.o.Stream] = append(out[it.o.Stream], it.o)
 	}
 	return out, len(items), nil
 }
 
-// checkTimeline checks the records of one stream against the simulator's
+// CheckTimeline checks the records of one stream against the simulator's
 // timeline: every snapshot starts with its reset markers and holds only
 // adds; after a snapshot at update k, the deltas are exactly the next
 // non-empty updates k+1, k+2, ... each once, in order, with the counts the
 // timeline gives; up to the update with id lastID. It returns the number of
 // updates seen and snapshots seen.
-func checkTimeline(sim *Simulator, sp StreamSpec, includeMarkets string, recs []obs, lastID string) (updates, snapshots int, err error) {
+func CheckTimeline(sim *sabasim.Simulator, sp saba.StreamSpec, includeMarkets string, recs []Obs, lastID string) (updates, snapshots int, err error) {
 	timeline := sim.Updates()
-	byIndex := map[int64]Update{}
+	byIndex := map[int64]sabasim.Update{}
 	for _, u := range timeline {
 		byIndex[u.Index] = u
 	}
-	last, ok := sim.lookup(lastID)
+	last, ok := sim.Lookup(lastID)
 	if !ok {
 		return 0, 0, fmt.Errorf("last id %q is not the simulator's", lastID)
 	}
 	// group consecutive records by message id
 	type group struct {
 		id   string
-		recs []obs
+		recs []Obs
 	}
 	var groups []group
 	for _, r := range recs {
-		if len(groups) == 0 || groups[len(groups)-1].id != r.msgID {
-			groups = append(groups, group{id: r.msgID})
+		if len(groups) == 0 || groups[len(groups)-1].id != r.MsgID {
+			groups = append(groups, group{id: r.MsgID})
 		}
 		g := &groups[len(groups)-1]
 		g.recs = append(g.recs, r)
 	}
 	pos := int64(-1) // index of the last update applied
-	nextNonEmpty := func(from int64) (int64, Counts, error) {
+	nextNonEmpty := func(from int64) (int64, sabasim.Counts, error) {
 		for i := from + 1; i <= last; i++ {
 			u, ok := byIndex[i]
 			if !ok {
-				return 0, Counts{}, fmt.Errorf("update %d not recorded", i)
+				return 0, sabasim.Counts{}, fmt.Errorf("update %d not recorded", i)
 			}
 			c, err := sim.CountsOf(sp.Endpoint, sp.Query, includeMarkets, u)
 			if err != nil {
-				return 0, Counts{}, err
+				return 0, sabasim.Counts{}, err
 			}
 			if c.Total() > 0 || u.Malformed {
 				return i, c, nil
 			}
 		}
-		return -1, Counts{}, nil
+		return -1, sabasim.Counts{}, nil
 	}
 	for gi, g := range groups {
-		idx, ok := sim.lookup(g.id)
+		idx, ok := sim.Lookup(g.id)
 		if !ok {
 			return updates, snapshots, fmt.Errorf("group %d: id %q unknown", gi, g.id)
 		}
 		first := g.recs[0]
-		if first.status == StatusInitialData || first.status == StatusReset {
-			if first.op != OpReset {
+		if first.Status == saba.StatusInitialData || first.Status == saba.StatusReset {
+			if first.Op != saba.OpReset {
 				return updates, snapshots, fmt.Errorf("snapshot %s does not start with a reset marker", g.id)
 			}
 			for _, r := range g.recs {
-				if r.op != OpReset && r.op != OpAdd {
-					return updates, snapshots, fmt.Errorf("snapshot %s holds op %s", g.id, r.op)
+				if r.Op != saba.OpReset && r.Op != saba.OpAdd {
+					return updates, snapshots, fmt.Errorf("snapshot %s holds op %s", g.id, r.Op)
 				}
 			}
 			if idx < pos {
 				return updates, snapshots, fmt.Errorf("snapshot %s (update %d) goes back before update %d", g.id, idx, pos)
 			}
-			if pos >= 0 && first.status == StatusInitialData {
+			if pos >= 0 && first.Status == saba.StatusInitialData {
 				return updates, snapshots, fmt.Errorf("status 1 snapshot %s after data: a resumed stream must get a replay or status 3", g.id)
 			}
 			pos = idx
@@ -195,23 +197,23 @@ func checkTimeline(sim *Simulator, sp StreamSpec, includeMarkets string, recs []
 			}
 			return updates, snapshots, fmt.Errorf("update %d missing: next record is update %d (%s)", want, idx, g.id)
 		}
-		var got Counts
+		var got sabasim.Counts
 		dead := 0
 		for _, r := range g.recs {
 			switch {
-			case r.dead:
+			case r.Dead:
 				dead++
-			case r.topic == "events" && r.op == OpAdd:
+			case r.Topic == "events" && r.Op == saba.OpAdd:
 				got.EventsAdd++
-			case r.topic == "events" && r.op == OpChange:
+			case r.Topic == "events" && r.Op == saba.OpChange:
 				got.EventsChange++
-			case r.topic == "events" && r.op == OpRemove:
+			case r.Topic == "events" && r.Op == saba.OpRemove:
 				got.EventsRemove++
-			case r.topic == "markets" && r.op == OpAdd:
+			case r.Topic == "markets" && r.Op == saba.OpAdd:
 				got.MarketsAdd++
-			case r.topic == "markets" && r.op == OpChange:
+			case r.Topic == "markets" && r.Op == saba.OpChange:
 				got.MarketsChange++
-			case r.topic == "markets" && r.op == OpRemove:
+			case r.Topic == "markets" && r.Op == saba.OpRemove:
 				got.MarketsRemove++
 			}
 		}
@@ -241,19 +243,9 @@ func header(r *kgo.Record, key string) string {
 	return ""
 }
 
-// lastRelevant returns the index and id of the latest recorded update the
-// stream's view holds (the id its committed offset ends at once it caught
-// up), or 0 and the snapshot id "<epoch>-0" if none.
-func (s *Simulator) lastRelevant(sp StreamSpec) (int64, string, error) {
-	us := s.Updates()
-	for i := len(us) - 1; i >= 0; i-- {
-		c, err := s.CountsOf(sp.Endpoint, sp.Query, "", us[i])
-		if err != nil {
-			return 0, "", err
-		}
-		if c.Total() > 0 || us[i].Malformed {
-			return us[i].Index, us[i].ID, nil
-		}
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
-	return 0, s.idOf(0), nil
+	return 0
 }

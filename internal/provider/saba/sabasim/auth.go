@@ -1,4 +1,4 @@
-package saba
+package sabasim
 
 import (
 	"crypto/hmac"
@@ -72,6 +72,13 @@ func (s *Simulator) checkToken(tok string) (tokenClaims, error) {
 		return c, errBadToken
 	}
 	return c, nil
+}
+
+// CheckToken returns nil if tok is a token this simulator would accept now
+// (its signature, expiry and generation), else an error.
+func (s *Simulator) CheckToken(tok string) error {
+	_, err := s.checkToken(tok)
+	return err
 }
 
 func (s *Simulator) tokenValid(c tokenClaims) bool {

@@ -1,4 +1,4 @@
-package saba
+package sabasim
 
 import (
 	"encoding/json"
@@ -105,7 +105,7 @@ type wireMsg struct {
 // render returns the data of u as this view sees it, and how many items it
 // holds. s must be locked by the caller (its lookups are read).
 func (v *streamView) render(s *simState, u *Update, status int) ([]byte, int, error) {
-	msg := wireMsg{Status: status, Message: statusMessage(status)}
+	msg := wireMsg{Status: status, Message: StatusMessage(status)}
 	n := 0
 	if v.events != nil {
 		ws := &wireSet{Add: []any{}, Change: []any{}, Remove: []int64{}}

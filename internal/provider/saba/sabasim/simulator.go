@@ -1,4 +1,4 @@
-package saba
+package sabasim
 
 import (
 	"context"
@@ -203,11 +203,13 @@ func (s *Simulator) Close() {
 	s.wg.Wait()
 }
 
-// idOf returns the opaque SSE id of update index i.
-func (s *Simulator) idOf(i int64) string { return s.o.epoch + "-" + strconv.FormatInt(i, 36) }
+// IDOf returns the opaque SSE id of update index i ("<epoch>-0" is the
+// id of a snapshot taken before any update).
+func (s *Simulator) IDOf(i int64) string { return s.o.epoch + "-" + strconv.FormatInt(i, 36) }
 
-// lookup returns the index of an SSE id this simulator issued.
-func (s *Simulator) lookup(id string) (int64, bool) {
+// Lookup returns the index of an SSE id this simulator issued; ok is false
+// for any other id (another epoch's, or not one of ours at all).
+func (s *Simulator) Lookup(id string) (int64, bool) {
 	ep, n, ok := strings.Cut(id, "-")
 	if !ok || ep != s.o.epoch {
 		return 0, false
@@ -222,7 +224,7 @@ func (s *Simulator) Step(n int) {
 	defer s.mu.Unlock()
 	for range n {
 		s.head++
-		u := &Update{Index: s.head, ID: s.idOf(s.head), Created: time.Now()}
+		u := &Update{Index: s.head, ID: s.IDOf(s.head), Created: time.Now()}
 		u.Malformed = s.o.malformedEvery > 0 && s.head%s.o.malformedEvery == 0
 		s.state.step(u)
 		s.log = append(s.log, u)
@@ -245,7 +247,7 @@ func (s *Simulator) broadcastLocked() {
 func (s *Simulator) Head() (int64, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.head, s.idOf(s.head)
+	return s.head, s.IDOf(s.head)
 }
 
 // Updates returns the recorded timeline (WithRecordTimeline), oldest first.
@@ -292,6 +294,38 @@ func (s *Simulator) CountsOf(endpoint, query, includeMarkets string, u Update) (
 		}
 	}
 	return c, nil
+}
+
+// LastRelevant returns the index and id of the latest recorded update the
+// view (endpoint, query) holds, a malformed update included (the id a
+// stream's committed offset ends at once it caught up), or 0 and the
+// snapshot id "<epoch>-0" if none.
+func (s *Simulator) LastRelevant(endpoint, query string) (int64, string, error) {
+	us := s.Updates()
+	for i := len(us) - 1; i >= 0; i-- {
+		c, err := s.CountsOf(endpoint, query, "", us[i])
+		if err != nil {
+			return 0, "", err
+		}
+		if c.Total() > 0 || us[i].Malformed {
+			return us[i].Index, us[i].ID, nil
+		}
+	}
+	return 0, s.IDOf(0), nil
+}
+
+// SnapshotSize returns the size in bytes of the status 1 snapshot the view
+// (endpoint, query, includeMarkets) would get now.
+func (s *Simulator) SnapshotSize(endpoint, query, includeMarkets string) (int, error) {
+	v, err := newStreamView(endpoint, query, includeMarkets)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap := s.state.snapshot()
+	b, _, err := v.render(s.state, &snap, StatusInitialData)
+	return len(b), err
 }
 
 func b2i(b bool) int {

@@ -1,4 +1,4 @@
-package saba
+package sabasim
 
 import (
 	"context"
@@ -54,14 +54,56 @@ func openRaw(t *testing.T, url, token, path, lastID, acceptEnc string) (*sse.Str
 	return sse.Connect(ctx, nil, req, lastID)
 }
 
-func nextMsg(t *testing.T, st *sse.Stream) (sse.Event, *message) {
+// testMessage is a message's data as the documents describe it, decoded
+// with encoding/json: the simulator's tests share no parser with the
+// connector.
+type testMessage struct {
+	Status  int    `json:"status"`
+	Message string `json:"message"`
+	Payload struct {
+		Events  *testSet `json:"events"`
+		Markets *testSet `json:"markets"`
+	} `json:"payload"`
+}
+
+// testSet is the add/change/remove lists of events or markets.
+type testSet struct {
+	Add    []json.RawMessage `json:"add"`
+	Change []json.RawMessage `json:"change"`
+	Remove []json.RawMessage `json:"remove"`
+}
+
+func (s *testSet) len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.Add) + len(s.Change) + len(s.Remove)
+}
+
+// decodeMessage decodes a message's data; it must be one JSON object with
+// a status.
+func decodeMessage(data []byte) (*testMessage, error) {
+	var m testMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	var has struct {
+		Status *int `json:"status"`
+	}
+	if json.Unmarshal(data, &has) != nil || has.Status == nil {
+		return nil, errors.New("no status")
+	}
+	return &m, nil
+}
+
+func nextMsg(t *testing.T, st *sse.Stream) (sse.Event, *testMessage) {
 	t.Helper()
 	for {
 		ev, err := st.Next()
 		if err != nil {
 			t.Fatalf("next: %v", err)
 		}
-		m, err := parseMessage(ev.Data)
+		m, err := decodeMessage(ev.Data)
 		if err != nil {
 			t.Fatalf("parse %q: %v", ev.Data, err)
 		}
@@ -92,7 +134,7 @@ func TestSimulatorStreamStatuses(t *testing.T) {
 	sim.Step(3)
 	for i := int64(1); i <= 3; i++ {
 		ev, m := nextMsg(t, st)
-		if m.Status != StatusSuccess || ev.ID != sim.idOf(i) {
+		if m.Status != StatusSuccess || ev.ID != sim.IDOf(i) {
 			t.Fatalf("update %d: status %d id %q", i, m.Status, ev.ID)
 		}
 	}
@@ -100,18 +142,18 @@ func TestSimulatorStreamStatuses(t *testing.T) {
 
 	// Reconnect inside the cache: replay, no snapshot.
 	sim.Step(2)
-	st, err = openRaw(t, url, tok, path, sim.idOf(3), "gzip")
+	st, err = openRaw(t, url, tok, path, sim.IDOf(3), "gzip")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev, m := nextMsg(t, st); m.Status != StatusSuccess || ev.ID != sim.idOf(4) {
+	if ev, m := nextMsg(t, st); m.Status != StatusSuccess || ev.ID != sim.IDOf(4) {
 		t.Fatalf("replay: status %d id %q", m.Status, ev.ID)
 	}
 	st.Close()
 
 	// Outside the cache (or unknown): status 3 with the full set.
 	sim.Step(10)
-	for _, last := range []string{sim.idOf(1), "other-epoch-5", "garbage"} {
+	for _, last := range []string{sim.IDOf(1), "other-epoch-5", "garbage"} {
 		st, err = openRaw(t, url, tok, path, last, "br")
 		if err != nil {
 			t.Fatal(err)
@@ -251,13 +293,13 @@ func TestSimulatorFaults(t *testing.T) {
 		nextMsg(t, st)
 		sim2.Step(2)
 		ev, err := st.Next()
-		for err == nil && ev.ID != sim2.idOf(2) {
+		for err == nil && ev.ID != sim2.IDOf(2) {
 			ev, err = st.Next()
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, perr := parseMessage(ev.Data); perr == nil {
+		if _, perr := decodeMessage(ev.Data); perr == nil {
 			t.Fatalf("update 2 parsed: %q", ev.Data)
 		}
 	})
@@ -328,13 +370,13 @@ func TestSimulatorRepeats(t *testing.T) {
 		ev, _ := nextMsg(t, st)
 		ids = append(ids, ev.ID)
 	}
-	want := []string{sim.idOf(1), sim.idOf(2), sim.idOf(3), sim.idOf(3), sim.idOf(4)}
+	want := []string{sim.IDOf(1), sim.IDOf(2), sim.IDOf(3), sim.IDOf(3), sim.IDOf(4)}
 	if !slices.Equal(ids, want) {
 		t.Fatalf("ids %v, want %v (update 3 twice)", ids, want)
 	}
 	st.Close()
 
-	st, err = openRaw(t, url, tok, path, sim.idOf(4), "")
+	st, err = openRaw(t, url, tok, path, sim.IDOf(4), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,8 +384,8 @@ func TestSimulatorRepeats(t *testing.T) {
 	sim.Step(1)
 	first, _ := nextMsg(t, st)
 	second, _ := nextMsg(t, st)
-	if first.ID != sim.idOf(4) || second.ID != sim.idOf(5) {
-		t.Fatalf("replay after %s: %s then %s, want the named message again first", sim.idOf(4), first.ID, second.ID)
+	if first.ID != sim.IDOf(4) || second.ID != sim.IDOf(5) {
+		t.Fatalf("replay after %s: %s then %s, want the named message again first", sim.IDOf(4), first.ID, second.ID)
 	}
 	if st := sim.Stats(); st.Duplicates != 2 {
 		t.Fatalf("duplicates %d, want 2", st.Duplicates)

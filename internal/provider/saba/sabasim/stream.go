@@ -1,4 +1,4 @@
-package saba
+package sabasim
 
 import (
 	"compress/gzip"
@@ -110,7 +110,7 @@ func frame(id string, data []byte) []byte {
 }
 
 func writeStatus(w http.ResponseWriter, status int) {
-	writeJSON(w, httpStatusOf(status), map[string]any{"status": status, "message": statusMessage(status)})
+	writeJSON(w, httpStatusOf(status), map[string]any{"status": status, "message": StatusMessage(status)})
 }
 
 func (s *Simulator) handleStream(w http.ResponseWriter, r *http.Request) {
@@ -150,7 +150,7 @@ func (s *Simulator) handleStream(w http.ResponseWriter, r *http.Request) {
 	var first []byte
 	pos := s.head
 	resend := int64(-1) // index of the update the client named, sent again
-	idx, known := s.lookup(lastID)
+	idx, known := s.Lookup(lastID)
 	switch {
 	case lastID != "" && known && idx <= s.head && s.head-idx <= s.o.cacheSize && idx+1 >= s.logBase:
 		pos = idx
@@ -173,7 +173,7 @@ func (s *Simulator) handleStream(w http.ResponseWriter, r *http.Request) {
 			writeStatus(w, StatusInternalServerError)
 			return
 		}
-		first = frame(s.idOf(s.head), data)
+		first = frame(s.IDOf(s.head), data)
 	}
 	cutGen := s.cutGen
 	s.mu.Unlock()
@@ -221,7 +221,7 @@ func (s *Simulator) handleStream(w http.ResponseWriter, r *http.Request) {
 			s.stats.cuts.Add(1)
 			partial := next
 			if partial == nil {
-				partial = []byte("id: " + s.idOf(head+1) + "\r\ndata: {\"status\":0,\"message\":\"Succ")
+				partial = []byte("id: " + s.IDOf(head+1) + "\r\ndata: {\"status\":0,\"message\":\"Succ")
 			}
 			_ = fw.write(partial[:len(partial)/2])
 			panic(http.ErrAbortHandler)
