@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/backoff"
 	"github.com/seed-474f70f7/sportsconnect/internal/sse"
 	"go.uber.org/zap"
 )
@@ -287,7 +287,7 @@ type deliverFunc func(ctx context.Context, ev sse.Event) error
 // error (97/98, a message too large), or nil when ctx ends.
 func (c *Client) streamLoop(ctx context.Context, sp StreamSpec, lastID string, s settings, deliver deliverFunc) error {
 	log := c.log.With(zap.String("stream", sp.Name()))
-	backoff := s.backoffInitial
+	bo := backoff.New(s.backoffInitial, s.backoffMax)
 	connected := false
 	opened := func() {
 		if connected {
@@ -310,16 +310,15 @@ func (c *Client) streamLoop(ctx context.Context, sp StreamSpec, lastID string, s
 			return err
 		}
 		if delivered {
-			backoff = s.backoffInitial
+			bo.Reset()
 		}
-		wait := backoff/2 + rand.N(backoff/2+1)
+		wait := bo.Next()
 		log.Warn("stream reconnecting", zap.Error(err), zap.Duration("backoff", wait), zap.String("last_event_id", lastID), zap.Int("attempt", attempt))
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(wait):
 		}
-		backoff = min(backoff*2, s.backoffMax)
 	}
 }
 
