@@ -2,11 +2,11 @@ package sabasim
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/simcmd"
 )
 
 const simUsage = `Usage: sportsconnect simulate saba [flags]
@@ -29,12 +29,7 @@ Flags:
 // RunSimulator runs the simulator for 'sportsconnect simulate saba' until
 // ctx ends.
 func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("saba", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, simUsage)
-		fs.PrintDefaults()
-	}
+	fs := simcmd.Flags("saba", simUsage, stderr)
 	var (
 		addr        = fs.String("addr", "127.0.0.1:8090", "listen address")
 		seed        = fs.Uint64("seed", 1, "timeline seed (same seed, same timeline)")
@@ -59,10 +54,7 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		expireEvery = fs.Duration("expire-every", 0, "fault: revoke every token this often")
 		maintEvery  = fs.Duration("maintenance-every", 0, "fault: answer the next 3 connects with status 99 this often")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := simcmd.Parse(fs, args); help || err != nil {
 		return err
 	}
 	if *refresh != RefreshBearer && *refresh != RefreshBroken {
@@ -79,27 +71,10 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	sim.Start()
 	fmt.Fprintf(stdout, "saba simulator listening on %s (GET %s/sports/stream/v1/GetEvents)\n", url, url)
-	every := func(d time.Duration, f func()) {
-		if d <= 0 {
-			return
-		}
-		go func() {
-			t := time.NewTicker(d)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					f()
-				}
-			}
-		}()
-	}
-	every(*cutEvery, sim.CutStreams)
-	every(*stallEvery, func() { sim.Stall(*stallFor) })
-	every(*expireEvery, sim.ExpireTokens)
-	every(*maintEvery, func() { sim.FailNext(StatusMaintenance, 3) })
+	simcmd.Every(ctx, *cutEvery, sim.CutStreams)
+	simcmd.Every(ctx, *stallEvery, func() { sim.Stall(*stallFor) })
+	simcmd.Every(ctx, *expireEvery, sim.ExpireTokens)
+	simcmd.Every(ctx, *maintEvery, func() { sim.FailNext(StatusMaintenance, 3) })
 	<-ctx.Done()
 	return nil
 }
