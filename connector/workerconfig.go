@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ const (
 	WKeyShutdownMs       = "task.shutdown.graceful.timeout.ms"
 	WKeyTxnTimeoutMs     = "producer.transaction.timeout.ms"
 	WKeyListeners        = "listeners"
+	WKeyRESTAuthToken    = "rest.auth.token"
 	WKeySecurityProtocol = "security.protocol"
 	WKeySASLMechanism    = "sasl.mechanism"
 	WKeySASLJAAS         = "sasl.jaas.config"
@@ -46,7 +48,8 @@ func WorkerSpec() ConfigSpec {
 		{Name: WKeyTopicPrefix, Type: TypeString, Default: "", Doc: "default topic.prefix of connectors that do not set one"},
 		{Name: WKeyShutdownMs, Type: TypeInt, Default: "5000", Min: Min(0), Doc: "how long stopping waits for tasks to commit their open transaction"},
 		{Name: WKeyTxnTimeoutMs, Type: TypeInt, Default: "60000", Min: Min(1000), Doc: "transaction.timeout.ms of every task's producer: the broker aborts a transaction open longer; a connector's transaction.boundary.interval.ms may be at most half of it, and it may not exceed the broker's transaction.max.timeout.ms"},
-		{Name: WKeyListeners, Type: TypeString, Default: "http://127.0.0.1:8083", Doc: "REST API listener"},
+		{Name: WKeyListeners, Type: TypeString, Default: "http://127.0.0.1:8083", Doc: "REST API listener, http://host:port; empty turns the API off"},
+		{Name: WKeyRESTAuthToken, Type: TypePassword, Default: "", Doc: "bearer token every REST request must carry (Authorization: Bearer ...); empty = no authentication (the API then should stay bound to 127.0.0.1)"},
 		{Name: WKeySecurityProtocol, Type: TypeString, Default: "PLAINTEXT", Allowed: []string{"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, Doc: "how to talk to the brokers"},
 		{Name: WKeySASLMechanism, Type: TypeString, Default: "PLAIN", Allowed: []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, Doc: "SASL mechanism"},
 		{Name: WKeySASLJAAS, Type: TypePassword, Default: "", Doc: `SASL credentials as Connect writes them: ... username="u" password="p";`},
@@ -56,36 +59,73 @@ func WorkerSpec() ConfigSpec {
 	}
 }
 
-// WorkerSettings is a parsed worker config.
+// WorkerSettings is a parsed worker config: everything a worker process
+// needs, REST API included, from one file.
 type WorkerSettings struct {
 	Config      Config // validated, defaults applied
 	RegistryURL string
 	TopicPrefix string
-	Listeners   string
+	REST        RESTSettings
 	Options     []WorkerOption
 	Kafka       []kgo.Opt
 }
 
+// LoadWorkerConfig reads a worker properties file and parses it with
+// ParseWorkerConfig.
+func LoadWorkerConfig(path string) (*WorkerSettings, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("worker config: %w", err)
+	}
+	defer f.Close()
+	raw, err := ParseProperties(f)
+	if err != nil {
+		return nil, fmt.Errorf("worker config %s: %w", path, err)
+	}
+	ws, err := ParseWorkerConfig(raw)
+	if err != nil {
+		return nil, fmt.Errorf("worker config %s:\n%w", path, err)
+	}
+	return ws, nil
+}
+
 // ParseWorkerConfig validates a worker config (after resolving ${env:…} and
-// ${file:…} references) and turns it into worker options.
+// ${file:…} references) and turns it into worker options and REST
+// settings. Every problem is reported once, as ConfigErrors.
 func ParseWorkerConfig(raw Config) (*WorkerSettings, error) {
 	resolved, err := ResolveRefs(raw)
 	if err != nil {
 		return nil, err
 	}
 	cfg, err := WorkerSpec().Validate(resolved)
-	if err != nil {
-		return nil, err
+	listeners, ok := resolved[WKeyListeners]
+	if k, known := WorkerSpec().Key(WKeyListeners); !ok && known {
+		listeners = k.Default
+	}
+	addr, lerr := parseListener(listeners)
+	if err != nil || lerr != nil {
+		var all ConfigErrors
+		if ces, ok := err.(ConfigErrors); ok {
+			all = ces
+		} else if err != nil {
+			return nil, err
+		}
+		if lerr != nil {
+			all = append(all, lerr)
+			sort.SliceStable(all, func(i, j int) bool { return all[i].Key < all[j].Key })
+		}
+		return nil, all
 	}
 	kafka, err := kafkaOpts(cfg)
 	if err != nil {
 		return nil, err
 	}
+	_, explicit := raw[WKeyListeners]
 	ws := &WorkerSettings{
 		Config:      cfg,
 		RegistryURL: cfg.String(WKeyRegistryURL),
 		TopicPrefix: cfg.String(WKeyTopicPrefix),
-		Listeners:   cfg.String(WKeyListeners),
+		REST:        RESTSettings{Addr: addr, AuthToken: cfg.String(WKeyRESTAuthToken), Explicit: explicit},
 		Kafka:       kafka,
 	}
 	ws.Options = []WorkerOption{

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -66,9 +67,9 @@ func consumeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var opts []kgo.Opt
 	regURL := *registry
 	if *workerPath != "" {
-		ws, _, err := loadWorker(*workerPath)
+		ws, err := connector.LoadWorkerConfig(*workerPath)
 		if err != nil {
-			return fmt.Errorf("worker config %s:\n%w", *workerPath, err)
+			return err
 		}
 		opts, regURL = ws.Kafka, ws.RegistryURL
 	} else {

@@ -67,9 +67,9 @@ func offsetsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%w: need --worker FILE and one CONNECTOR name", errUsage)
 	}
 	name := fs.Arg(0)
-	ws, rs, err := loadWorker(*workerPath)
+	ws, err := connector.LoadWorkerConfig(*workerPath)
 	if err != nil {
-		return fmt.Errorf("worker config %s:\n%w", *workerPath, err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -94,9 +94,9 @@ func offsetsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("%w: no offsets given", connector.ErrBadOffsets)
 		}
 	}
-	api := apiClient{base: *restURL, token: rs.AuthToken}
-	if api.base == "" && rs.Addr != "" {
-		api.base = "http://" + rs.Addr
+	api := apiClient{base: *restURL, token: ws.REST.AuthToken}
+	if api.base == "" && ws.REST.Addr != "" {
+		api.base = "http://" + ws.REST.Addr
 	}
 	if api.base != "none" && api.base != "" {
 		done, err := api.tryChange(ctx, verb, name, body, stdout)

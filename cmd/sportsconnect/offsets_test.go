@@ -51,7 +51,7 @@ func newOffsetsEnv(t *testing.T, brokers []string, registry, extra string) *offs
 func (e *offsetsEnv) worker(n int) *connector.Worker {
 	t := e.t
 	t.Helper()
-	ws, _, err := loadWorker(e.props)
+	ws, err := connector.LoadWorkerConfig(e.props)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func (e *offsetsEnv) waitOffsets(n int64) {
 	opts := []kgo.Opt{kgo.SeedBrokers(e.brokers...)}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		ws, _, _ := loadWorker(e.props)
+		ws, _ := connector.LoadWorkerConfig(e.props)
 		offs, err := connector.ReadConnectorOffsets(context.Background(), opts, ws.Config.String(connector.WKeyOffsetsTopic), "syn")
 		done := 0
 		if err == nil {
@@ -222,7 +222,7 @@ func TestOffsetsRefusedWhileTransactionOpen(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ws, _, err := loadWorker(e.props)
+	ws, err := connector.LoadWorkerConfig(e.props)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +343,7 @@ func TestOffsetsRefusedWhileIdleWorkerRuns(t *testing.T) {
 	defer w.Close()
 	e.waitOffsets(5)
 	file := writeTemp(t, t.TempDir(), "offsets.json", `{"offsets":[{"partition":{"partition":0},"offset":{"position":2}}]}`)
-	ws, _, err := loadWorker(e.props)
+	ws, err := connector.LoadWorkerConfig(e.props)
 	if err != nil {
 		t.Fatal(err)
 	}

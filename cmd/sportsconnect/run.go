@@ -43,7 +43,7 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer log.Sync() //nolint:errcheck // stderr
 
-	ws, rs, conns, err := loadConfigs(fs.Arg(0), fs.Args()[1:])
+	ws, conns, err := loadConfigs(fs.Arg(0), fs.Args()[1:])
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	mets.SetSource(w)
 	var started atomic.Bool
-	api, err := startREST(rs, ws, w, mets, &started, log)
+	api, err := startREST(ws, w, mets, &started, log)
 	if err != nil {
 		return err
 	}
@@ -89,10 +89,10 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 // loadConfigs reads the worker properties and connector JSON files. The
 // connector configs keep their ${env:…}/${file:…} references (checked
 // here, resolved by the worker), so the REST API shows them as written.
-func loadConfigs(workerPath string, connectorPaths []string) (*connector.WorkerSettings, rest.Settings, []connector.Config, error) {
-	ws, rs, err := loadWorker(workerPath)
+func loadConfigs(workerPath string, connectorPaths []string) (*connector.WorkerSettings, []connector.Config, error) {
+	ws, err := connector.LoadWorkerConfig(workerPath)
 	if err != nil {
-		return nil, rs, nil, fmt.Errorf("worker config %s:\n%w", workerPath, err)
+		return nil, nil, err
 	}
 	var conns []connector.Config
 	var errs []error
@@ -105,21 +105,21 @@ func loadConfigs(workerPath string, connectorPaths []string) (*connector.WorkerS
 		conns = append(conns, c)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, rs, nil, err
+		return nil, nil, err
 	}
-	return ws, rs, conns, nil
+	return ws, conns, nil
 }
 
 // startREST starts the worker's REST API and metrics. The worker is ready
 // once every connector of the command line started and while no task is
 // FAILED.
-func startREST(rs rest.Settings, ws *connector.WorkerSettings, w *connector.Worker, mets *metrics.Metrics, started *atomic.Bool, log *zap.Logger) (*rest.Server, error) {
+func startREST(ws *connector.WorkerSettings, w *connector.Worker, mets *metrics.Metrics, started *atomic.Bool, log *zap.Logger) (*rest.Server, error) {
 	version, commit := rest.BuildInfo()
 	var defaults connector.Config
 	if ws.TopicPrefix != "" {
 		defaults = connector.Config{connector.KeyTopicPrefix: ws.TopicPrefix}
 	}
-	return rest.Launch(rs, rest.Options{
+	return rest.Launch(ws.REST, rest.Options{
 		Worker: w, Version: version, Commit: commit, Defaults: defaults, Metrics: mets.Handler(), Logger: log.Named("rest"),
 		Ready: func() error {
 			if !started.Load() {

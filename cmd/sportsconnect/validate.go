@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
-	"github.com/seed-474f70f7/sportsconnect/internal/rest"
 )
 
 func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -47,7 +46,7 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintf(stdout, "  %s\n", err)
 		}
 	}
-	ws, _, err := loadWorker(fs.Arg(0))
+	ws, err := connector.LoadWorkerConfig(fs.Arg(0))
 	report(fs.Arg(0), "", err)
 	prefix := ""
 	if ws != nil {
@@ -80,58 +79,6 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// loadWorker reads and validates a worker properties file: Connect's
-// worker settings and the REST API's.
-func loadWorker(path string) (*connector.WorkerSettings, rest.Settings, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, rest.Settings{}, fmt.Errorf("worker config: %w", err)
-	}
-	raw, err := connector.ParseProperties(f)
-	f.Close()
-	if err != nil {
-		return nil, rest.Settings{}, fmt.Errorf("worker config %s: %w", path, err)
-	}
-	workerRaw, restRaw := rest.SplitWorkerConfig(raw)
-	ws, werr := connector.ParseWorkerConfig(workerRaw)
-	listeners := ""
-	if k, ok := connector.WorkerSpec().Key(connector.WKeyListeners); ok {
-		listeners = k.Default
-	}
-	if v, ok := raw[connector.WKeyListeners]; ok {
-		listeners = v
-	}
-	rs, rerr := rest.ParseSettings(restRaw, listeners)
-	var all connector.ConfigErrors
-	for _, e := range []error{werr, rerr} {
-		var ces connector.ConfigErrors
-		switch {
-		case e == nil:
-		case errors.As(e, &ces):
-			all = append(all, ces...)
-		default:
-			return nil, rest.Settings{}, e
-		}
-	}
-	if len(all) > 0 {
-		return nil, rest.Settings{}, dedupe(all)
-	}
-	_, rs.Explicit = raw[connector.WKeyListeners]
-	return ws, rs, nil
-}
-
-// dedupe drops repeated problems (listeners may be reported by both halves).
-func dedupe(es connector.ConfigErrors) connector.ConfigErrors {
-	seen := map[string]bool{}
-	var out connector.ConfigErrors
-	for _, e := range es {
-		if s := e.Error(); !seen[s] {
-			seen[s] = true
-			out = append(out, e)
-		}
-	}
-	return out
-}
 
 // loadConnector reads a connector JSON file (Connect's POST /connectors
 // body) and applies the worker's default topic.prefix. References are

@@ -317,7 +317,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 // listener; on the default listener (not set in the config) a port already
 // in use is logged and the worker runs without its API, so several workers
 // can run on one machine; on a listener the config sets, it is fatal.
-func Launch(set Settings, opts Options) (*Server, error) {
+func Launch(set connector.RESTSettings, opts Options) (*Server, error) {
 	opts.AuthToken = set.AuthToken
 	s := New(opts)
 	if set.Addr == "" {
