@@ -79,7 +79,6 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-
 // loadConnector reads a connector JSON file (Connect's POST /connectors
 // body) and applies the worker's default topic.prefix. References are
 // checked but left unresolved in the returned config, so it can be shown.
