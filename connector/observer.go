@@ -37,8 +37,8 @@ type Commit struct {
 }
 
 // TaskMetrics is what a provider task reports beyond the worker's own
-// counters. Get it with TaskMetricsFrom(ctx) from the ctx given to Start or
-// Poll (it is never nil: without an observer the calls do nothing). Label
+// counters. A task finds it in TaskContext.Metrics (never nil: without an
+// observer the calls do nothing). Label
 // values must have bounded cardinality: fixtures come and go, so call
 // FixtureDone when a fixture is released.
 type TaskMetrics interface {

@@ -268,7 +268,7 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 	r.mu.Unlock()
 
 	task := r.cr.conn.NewTask()
-	tc := &TaskContext{Connector: r.cr.name, Task: r.id, Config: r.cfg, Logger: r.log, offsets: offs.Offsets}
+	tc := NewTaskContext(r.cr.name, r.id, r.cfg, r.log, r.obs, offs.Offsets)
 	if err := task.Start(ctx, tc); err != nil {
 		return fmt.Errorf("starting task: %w", err)
 	}

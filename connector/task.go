@@ -65,7 +65,23 @@ type TaskContext struct {
 	Task      int    // task index, 0-based
 	Config    Config // the task's config (connector config plus the task's share)
 	Logger    *zap.Logger
-	offsets   map[string]Offset // by Partition.String()
+	// Metrics receives what only the provider knows (reconnects, sequence
+	// gaps, lag); never nil.
+	Metrics TaskMetrics
+	offsets map[string]Offset // by Partition.String()
+}
+
+// NewTaskContext returns the context a runtime gives a task: its identity,
+// config, logger, metrics (nil discards) and committed offsets, by
+// Partition.String().
+func NewTaskContext(conn string, task int, cfg Config, log *zap.Logger, metrics TaskMetrics, offsets map[string]Offset) *TaskContext {
+	if metrics == nil {
+		metrics = nopObserver{}
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &TaskContext{Connector: conn, Task: task, Config: cfg, Logger: log, Metrics: metrics, offsets: offsets}
 }
 
 // Offset returns the committed offset of partition p, if any.
@@ -133,5 +149,5 @@ func NewTaskContextForTest(conn string, task int, cfg Config, log *zap.Logger, o
 	for _, po := range offsets {
 		m[po.Partition.String()] = po.Offset
 	}
-	return &TaskContext{Connector: conn, Task: task, Config: cfg, Logger: log, offsets: m}
+	return NewTaskContext(conn, task, cfg, log, nil, m)
 }
