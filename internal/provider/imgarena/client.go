@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/backoff"
 	"go.uber.org/zap"
 )
 
@@ -61,7 +61,7 @@ type fixtureStream struct {
 // run follows the fixture until it finishes (nil) or ctx ends.
 func (f *fixtureStream) run(ctx context.Context) error {
 	cfg := &f.t.cfg
-	backoff := cfg.backoffInitial
+	delay := backoff.New(cfg.backoffInitial, cfg.backoffMax)
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			f.t.stats.reconnects.Add(1)
@@ -78,10 +78,16 @@ func (f *fixtureStream) run(ctx context.Context) error {
 			f.log.Info("fixture finished; connection closed", zap.Int64("position", f.position))
 			return nil
 		}
+		// A connection that delivered something is no failure: its wait,
+		// and the next one, start over from the initial delay; each
+		// connection that delivered nothing doubles the next wait.
 		if progressed {
-			backoff = cfg.backoffInitial
+			delay.Reset()
 		}
-		wait := backoff/2 + rand.N(backoff/2+1)
+		wait := delay.Next()
+		if progressed {
+			delay.Reset()
+		}
 		lvl, msg := zap.InfoLevel, "reconnecting"
 		switch {
 		case errors.Is(err, ErrUnauthorized):
@@ -107,9 +113,6 @@ func (f *fixtureStream) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-time.After(wait):
-		}
-		if !progressed {
-			backoff = min(backoff*2, cfg.backoffMax)
 		}
 	}
 }
