@@ -10,7 +10,7 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/internal/bench"
 	"github.com/seed-474f70f7/sportsconnect/internal/logging"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenademo"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabademo"
 	"go.uber.org/zap"
@@ -25,14 +25,14 @@ type providerBench func(ctx context.Context, brokers []string, registry, prefix 
 func providerBenches() map[string]providerBench {
 	return map[string]providerBench{
 		"imgarena": func(ctx context.Context, brokers []string, registry, prefix string, log *zap.Logger) (fmt.Stringer, error) {
-			return imgarena.Bench(ctx, imgarena.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log,
+			return imgarenademo.Bench(ctx, imgarenademo.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log,
 				EventInterval: 10 * time.Millisecond})
 		},
 		"imgarena-idle-1k": func(ctx context.Context, _ []string, _, _ string, log *zap.Logger) (fmt.Stringer, error) {
-			return imgarena.IdleMemory(ctx, imgarena.MemoryOptions{Fixtures: 1000, Log: log})
+			return imgarenademo.IdleMemory(ctx, imgarenademo.MemoryOptions{Fixtures: 1000, Log: log})
 		},
 		"imgarena-idle-10k": func(ctx context.Context, _ []string, _, _ string, log *zap.Logger) (fmt.Stringer, error) {
-			return imgarena.IdleMemory(ctx, imgarena.MemoryOptions{Fixtures: 10000, Log: log})
+			return imgarenademo.IdleMemory(ctx, imgarenademo.MemoryOptions{Fixtures: 10000, Log: log})
 		},
 		"saba": func(ctx context.Context, brokers []string, registry, prefix string, log *zap.Logger) (fmt.Stringer, error) {
 			return sabademo.Bench(ctx, sabademo.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log})

@@ -8,7 +8,7 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
 	"github.com/seed-474f70f7/sportsconnect/internal/logging"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenademo"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabademo"
 )
@@ -18,7 +18,7 @@ import (
 func demoSources(parts int, events int64) []demo.Source {
 	return []demo.Source{
 		&demo.Synthetic{Partitions: parts, Events: events},
-		&imgarena.DemoSource{Fixtures: 6, Events: 1500},
+		&imgarenademo.DemoSource{Fixtures: 6, Events: 1500},
 		sabademo.NewDemo(),
 		&roanuz.DemoWebhook{}, &roanuz.DemoMatch{},
 	}

@@ -6,7 +6,7 @@ import (
 	"io"
 	"sort"
 
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 )
@@ -18,7 +18,7 @@ type simulator func(ctx context.Context, args []string, stdout, stderr io.Writer
 // line here, pointing at its RunSimulator.
 func simulators() map[string]simulator {
 	return map[string]simulator{
-		"imgarena": imgarena.RunSimulator,
+		"imgarena": imgarenasim.RunSimulator,
 		"roanuz":   roanuz.RunSimulator,
 		"saba":     sabasim.RunSimulator,
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
@@ -22,23 +23,23 @@ func TestStreamFaultsRepaired(t *testing.T) {
 	const n = 60
 	cases := []struct {
 		name          string
-		opts          []SimOption
+		opts          []imgarenasim.SimOption
 		wantSeqErrors int64
 		wantSilences  int64
 		minReconnects int64
 	}{
 		{name: "clean"},
-		{name: "duplicate seq", opts: []SimOption{SimDuplicateSeq(20)}, wantSeqErrors: 1, minReconnects: 1},
-		{name: "reorder seq", opts: []SimOption{SimReorderSeq(30)}, wantSeqErrors: 1, minReconnects: 1},
-		{name: "seq gap", opts: []SimOption{SimSeqGap(25)}, wantSeqErrors: 1, minReconnects: 1},
-		{name: "drop after 7", opts: []SimOption{SimDropAfter(7)}, minReconnects: n/7 - 1},
-		{name: "random drops", opts: []SimOption{SimRandomDrops(0.1)}, minReconnects: 1},
-		{name: "stall", opts: []SimOption{SimStallAfter(10), SimHeartbeat(50 * time.Millisecond)}, wantSilences: 1, minReconnects: 1},
-		{name: "status packets", opts: []SimOption{SimStatusEvery(10)}},
+		{name: "duplicate seq", opts: []imgarenasim.SimOption{imgarenasim.SimDuplicateSeq(20)}, wantSeqErrors: 1, minReconnects: 1},
+		{name: "reorder seq", opts: []imgarenasim.SimOption{imgarenasim.SimReorderSeq(30)}, wantSeqErrors: 1, minReconnects: 1},
+		{name: "seq gap", opts: []imgarenasim.SimOption{imgarenasim.SimSeqGap(25)}, wantSeqErrors: 1, minReconnects: 1},
+		{name: "drop after 7", opts: []imgarenasim.SimOption{imgarenasim.SimDropAfter(7)}, minReconnects: n/7 - 1},
+		{name: "random drops", opts: []imgarenasim.SimOption{imgarenasim.SimRandomDrops(0.1)}, minReconnects: 1},
+		{name: "stall", opts: []imgarenasim.SimOption{imgarenasim.SimStallAfter(10), imgarenasim.SimHeartbeat(50 * time.Millisecond)}, wantSilences: 1, minReconnects: 1},
+		{name: "status packets", opts: []imgarenasim.SimOption{imgarenasim.SimStatusEvery(10)}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			sim := startSim(t, append([]SimOption{SimFixtures("7001"), SimEvents(n), SimEventInterval(time.Second, time.Millisecond), SimHeartbeat(100 * time.Millisecond)}, tc.opts...)...)
+			sim := startSim(t, append([]imgarenasim.SimOption{imgarenasim.SimFixtures("7001"), imgarenasim.SimEvents(n), imgarenasim.SimEventInterval(time.Second, time.Millisecond), imgarenasim.SimHeartbeat(100 * time.Millisecond)}, tc.opts...)...)
 			task := runTask(t, taskConfig(t, sim, map[string]string{KeyFixtures: "7001", KeySilenceMs: "500"}), nil, testLogger(t))
 			var c collector
 			recs := c.pollUntil(t, task, 20*time.Second, countActions([]string{"7001"}, n))
@@ -81,7 +82,7 @@ func TestStreamFaultsRepaired(t *testing.T) {
 // TestResumeFromCommitted checks that a task started with a committed
 // offset asks for startPosition = position and continues exactly there.
 func TestResumeFromCommitted(t *testing.T) {
-	sim := startSim(t, SimFixtures("8001", "8002"), SimEvents(40), SimEventInterval(time.Second, time.Millisecond))
+	sim := startSim(t, imgarenasim.SimFixtures("8001", "8002"), imgarenasim.SimEvents(40), imgarenasim.SimEventInterval(time.Second, time.Millisecond))
 	committed := map[string]connector.Offset{"8001": {"position": int64(17), "seq": int64(17)}}
 	task := runTask(t, taskConfig(t, sim, map[string]string{KeyFixtures: "8001,8002"}), committed, testLogger(t))
 	var c collector
@@ -97,7 +98,7 @@ func TestResumeFromCommitted(t *testing.T) {
 // TestFinishedFixtureReleased checks finished: true ends the fixture, marks
 // the offset, and a restart with that offset does not reconnect.
 func TestFinishedFixtureReleased(t *testing.T) {
-	sim := startSim(t, SimFixtures("9001"), SimEvents(15), SimFinish(true), SimEventInterval(time.Second, time.Millisecond))
+	sim := startSim(t, imgarenasim.SimFixtures("9001"), imgarenasim.SimEvents(15), imgarenasim.SimFinish(true), imgarenasim.SimEventInterval(time.Second, time.Millisecond))
 	task := runTask(t, taskConfig(t, sim, map[string]string{KeyFixtures: "9001"}), nil, testLogger(t))
 	var c collector
 	recs := c.pollUntil(t, task, 10*time.Second, countActions([]string{"9001"}, 15))
@@ -126,7 +127,7 @@ func TestFinishedFixtureReleased(t *testing.T) {
 // hot loop.
 func TestWrongTokenBacksOff(t *testing.T) {
 	const token = "not-the-token-x9"
-	sim := startSim(t, SimFixtures("6001"), SimEvents(10))
+	sim := startSim(t, imgarenasim.SimFixtures("6001"), imgarenasim.SimEvents(10))
 	cfg := taskConfig(t, sim, map[string]string{KeyFixtures: "6001", KeyToken: token, KeyBackoffInitialMs: "50", KeyBackoffMaxMs: "400"})
 	core, logs := observer.New(zap.DebugLevel)
 	task := runTask(t, cfg, nil, zap.New(core))
@@ -175,8 +176,8 @@ func TestStatusesExactlyOnce(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			sim := startSim(t, SimFixtures("3001"), SimEvents(n), SimStatusEvery(10), SimStatusOnce(tc.once), SimDropAfterStatus(true),
-				SimEventInterval(time.Second, time.Millisecond), SimHeartbeat(100*time.Millisecond))
+			sim := startSim(t, imgarenasim.SimFixtures("3001"), imgarenasim.SimEvents(n), imgarenasim.SimStatusEvery(10), imgarenasim.SimStatusOnce(tc.once), imgarenasim.SimDropAfterStatus(true),
+				imgarenasim.SimEventInterval(time.Second, time.Millisecond), imgarenasim.SimHeartbeat(100*time.Millisecond))
 			task := runTask(t, taskConfig(t, sim, map[string]string{KeyFixtures: "3001"}), nil, testLogger(t))
 			var c collector
 			recs := c.pollUntil(t, task, 10*time.Second, countActions([]string{"3001"}, n))
@@ -203,7 +204,7 @@ func TestStatusesExactlyOnce(t *testing.T) {
 // on and hands on the other, then continues exactly.
 func TestStatusesResumeFromCommitted(t *testing.T) {
 	const n = 30
-	sim := startSim(t, SimFixtures("3101"), SimEvents(n), SimStatusEvery(10), SimEventInterval(time.Second, time.Millisecond))
+	sim := startSim(t, imgarenasim.SimFixtures("3101"), imgarenasim.SimEvents(n), imgarenasim.SimStatusEvery(10), imgarenasim.SimEventInterval(time.Second, time.Millisecond))
 	task := runTask(t, taskConfig(t, sim, map[string]string{KeyFixtures: "3101"}), nil, testLogger(t))
 	var c collector
 	recs := c.pollUntil(t, task, 10*time.Second, countActions([]string{"3101"}, n))
@@ -363,7 +364,7 @@ func TestOffsetKeys(t *testing.T) {
 // TestMalformedPacketDeadLettered checks a broken packet becomes a dead
 // letter and the positions after it continue without a reconnect loop.
 func TestMalformedPacketDeadLettered(t *testing.T) {
-	sim := startSim(t, SimFixtures("5001"), SimEvents(30), SimMalformed(12), SimEventInterval(time.Second, time.Millisecond))
+	sim := startSim(t, imgarenasim.SimFixtures("5001"), imgarenasim.SimEvents(30), imgarenasim.SimMalformed(12), imgarenasim.SimEventInterval(time.Second, time.Millisecond))
 	task := runTask(t, taskConfig(t, sim, map[string]string{KeyFixtures: "5001"}), nil, testLogger(t))
 	var c collector
 	recs := c.pollUntil(t, task, 10*time.Second, countActions([]string{"5001"}, 29))
@@ -385,7 +386,7 @@ func TestMalformedPacketDeadLettered(t *testing.T) {
 // TestDiscovery checks fixtures come from the REST API, and new ones are
 // picked up on the next poll.
 func TestDiscovery(t *testing.T) {
-	sim := startSim(t, SimFixtures("4001", "4002"), SimEvents(10), SimEventInterval(time.Second, time.Millisecond))
+	sim := startSim(t, imgarenasim.SimFixtures("4001", "4002"), imgarenasim.SimEvents(10), imgarenasim.SimEventInterval(time.Second, time.Millisecond))
 	task := runTask(t, taskConfig(t, sim, map[string]string{KeyPollIntervalMs: "200"}), nil, testLogger(t))
 	var c collector
 	c.pollUntil(t, task, 10*time.Second, countActions([]string{"4001", "4002"}, 10))

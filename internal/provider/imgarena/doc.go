@@ -92,13 +92,13 @@
 //   - a packet byte-identical to one in since or before, arriving before
 //     the first new event of a resumed connection, counts as that one.
 //
-// The simulator exercises each answer the documents leave open: statuses
-// sent once or replayed (SimStatusOnce), connections broken between a
-// status and its event (SimDropAfterStatus), heartbeat shapes that are not
-// JSON or empty (SimHeartbeatStyle), broken events with and without a
-// readable fixtureSeqNum (SimMalformed, SimMalformedNoSeq), frames that
-// are not events in a gap (SimExtraFrames with SimSeqGap), and a server
-// reading startPosition as 1-based (SimStartPositionOneBased).
+// The simulator (imgarenasim) exercises each answer the documents leave
+// open: statuses sent once or replayed (SimStatusOnce), connections broken
+// between a status and its event (SimDropAfterStatus), heartbeat shapes
+// that are not JSON or empty (SimHeartbeatStyle), broken events with and
+// without a readable fixtureSeqNum (SimMalformed, SimMalformedNoSeq),
+// frames that are not events in a gap (SimExtraFrames with SimSeqGap), and
+// a server reading startPosition as 1-based (SimStartPositionOneBased).
 //
 // # Memory
 //
@@ -131,14 +131,15 @@
 // and retries with backoff. The token is never logged; server text that
 // echoes it is redacted.
 //
-// # Simulator and benchmarks
+// # What this package holds, and what it must not import
 //
-// Simulator (simulator.go, sim_*.go) is a local server of the same
-// protocol, deterministic from a seed, with fault injection; tests, the
-// demo and the benchmarks run against it. Bench measures simulator →
-// connector (connector.Worker, exactly-once, interval transactions) →
-// broker: events/s and send-to-visibility latency for a read_committed
-// consumer, timed from the instant the simulator writes each packet.
-// IdleMemory measures the connector's memory per idle connected fixture
-// with the simulator in another process.
+// This package is the connector a user runs and nothing else: config,
+// client, packet parsing, sequence checks, queue, task, schema, errors.
+// The simulator, a local server of the same protocol, is
+// internal/provider/imgarena/imgarenasim; it shares no code with this
+// package, so a parser bug cannot pass its own simulator. The demo source,
+// the benchmark, the idle-memory measurement and the read-back checks are
+// internal/provider/imgarena/imgarenademo. Neither may be imported here,
+// nor may a fake broker, a fake registry or any demo or benchmark code:
+// internal/archtest fails when go list -deps of this package holds one.
 package imgarena

@@ -29,8 +29,4 @@ var (
 
 	// ErrFinished means the fixture's stream ended with finished: true.
 	ErrFinished = errors.New("imgarena fixture finished")
-
-	// ErrFileLimit means RLIMIT_NOFILE's hard limit is below what
-	// IdleMemory's fixtures need, one socket each.
-	ErrFileLimit = errors.New("not enough file descriptors")
 )

@@ -2,50 +2,25 @@ package imgarena
 
 import (
 	"context"
-	"fmt"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/signal"
-	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 )
 
-// simChildEnv set to 1 makes the test binary run the simulator (its
-// arguments are RunSimulator's flags) instead of the tests: IdleMemory's
-// tests start it so the simulator's memory is not counted.
-const simChildEnv = "IMGARENA_TEST_SIMULATOR_CHILD"
-
-// simChild is the argv and environment that run the simulator in a child process.
-func simChild() ([]string, []string) { return []string{os.Args[0]}, []string{simChildEnv + "=1"} }
-
-func TestMain(m *testing.M) {
-	if os.Getenv(simChildEnv) == "1" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := RunSimulator(ctx, os.Args[1:], os.Stdout, os.Stderr)
-		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
 // startSim starts a simulator on a random local port, closed at cleanup.
-func startSim(t testing.TB, opts ...SimOption) *Simulator {
+func startSim(t testing.TB, opts ...imgarenasim.SimOption) *imgarenasim.Simulator {
 	t.Helper()
-	sim := NewSimulator(opts...)
+	sim := imgarenasim.NewSimulator(opts...)
 	if err := sim.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +30,7 @@ func startSim(t testing.TB, opts ...SimOption) *Simulator {
 
 // taskConfig returns a validated connector config for sim with extra
 // settings (with a nil sim, extra names KeyURL).
-func taskConfig(t testing.TB, sim *Simulator, extra map[string]string) connector.Config {
+func taskConfig(t testing.TB, sim *imgarenasim.Simulator, extra map[string]string) connector.Config {
 	t.Helper()
 	url := ""
 	if sim != nil {
@@ -145,12 +120,7 @@ func scriptServer(t testing.TB, scripts ...[]string) (string, func() []string) {
 
 // actionFrame returns event pos of fixture's simulated feed (seed 1) framed with seq.
 func actionFrame(fixture string, pos, seq int64) string {
-	g := newGenerator(1, fixture, pos, false)
-	var ev simEvent
-	for g.i < pos {
-		ev, _ = g.next()
-	}
-	return string(g.appendPacket(nil, ev, seq))
+	return string(imgarenasim.ActionFrame(1, fixture, pos, seq))
 }
 
 // statusRecords returns the status record values in order.
@@ -254,11 +224,9 @@ func head(xs []int64) []int64 {
 
 func testLogger(t testing.TB) *zap.Logger { return zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)) }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+func itoa(n int64) string { return fmtInt(n) }
+
+func fmtInt(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
 }

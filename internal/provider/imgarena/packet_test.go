@@ -5,12 +5,14 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 )
 
 func TestParsePacketClassifies(t *testing.T) {
-	g := newGenerator(1, "100001", 5, true)
-	ev, _ := g.next()
-	action := string(g.appendPacket(nil, ev, 3))
+	feed := imgarenasim.NewFeed(1, "100001", 5, true)
+	ev, _ := feed.Next()
+	action := string(feed.Packet(ev, 3))
 	cases := []struct {
 		name string
 		in   string
@@ -131,11 +133,11 @@ func TestFlexTypes(t *testing.T) {
 // FuzzParsePacket: no input may panic, and whatever parses as an action
 // has a positive seq and builds a record value.
 func FuzzParsePacket(f *testing.F) {
-	g := newGenerator(3, "100001", 5, true)
+	feed := imgarenasim.NewFeed(3, "100001", 5, true)
 	for i := int64(1); i <= 5; i++ {
-		ev, _ := g.next()
-		f.Add(g.appendPacket(nil, ev, i))
-		f.Add(g.appendMalformed(nil, ev, i))
+		ev, _ := feed.Next()
+		f.Add(feed.Packet(ev, i))
+		f.Add(feed.Malformed(ev, i))
 	}
 	for _, s := range []string{`{"type":"heartbeat"}`, `{"statusCode":401,"message":"Invalid token"}`,
 		`{"eventElementType":"ConnectionStateChanged","state":"Disconnected","timestamp":"1"}`, `[]`, `null`, `{"fixtureAction":{}}`,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 )
 
 // TestQueueBoundedByBytes: with nobody polling, the records a task buffers
@@ -16,7 +18,7 @@ func TestQueueBoundedByBytes(t *testing.T) {
 		limit = 16 << 10
 	)
 	fixtures := []string{"7501", "7502", "7503"}
-	sim := startSim(t, SimFixtures(fixtures...), SimEvents(n), SimEventInterval(time.Second, 100*time.Microsecond), SimHeartbeat(0))
+	sim := startSim(t, imgarenasim.SimFixtures(fixtures...), imgarenasim.SimEvents(n), imgarenasim.SimEventInterval(time.Second, 100*time.Microsecond), imgarenasim.SimHeartbeat(0))
 	cfg := taskConfig(t, sim, map[string]string{KeyFixtures: "7501,7502,7503", KeyQueue: "100000", KeyBatch: "100000", KeyQueueBytes: fmtInt(limit)})
 	task := runTask(t, cfg, nil, testLogger(t))
 	// Let the connections fill the queue until they block.

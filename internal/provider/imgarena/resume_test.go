@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
@@ -24,7 +25,7 @@ func lastPosition(fixture string, n int64) func([]*connector.SourceRecord) bool 
 // checkTimeline checks fixture's action records are at positions want, in
 // order, each the simulator's event at that position, with an offset
 // saying that position.
-func checkTimeline(t *testing.T, sim *Simulator, fixture string, recs []*connector.SourceRecord, want []int64) {
+func checkTimeline(t *testing.T, sim *imgarenasim.Simulator, fixture string, recs []*connector.SourceRecord, want []int64) {
 	t.Helper()
 	checkExactly(t, fixture, actionPositions(recs)[fixture], want)
 	tl := sim.Timeline(fixture)
@@ -97,8 +98,8 @@ func TestGapAfterNonEventFrameRepaired(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			sim := startSim(t, SimFixtures("7101"), SimEvents(n), SimEventInterval(time.Second, time.Millisecond), SimHeartbeat(0),
-				SimExtraFrames(20, tc.frames...), SimSeqGap(20))
+			sim := startSim(t, imgarenasim.SimFixtures("7101"), imgarenasim.SimEvents(n), imgarenasim.SimEventInterval(time.Second, time.Millisecond), imgarenasim.SimHeartbeat(0),
+				imgarenasim.SimExtraFrames(20, tc.frames...), imgarenasim.SimSeqGap(20))
 			task := runTask(t, taskConfig(t, sim, map[string]string{KeyFixtures: "7101"}), nil, testLogger(t))
 			var c collector
 			recs := c.pollUntil(t, task, 10*time.Second, lastPosition("7101", n))
@@ -122,7 +123,7 @@ func TestGapAfterNonEventFrameRepaired(t *testing.T) {
 // committed offset.
 func TestMalformedEventWithoutSeq(t *testing.T) {
 	const n = 30
-	sim := startSim(t, SimFixtures("7301"), SimEvents(n), SimEventInterval(time.Second, time.Millisecond), SimHeartbeat(0), SimMalformedNoSeq(12))
+	sim := startSim(t, imgarenasim.SimFixtures("7301"), imgarenasim.SimEvents(n), imgarenasim.SimEventInterval(time.Second, time.Millisecond), imgarenasim.SimHeartbeat(0), imgarenasim.SimMalformedNoSeq(12))
 	task := runTask(t, taskConfig(t, sim, map[string]string{KeyFixtures: "7301"}), nil, testLogger(t))
 	var c collector
 	recs := c.pollUntil(t, task, 10*time.Second, lastPosition("7301", n))
@@ -182,8 +183,8 @@ func TestStartPositionReadings(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			sim := startSim(t, SimFixtures("7201"), SimEvents(n), SimEventInterval(time.Second, time.Millisecond), SimHeartbeat(0),
-				SimStatusEvery(10), SimDropAfterStatus(true), SimDropAfter(10), SimStartPositionOneBased(tc.oneBased))
+			sim := startSim(t, imgarenasim.SimFixtures("7201"), imgarenasim.SimEvents(n), imgarenasim.SimEventInterval(time.Second, time.Millisecond), imgarenasim.SimHeartbeat(0),
+				imgarenasim.SimStatusEvery(10), imgarenasim.SimDropAfterStatus(true), imgarenasim.SimDropAfter(10), imgarenasim.SimStartPositionOneBased(tc.oneBased))
 			core, logs := observer.New(zap.InfoLevel)
 			task := runTask(t, taskConfig(t, sim, map[string]string{KeyFixtures: "7201"}), nil, zap.New(core))
 			var c collector
@@ -209,8 +210,8 @@ func TestStartPositionReadings(t *testing.T) {
 // skipped, and the fixture continues exactly.
 func TestStartPositionOneBasedResume(t *testing.T) {
 	const n = 40
-	sim := startSim(t, SimFixtures("7401"), SimEvents(n), SimEventInterval(time.Second, time.Millisecond), SimHeartbeat(0),
-		SimStatusEvery(10), SimStartPositionOneBased(true))
+	sim := startSim(t, imgarenasim.SimFixtures("7401"), imgarenasim.SimEvents(n), imgarenasim.SimEventInterval(time.Second, time.Millisecond), imgarenasim.SimHeartbeat(0),
+		imgarenasim.SimStatusEvery(10), imgarenasim.SimStartPositionOneBased(true))
 	task := runTask(t, taskConfig(t, sim, map[string]string{KeyFixtures: "7401"}), nil, testLogger(t))
 	var c collector
 	first := c.pollUntil(t, task, 10*time.Second, lastPosition("7401", n))

@@ -5,19 +5,20 @@ import (
 	"time"
 
 	"github.com/hamba/avro/v2"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 )
 
 // TestSchemaRoundTrip encodes records of every simulated shape with the
 // embedded schemas and decodes them back; raw must survive byte-exact.
 func TestSchemaRoundTrip(t *testing.T) {
-	g := newGenerator(5, "100007", 40, true)
+	feed := imgarenasim.NewFeed(5, "100007", 40, true)
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	for i := int64(1); ; i++ {
-		ev, ok := g.next()
+		ev, ok := feed.Next()
 		if !ok {
 			break
 		}
-		raw := g.appendPacket(nil, ev, i)
+		raw := feed.Packet(ev, i)
 		p, err := parsePacket(raw)
 		if err != nil {
 			t.Fatal(err)
@@ -31,15 +32,15 @@ func TestSchemaRoundTrip(t *testing.T) {
 		if err := avro.Unmarshal(ActionSchema(), b, &out); err != nil {
 			t.Fatal(err)
 		}
-		if out.Raw != string(raw) || out.Position != i || *out.ActionID != ev.actionID || !out.ReceivedAt.Equal(now) ||
-			out.EventTime == nil || !out.EventTime.Equal(ev.ts.Truncate(time.Millisecond)) || out.Finished != ev.finished {
+		if out.Raw != string(raw) || out.Position != i || *out.ActionID != ev.ActionID || !out.ReceivedAt.Equal(now) ||
+			out.EventTime == nil || !out.EventTime.Equal(ev.Time.Truncate(time.Millisecond)) || out.Finished != ev.Finished {
 			t.Fatalf("event %d: round trip %+v", i, out)
 		}
-		if out.Summary == nil || out.Summary.HomeTeamScore == nil || *out.Summary.HomeTeamScore != int64(ev.home) {
+		if out.Summary == nil || out.Summary.HomeTeamScore == nil || *out.Summary.HomeTeamScore != int64(ev.HomeScore) {
 			t.Fatalf("event %d: summary %+v", i, out.Summary)
 		}
 	}
-	raw := appendStatus(nil, "Disconnected", now)
+	raw := imgarenasim.StatusPacket("Disconnected", now)
 	p, err := parsePacket(raw)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package imgarena
+package imgarenademo
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -92,7 +94,7 @@ func (r BenchResult) String() string {
 const benchToken = "sim-token"
 
 // Bench measures simulator → connector → real broker: Fixtures simulated
-// fixtures of Events actions each, served over WebSockets by a Simulator
+// fixtures of Events actions each, served over WebSockets by an imgarenasim.Simulator
 // in this process, read by the imgarena connector in a connector.Worker
 // with exactly-once transactions (transaction.boundary=interval), written
 // to the broker. A read_committed consumer times every action from the
@@ -103,10 +105,10 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	if len(o.Brokers) == 0 || o.RegistryURL == "" {
 		return BenchResult{}, errors.New("imgarena bench: need brokers and a registry URL")
 	}
-	fixtures := FixtureIDs(o.Fixtures)
+	fixtures := imgarenasim.FixtureIDs(o.Fixtures)
 	clock := newSendClock(fixtures, o.Events)
-	sim := NewSimulator(SimFixtures(fixtures...), SimEvents(int64(o.Events)), SimToken(benchToken),
-		SimEventInterval(time.Second, o.EventInterval), SimOnSend(clock.record))
+	sim := imgarenasim.NewSimulator(imgarenasim.SimFixtures(fixtures...), imgarenasim.SimEvents(int64(o.Events)), imgarenasim.SimToken(benchToken),
+		imgarenasim.SimEventInterval(time.Second, o.EventInterval), imgarenasim.SimOnSend(clock.record))
 	if err := sim.Start("127.0.0.1:0"); err != nil {
 		return BenchResult{}, err
 	}
@@ -114,7 +116,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 
 	kafka := []kgo.Opt{kgo.SeedBrokers(o.Brokers...)}
 	set := connector.Settings{TopicPrefix: o.Prefix}
-	topic := ActionsTopic(set, "soccer")
+	topic := imgarena.ActionsTopic(set, "soccer")
 	if err := createBenchTopic(ctx, kafka, topic, o.TopicPartitions); err != nil {
 		return BenchResult{}, fmt.Errorf("imgarena bench: creating %s: %w", topic, err)
 	}
@@ -126,7 +128,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	if err != nil {
 		return BenchResult{}, fmt.Errorf("imgarena bench: registry client: %w", err)
 	}
-	w, err := connector.NewWorker(connector.NewPlugins(Plugin()),
+	w, err := connector.NewWorker(connector.NewPlugins(imgarena.Plugin()),
 		connector.WithKafka(kafka...),
 		connector.WithSerializer(avroreg.NewSerializer(src)),
 		connector.WithLogger(o.Log),
@@ -140,11 +142,11 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	}
 	const name = "imgbench"
 	cfg := connector.Config{
-		connector.KeyName: name, connector.KeyClass: Class, connector.KeyTasksMax: strconv.Itoa(o.Tasks),
+		connector.KeyName: name, connector.KeyClass: imgarena.Class, connector.KeyTasksMax: strconv.Itoa(o.Tasks),
 		connector.KeyTopicPrefix: o.Prefix, connector.KeyTxnBoundary: connector.BoundaryInterval,
 		connector.KeyTxnBoundaryIntervalMs: strconv.FormatInt(o.Interval.Milliseconds(), 10),
 		connector.KeyTopicPartitions:       strconv.Itoa(int(o.TopicPartitions)),
-		KeyURL:                             sim.URL(), KeyToken: benchToken, KeySpeed: "fast", KeyFixtures: strings.Join(fixtures, ","),
+		imgarena.KeyURL:                    sim.URL(), imgarena.KeyToken: benchToken, imgarena.KeySpeed: "fast", imgarena.KeyFixtures: strings.Join(fixtures, ","),
 	}
 	if err := w.AddConnector(ctx, cfg); err != nil {
 		_ = w.Close()

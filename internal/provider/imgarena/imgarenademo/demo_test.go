@@ -1,4 +1,4 @@
-package imgarena
+package imgarenademo
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -17,7 +18,7 @@ var _ demo.Source = (*DemoSource)(nil)
 func TestDemoSource(t *testing.T) {
 	var out bytes.Buffer
 	err := demo.Run(context.Background(), zaptest.NewLogger(t), demo.Options{
-		Plugins: connector.NewPlugins(Plugin()),
+		Plugins: connector.NewPlugins(imgarena.Plugin()),
 		Sources: []demo.Source{&DemoSource{Fixtures: 3, Events: 120}},
 		Timeout: 60 * time.Second, Out: &out,
 	})

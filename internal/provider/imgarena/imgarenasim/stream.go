@@ -1,4 +1,4 @@
-package imgarena
+package imgarenasim
 
 import (
 	"encoding/json"
@@ -11,13 +11,19 @@ import (
 // Shapes the documents leave open; the simulator varies them so the client
 // cannot come to depend on one.
 const (
-	authStyles      = 4
-	heartbeatStyles = 5
-	refusalStyles   = 2
+	// AuthStyles is how many shapes of the authorised reply there are
+	// (SimAuthStyle takes 0..AuthStyles-1).
+	AuthStyles = 4
+	// HeartbeatStyles is how many heartbeat shapes there are
+	// (SimHeartbeatStyle takes 0..HeartbeatStyles-1).
+	HeartbeatStyles = 5
+	// RefusalStyles is how many shapes of the wrong-token refusal there
+	// are; a fixture's n-th connection gets shape n mod RefusalStyles.
+	RefusalStyles = 2
 )
 
 func authReply(i int) string {
-	switch i % authStyles {
+	switch i % AuthStyles {
 	case 0:
 		return `{"type":"authorised"}`
 	case 1:
@@ -30,7 +36,7 @@ func authReply(i int) string {
 
 func heartbeat(i int, now time.Time) []byte {
 	ms := strconv.FormatInt(now.UnixMilli(), 10)
-	switch i % heartbeatStyles {
+	switch i % HeartbeatStyles {
 	case 0:
 		return []byte(`{"type":"heartbeat"}`)
 	case 1:
@@ -44,7 +50,7 @@ func heartbeat(i int, now time.Time) []byte {
 }
 
 func refusal(i int) string {
-	if i%refusalStyles == 0 {
+	if i%RefusalStyles == 0 {
 		return `{"statusCode":401,"message":"Invalid token"}`
 	}
 	return `{"error":"Unauthorized","message":"Invalid token"}`

@@ -1,4 +1,4 @@
-package imgarena
+package imgarenasim
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package imgarena
+package imgarenademo
 
 import (
 	"context"
@@ -63,7 +63,7 @@ func TestIdleMemoryErrors(t *testing.T) {
 // BenchmarkIdleMemory measures memory per idle fixture at 1,000 and 10,000
 // fixtures, the simulator in a child process (IMG's 10 s heartbeat):
 //
-//	go test -run '^$' -bench IdleMemory -benchtime 1x ./internal/provider/imgarena/
+//	go test -run '^$' -bench IdleMemory -benchtime 1x ./internal/provider/imgarena/imgarenademo/
 func BenchmarkIdleMemory(b *testing.B) {
 	argv, env := simChild()
 	for _, k := range []int{1000, 10000} {

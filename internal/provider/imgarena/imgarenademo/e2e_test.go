@@ -1,4 +1,4 @@
-package imgarena
+package imgarenademo
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -24,7 +26,7 @@ func committedPositions(ctx context.Context, t *testing.T, offsets, conn, sport 
 	}
 	lowest = -1
 	for _, f := range fixtures {
-		o := offs.Offsets[PartitionOf(sport, f).String()]
+		o := offs.Offsets[imgarena.PartitionOf(sport, f).String()]
 		pos, _ := o.OffsetInt("position")
 		if lowest < 0 || pos < lowest {
 			lowest = pos
@@ -52,8 +54,8 @@ func TestCrashExactlyOnce(t *testing.T) {
 	testenv.Binary(t) // build before the first timed run
 	u := testenv.UniqueName(t, "img-")
 	group, offsets, prefix := u+"-g", u+"-offsets", u
-	sim := startSim(t, SimFixtureCount(k), SimEvents(n), SimFinish(true), SimEventInterval(time.Second, 2*time.Millisecond),
-		SimRandomDrops(0.002), SimStatusEvery(1000), SimDropAfterStatus(true), SimHeartbeat(time.Second), SimToken("crash-token"))
+	sim := startSim(t, imgarenasim.SimFixtureCount(k), imgarenasim.SimEvents(n), imgarenasim.SimFinish(true), imgarenasim.SimEventInterval(time.Second, 2*time.Millisecond),
+		imgarenasim.SimRandomDrops(0.002), imgarenasim.SimStatusEvery(1000), imgarenasim.SimDropAfterStatus(true), imgarenasim.SimHeartbeat(time.Second), imgarenasim.SimToken("crash-token"))
 	worker := testenv.WriteFile(t, "worker.properties", testenv.WorkerProperties(t, group, offsets))
 	conn := testenv.WriteFile(t, "imgarena.json", fmt.Sprintf(`{"name": "imgcrash", "config": {
 		"connector.class": "imgarena", "tasks.max": "2", "topic.prefix": %q,
@@ -110,7 +112,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 		pairs = append(pairs, p-1)
 	}
 	for _, f := range sim.Fixtures() {
-		var ss []*Status
+		var ss []*imgarena.Status
 		for i := range statuses[f] {
 			ss = append(ss, &statuses[f][i])
 		}

@@ -1,18 +1,21 @@
 package imgarena
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 )
 
+// The simulator's frames as this client reads them: the contract between
+// the two, which neither package can check alone (imgarenasim may not
+// import this package's parser; its own tests check its routes and
+// determinism).
+
 // dialSim opens fixture's stream with query q and sends token.
-func dialSim(t *testing.T, sim *Simulator, fixture, q, token string) *websocket.Conn {
+func dialSim(t *testing.T, sim *imgarenasim.Simulator, fixture, q, token string) *websocket.Conn {
 	t.Helper()
 	c, _, err := websocket.DefaultDialer.Dial(sim.URL()+"/soccer/fixtures/"+fixture+"/actions"+q, nil)
 	if err != nil {
@@ -42,8 +45,8 @@ func readPacket(t *testing.T, c *websocket.Conn) packet {
 // TestSimulatorHandshakeShapes: every authorised reply and every heartbeat
 // shape, the non-JSON and empty ones included, is liveness to the client.
 func TestSimulatorHandshakeShapes(t *testing.T) {
-	for style := 0; style < max(authStyles, heartbeatStyles); style++ {
-		sim := startSim(t, SimAuthStyle(style%authStyles), SimHeartbeatStyle(style%heartbeatStyles), SimHeartbeat(20*time.Millisecond), SimEvents(0))
+	for style := 0; style < max(imgarenasim.AuthStyles, imgarenasim.HeartbeatStyles); style++ {
+		sim := startSim(t, imgarenasim.SimAuthStyle(style%imgarenasim.AuthStyles), imgarenasim.SimHeartbeatStyle(style%imgarenasim.HeartbeatStyles), imgarenasim.SimHeartbeat(20*time.Millisecond), imgarenasim.SimEvents(0))
 		c := dialSim(t, sim, "100001", "", "sim-token")
 		if p := readPacket(t, c); p.kind != kindLiveness {
 			t.Fatalf("style %d: authorised reply classified %s", style, p.kind)
@@ -55,7 +58,7 @@ func TestSimulatorHandshakeShapes(t *testing.T) {
 }
 
 func TestSimulatorRefusesWrongToken(t *testing.T) {
-	for i := 0; i < refusalStyles; i++ {
+	for i := 0; i < imgarenasim.RefusalStyles; i++ {
 		sim := startSim(t)
 		for j := 0; j < i; j++ { // advance the per-connection style
 			c := dialSim(t, sim, "100001", "", "bad")
@@ -76,7 +79,7 @@ func TestSimulatorRefusesWrongToken(t *testing.T) {
 // TestSimulatorStartPosition checks startPosition skips events and
 // fixtureSeqNum restarts at 1 per connection, matching the timeline.
 func TestSimulatorStartPosition(t *testing.T) {
-	sim := startSim(t, SimEvents(20), SimEventInterval(time.Second, time.Millisecond), SimHeartbeat(0))
+	sim := startSim(t, imgarenasim.SimEvents(20), imgarenasim.SimEventInterval(time.Second, time.Millisecond), imgarenasim.SimHeartbeat(0))
 	tl := sim.Timeline("100002")
 	for _, start := range []int64{0, 7, 19} {
 		c := dialSim(t, sim, "100002", "?speed=fast&startPosition="+itoa(start), "sim-token")
@@ -101,7 +104,7 @@ func TestSimulatorStartPosition(t *testing.T) {
 // TestSimulatorStartPositionOneBased: a server reading startPosition n as
 // "start at the n-th event" sends the client's last event again first.
 func TestSimulatorStartPositionOneBased(t *testing.T) {
-	sim := startSim(t, SimEvents(20), SimEventInterval(time.Second, time.Millisecond), SimHeartbeat(0), SimStartPositionOneBased(true))
+	sim := startSim(t, imgarenasim.SimEvents(20), imgarenasim.SimEventInterval(time.Second, time.Millisecond), imgarenasim.SimHeartbeat(0), imgarenasim.SimStartPositionOneBased(true))
 	for _, tc := range []struct{ start, first int64 }{{0, 1}, {1, 1}, {7, 7}, {20, 20}} {
 		c := dialSim(t, sim, "100002", "?speed=fast&startPosition="+itoa(tc.start), "sim-token")
 		readPacket(t, c) // authorised
@@ -111,12 +114,12 @@ func TestSimulatorStartPositionOneBased(t *testing.T) {
 	}
 }
 
-// TestSimulatorFaultFrames: SimMalformedNoSeq breaks an event so its
-// fixtureSeqNum cannot be read, on every connection; SimExtraFrames sends
+// TestSimulatorFaultFrames: imgarenasim.SimMalformedNoSeq breaks an event so its
+// fixtureSeqNum cannot be read, on every connection; imgarenasim.SimExtraFrames sends
 // its frames before an event once per fixture.
 func TestSimulatorFaultFrames(t *testing.T) {
-	sim := startSim(t, SimFixtures("1"), SimEvents(5), SimEventInterval(time.Second, time.Millisecond), SimHeartbeat(0),
-		SimMalformedNoSeq(2), SimExtraFrames(4, "ping", ""))
+	sim := startSim(t, imgarenasim.SimFixtures("1"), imgarenasim.SimEvents(5), imgarenasim.SimEventInterval(time.Second, time.Millisecond), imgarenasim.SimHeartbeat(0),
+		imgarenasim.SimMalformedNoSeq(2), imgarenasim.SimExtraFrames(4, "ping", ""))
 	read := func(c *websocket.Conn) string {
 		t.Helper()
 		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -149,67 +152,4 @@ func TestSimulatorFaultFrames(t *testing.T) {
 	if tl := sim.Timeline("1"); !tl[1].Malformed || tl[0].Malformed {
 		t.Fatalf("timeline %+v: want event 2 marked malformed", tl)
 	}
-}
-
-func TestSimulatorRoutes(t *testing.T) {
-	sim := startSim(t, SimFixtures("11", "12"))
-	cases := []struct {
-		path, auth string
-		code       int
-		body       string
-	}{
-		{"/soccer/fixtures?live=true&subscribed=true", "Bearer sim-token", 200, `"id":11`},
-		{"/media/basketball/fixtures?live=true", "Bearer sim-token", 200, `"collectionStatus"`},
-		{"/soccer/fixtures?live=true", "Bearer nope", 401, `"statusCode":401`},
-		{"/soccer/fixtures/99/actions", "", 404, "Fixture not found"},
-		{"/soccer/fixtures/11/actions?startPosition=-1", "", 400, "startPosition"},
-		{"/soccer/fixtures/11/actions?speed=warp", "", 400, "speed"},
-		{"/nothing", "", 404, ""},
-	}
-	for _, tc := range cases {
-		req, _ := http.NewRequest(http.MethodGet, sim.RESTURL()+tc.path, nil)
-		if tc.auth != "" {
-			req.Header.Set("Authorization", tc.auth)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tc.code || !strings.Contains(string(b), tc.body) {
-			t.Errorf("%s: %d %s, want %d containing %q", tc.path, resp.StatusCode, b, tc.code, tc.body)
-		}
-		if tc.code == 200 {
-			var list []map[string]any
-			if err := json.Unmarshal(b, &list); err != nil || len(list) != 2 {
-				t.Errorf("%s: %s is not the fixture list: %v", tc.path, b, err)
-			}
-		}
-	}
-}
-
-func TestSimulatorDeterministic(t *testing.T) {
-	a, b := NewSimulator(SimSeed(9), SimEvents(50)), NewSimulator(SimSeed(9), SimEvents(50))
-	c := NewSimulator(SimSeed(10), SimEvents(50))
-	ta, tb, tc := a.Timeline("100001"), b.Timeline("100001"), c.Timeline("100001")
-	same := 0
-	for i := range ta {
-		if ta[i] != tb[i] {
-			t.Fatalf("same seed differs at %d", i)
-		}
-		if ta[i].ActionID == tc[i].ActionID {
-			same++
-		}
-	}
-	if same == len(ta) {
-		t.Fatal("different seeds gave the same timeline")
-	}
-}
-
-func itoa(n int64) string { return fmtInt(n) }
-
-func fmtInt(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }

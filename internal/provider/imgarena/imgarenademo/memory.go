@@ -1,8 +1,9 @@
-package imgarena
+package imgarenademo
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,8 +16,14 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 	"go.uber.org/zap"
 )
+
+// ErrFileLimit means RLIMIT_NOFILE's hard limit is below what
+// IdleMemory's fixtures need, one socket each.
+var ErrFileLimit = errors.New("not enough file descriptors")
 
 // MemoryOptions configure IdleMemory. Zero fields take the defaults noted.
 type MemoryOptions struct {
@@ -110,19 +117,19 @@ func IdleMemory(ctx context.Context, o MemoryOptions) (MemoryResult, error) {
 	defer sim.stop()
 
 	raw := connector.Config{
-		connector.KeyName: "imgarena-idle", connector.KeyClass: Class, KeyURL: sim.url, KeyToken: benchToken,
-		KeyFixtures: strings.Join(FixtureIDs(o.Fixtures), ","), KeyBackoffInitialMs: "200", KeyBackoffMaxMs: "5000",
-		KeySilenceMs: strconv.FormatInt(max(30*time.Second, 3*o.Heartbeat).Milliseconds(), 10),
+		connector.KeyName: "imgarena-idle", connector.KeyClass: imgarena.Class, imgarena.KeyURL: sim.url, imgarena.KeyToken: benchToken,
+		imgarena.KeyFixtures: strings.Join(imgarenasim.FixtureIDs(o.Fixtures), ","), imgarena.KeyBackoffInitialMs: "200", imgarena.KeyBackoffMaxMs: "5000",
+		imgarena.KeySilenceMs: strconv.FormatInt(max(30*time.Second, 3*o.Heartbeat).Milliseconds(), 10),
 	}
-	cfg, err := connector.CommonSpec().Merge(Spec()).Validate(raw)
+	cfg, err := connector.CommonSpec().Merge(imgarena.Spec()).Validate(raw)
 	if err != nil {
 		return res, fmt.Errorf("imgarena idle memory: task config: %w", err)
 	}
-	c := &Connector{log: o.Log}
+	c := imgarena.Plugin().New(o.Log)
 	if err := c.Start(ctx, cfg); err != nil {
 		return res, fmt.Errorf("imgarena idle memory: %w", err)
 	}
-	task := c.NewTask().(*Task)
+	task := c.NewTask().(*imgarena.Task)
 	cfg[connector.KeyTaskIndex], cfg[connector.KeyTaskCount] = "0", "1"
 
 	before := measure()

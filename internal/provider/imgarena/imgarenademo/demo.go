@@ -1,4 +1,4 @@
-package imgarena
+package imgarenademo
 
 import (
 	"context"
@@ -8,11 +8,10 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
-	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
-	"github.com/seed-474f70f7/sportsconnect/internal/readback"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr"
 )
 
 // DemoSource is the demo's IMG Arena source (a demo.Source): a simulator
@@ -21,7 +20,7 @@ import (
 type DemoSource struct {
 	Fixtures int
 	Events   int64
-	sim      *Simulator
+	sim      *imgarenasim.Simulator
 }
 
 const demoName, demoSport = "demo-imgarena", "soccer"
@@ -31,18 +30,18 @@ func (d *DemoSource) Name() string { return demoName }
 
 // Start implements demo.Source.
 func (d *DemoSource) Start(context.Context) (connector.Config, error) {
-	d.sim = NewSimulator(SimSeed(2026), SimFixtureCount(d.Fixtures), SimEvents(d.Events), SimFinish(true),
-		SimEventInterval(time.Second, 3*time.Millisecond), SimRandomDrops(0.01), SimDuplicateSeq(d.Events/3),
-		SimStatusEvery(d.Events/2), SimToken("demo-token"))
+	d.sim = imgarenasim.NewSimulator(imgarenasim.SimSeed(2026), imgarenasim.SimFixtureCount(d.Fixtures), imgarenasim.SimEvents(d.Events), imgarenasim.SimFinish(true),
+		imgarenasim.SimEventInterval(time.Second, 3*time.Millisecond), imgarenasim.SimRandomDrops(0.01), imgarenasim.SimDuplicateSeq(d.Events/3),
+		imgarenasim.SimStatusEvery(d.Events/2), imgarenasim.SimToken("demo-token"))
 	if err := d.sim.Start("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
 	return connector.Config{
-		connector.KeyName: demoName, connector.KeyClass: Class, connector.KeyTasksMax: "2",
+		connector.KeyName: demoName, connector.KeyClass: imgarena.Class, connector.KeyTasksMax: "2",
 		connector.KeyTxnBoundary: connector.BoundaryInterval, connector.KeyTxnBoundaryIntervalMs: "100",
 		connector.KeyTopicPartitions: "3",
-		KeyURL:                       d.sim.URL(), KeyToken: "demo-token", KeySport: demoSport, KeySpeed: "fast",
-		KeyFixtures: strings.Join(d.sim.Fixtures(), ","), KeyBackoffInitialMs: "20", KeyBackoffMaxMs: "200",
+		imgarena.KeyURL:              d.sim.URL(), imgarena.KeyToken: "demo-token", imgarena.KeySport: demoSport, imgarena.KeySpeed: "fast",
+		imgarena.KeyFixtures: strings.Join(d.sim.Fixtures(), ","), imgarena.KeyBackoffInitialMs: "20", imgarena.KeyBackoffMaxMs: "200",
 	}, nil
 }
 
@@ -55,7 +54,7 @@ func (d *DemoSource) Progress(st connector.ConnectorStatus) (done, want int64) {
 // in order, each the simulator's event at that position.
 func (d *DemoSource) Verify(ctx context.Context, kafka []kgo.Opt, registry string, out io.Writer) error {
 	set := connector.ParseSettings(connector.Config{connector.KeyTopicPrefix: "sportsconnect"})
-	topic := ActionsTopic(set, demoSport)
+	topic := imgarena.ActionsTopic(set, demoSport)
 	got, err := ReadActions(ctx, kafka, registry, topic)
 	if err != nil {
 		return err
@@ -87,35 +86,4 @@ func (d *DemoSource) Close() error {
 		return nil
 	}
 	return d.sim.Close()
-}
-
-// ReadActions reads an actions topic from the start to its read_committed
-// end and returns each fixture's decoded actions in order.
-func ReadActions(ctx context.Context, kafka []kgo.Opt, registry, topic string) (map[string][]Action, error) {
-	return ReadFixtureRecords(ctx, kafka, registry, topic, func(a *Action) string { return a.Fixture })
-}
-
-// ReadFixtureRecords reads topic from the start to its read_committed end
-// and returns, per fixture, the decoded values in order; each record's key
-// must be its fixture.
-func ReadFixtureRecords[T any](ctx context.Context, kafka []kgo.Opt, registry, topic string, fixtureOf func(*T) string) (map[string][]T, error) {
-	src, err := sr.NewClient(sr.URLs(registry))
-	if err != nil {
-		return nil, err
-	}
-	dec := avroreg.NewDecoder(src)
-	out := map[string][]T{}
-	err = readback.Committed(ctx, kafka, []string{topic}, func(r *kgo.Record) error {
-		var v T
-		if err := dec.Decode(ctx, r.Value, &v); err != nil {
-			return fmt.Errorf("decoding %s offset %d: %w", topic, r.Offset, err)
-		}
-		f := fixtureOf(&v)
-		if string(r.Key) != f {
-			return fmt.Errorf("%s offset %d: key %q for fixture %s", topic, r.Offset, r.Key, f)
-		}
-		out[f] = append(out[f], v)
-		return nil
-	})
-	return out, err
 }

@@ -1,12 +1,17 @@
-package imgarena
+package imgarenasim
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/simcmd"
 )
+
+// simUsage is the text above the flags in the command's usage.
+const simUsage = "Usage: sportsconnect simulate imgarena [flags]\n\nA local IMG Arena FastPath server: WebSockets /{sport}/fixtures/{id}/actions\n" +
+	"(and /media/...), the Fixtures REST API GET /{sport}/fixtures, with fault injection.\n\nFlags:\n"
 
 const simExamples = `Examples:
   # 5 soccer fixtures of 2000 events, heartbeats every 10 s (IMG's interval):
@@ -32,11 +37,10 @@ const simExamples = `Examples:
 // RunSimulator runs the simulator in the foreground until ctx ends
 // (sportsconnect simulate imgarena [flags]).
 func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("simulate imgarena", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: sportsconnect simulate imgarena [flags]\n\nA local IMG Arena FastPath server: WebSockets /{sport}/fixtures/{id}/actions\n(and /media/...), the Fixtures REST API GET /{sport}/fixtures, with fault injection.\n\nFlags:\n")
-		fs.PrintDefaults()
+	fs := simcmd.Flags("simulate imgarena", simUsage, stderr)
+	usage := fs.Usage
+	fs.Usage = func() { // the examples follow the flags
+		usage()
 		fmt.Fprint(stderr, "\n"+simExamples)
 	}
 	addr := fs.String("addr", "127.0.0.1:8790", "listen address")
@@ -48,8 +52,8 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	hb := fs.Duration("heartbeat", 0, "heartbeat interval (default 10s)")
 	normal := fs.Duration("interval-normal", 0, "time between events at speed=normal (default 1s)")
 	fast := fs.Duration("interval-fast", 0, "time between events at speed=fast (default 5ms)")
-	authStyle := fs.Int("auth-style", -1, fmt.Sprintf("authorised reply shape 0..%d; -1 varies per connection", authStyles-1))
-	hbStyle := fs.Int("heartbeat-style", -1, fmt.Sprintf("heartbeat shape 0..%d; -1 varies per connection", heartbeatStyles-1))
+	authStyle := fs.Int("auth-style", -1, fmt.Sprintf("authorised reply shape 0..%d; -1 varies per connection", AuthStyles-1))
+	hbStyle := fs.Int("heartbeat-style", -1, fmt.Sprintf("heartbeat shape 0..%d; -1 varies per connection", HeartbeatStyles-1))
 	dropAfter := fs.Int("drop-after", 0, "fault: close every connection abruptly after N action packets")
 	randomDrop := fs.Float64("random-drop", 0, "fault: close a connection after any action packet with this probability")
 	stall := fs.Int("stall-after", 0, "fault: each fixture's first connection goes silent after N action packets")
@@ -64,7 +68,7 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	statusEvery := fs.Int64("status-every", 0, "send a ConnectionStateChanged Disconnected/Connected pair before every N-th event")
 	statusOnce := fs.Bool("status-once", false, "send each status pair once per fixture, not again to a connection resuming before it")
 	dropAtStatus := fs.Bool("drop-after-status", false, "fault: close each fixture's connection right after its first status pair (once per fixture)")
-	if err := fs.Parse(args); err != nil {
+	if help, err := simcmd.Parse(fs, args); help || err != nil {
 		return err
 	}
 	opts := []SimOption{SimSeed(*seed), SimFixtureCount(*fixtures), SimEvents(*events), SimToken(*token),

@@ -1,4 +1,4 @@
-package imgarena
+package imgarenademo
 
 import (
 	"context"
@@ -99,7 +99,7 @@ func TestPercentiles(t *testing.T) {
 // as the connector reads ("max") and paced at 10,000 events/s (each
 // fixture every 10 ms), and reports throughput and latency:
 //
-//	go test -run '^$' -bench Pipeline -benchtime 100000x ./internal/provider/imgarena/
+//	go test -run '^$' -bench Pipeline -benchtime 100000x ./internal/provider/imgarena/imgarenademo/
 func BenchmarkPipeline(b *testing.B) {
 	const k = 100
 	for _, c := range []struct {

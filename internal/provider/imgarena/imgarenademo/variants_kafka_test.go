@@ -1,4 +1,4 @@
-package imgarena
+package imgarenademo
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -32,15 +34,15 @@ func TestWorkerServerVariants(t *testing.T) {
 func testWorkerServerVariants(t *testing.T, oneBased bool) {
 	const n, broken, lost = 160, 50, 110
 	brokers, registry := testenv.Brokers(t), testenv.Registry(t)
-	sim := startSim(t, SimFixtureCount(3), SimEvents(n), SimEventInterval(time.Second, 4*time.Millisecond),
-		SimStartPositionOneBased(oneBased), SimDropAfter(30), SimStatusEvery(40), SimDropAfterStatus(true),
-		SimMalformedNoSeq(broken), SimExtraFrames(lost, `{"fixtureAction":{"actionId":"junk`, "ping", ""), SimSeqGap(lost),
-		SimHeartbeat(20*time.Millisecond))
+	sim := startSim(t, imgarenasim.SimFixtureCount(3), imgarenasim.SimEvents(n), imgarenasim.SimEventInterval(time.Second, 4*time.Millisecond),
+		imgarenasim.SimStartPositionOneBased(oneBased), imgarenasim.SimDropAfter(30), imgarenasim.SimStatusEvery(40), imgarenasim.SimDropAfterStatus(true),
+		imgarenasim.SimMalformedNoSeq(broken), imgarenasim.SimExtraFrames(lost, `{"fixtureAction":{"actionId":"junk`, "ping", ""), imgarenasim.SimSeqGap(lost),
+		imgarenasim.SimHeartbeat(20*time.Millisecond))
 	u := testenv.UniqueName(t, "imgv-")
 	cfg := connector.Config{
-		"name": "imgv", "connector.class": Class, "tasks.max": "2", "topic.prefix": u, KeyURL: sim.URL(), KeyToken: "sim-token",
-		KeySpeed: "fast", KeyBackoffInitialMs: "20", KeyBackoffMaxMs: "200", KeySilenceMs: "2000",
-		KeyFixtures: joinIDs(sim.Fixtures()), "topic.creation.default.partitions": "3",
+		"name": "imgv", "connector.class": imgarena.Class, "tasks.max": "2", "topic.prefix": u, imgarena.KeyURL: sim.URL(), imgarena.KeyToken: "sim-token",
+		imgarena.KeySpeed: "fast", imgarena.KeyBackoffInitialMs: "20", imgarena.KeyBackoffMaxMs: "200", imgarena.KeySilenceMs: "2000",
+		imgarena.KeyFixtures: joinIDs(sim.Fixtures()), "topic.creation.default.partitions": "3",
 		"errors.tolerance": "all", "errors.deadletterqueue.topic.name": u + ".dlq",
 		"transaction.boundary": "interval", "transaction.boundary.interval.ms": "50",
 	}
@@ -63,7 +65,7 @@ func testWorkerServerVariants(t *testing.T, oneBased bool) {
 					if ts.State == connector.StateFailed {
 						t.Fatalf("task %d failed: %s", ts.ID, ts.Trace)
 					}
-					if q, _ := ts.Stats.Committed[PartitionOf("soccer", f).String()].OffsetInt("position"); q > p {
+					if q, _ := ts.Stats.Committed[imgarena.PartitionOf("soccer", f).String()].OffsetInt("position"); q > p {
 						p = q // a task also holds the others' offsets as it read them at start
 					}
 				}
@@ -107,7 +109,7 @@ func testWorkerServerVariants(t *testing.T, oneBased bool) {
 	}
 	statuses := readStatuses(ctx, t, brokers, registry, u+".imgarena.soccer.status")
 	for _, f := range sim.Fixtures() {
-		var ss []*Status
+		var ss []*imgarena.Status
 		for i := range statuses[f] {
 			ss = append(ss, &statuses[f][i])
 		}

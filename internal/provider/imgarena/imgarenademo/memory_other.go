@@ -1,6 +1,6 @@
 //go:build !linux
 
-package imgarena
+package imgarenademo
 
 import "os/exec"
 
