@@ -11,7 +11,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/bench"
 	"github.com/seed-474f70f7/sportsconnect/internal/logging"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenademo"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzdemo"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabademo"
 	"go.uber.org/zap"
 )
@@ -38,7 +38,7 @@ func providerBenches() map[string]providerBench {
 			return sabademo.Bench(ctx, sabademo.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log})
 		},
 		"roanuz": func(ctx context.Context, brokers []string, registry, prefix string, log *zap.Logger) (fmt.Stringer, error) {
-			return roanuz.BenchWebhook(ctx, roanuz.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log})
+			return roanuzdemo.BenchWebhook(ctx, roanuzdemo.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log})
 		},
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
 	"github.com/seed-474f70f7/sportsconnect/internal/logging"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenademo"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzdemo"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabademo"
 )
 
@@ -20,7 +20,7 @@ func demoSources(parts int, events int64) []demo.Source {
 		&demo.Synthetic{Partitions: parts, Events: events},
 		&imgarenademo.DemoSource{Fixtures: 6, Events: 1500},
 		sabademo.NewDemo(),
-		&roanuz.DemoWebhook{}, &roanuz.DemoMatch{},
+		&roanuzdemo.Webhook{}, &roanuzdemo.Match{},
 	}
 }
 

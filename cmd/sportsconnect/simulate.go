@@ -7,7 +7,7 @@ import (
 	"sort"
 
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 )
 
@@ -19,7 +19,7 @@ type simulator func(ctx context.Context, args []string, stdout, stderr io.Writer
 func simulators() map[string]simulator {
 	return map[string]simulator{
 		"imgarena": imgarenasim.RunSimulator,
-		"roanuz":   roanuz.RunSimulator,
+		"roanuz":   roanuzsim.RunSimulator,
 		"saba":     sabasim.RunSimulator,
 	}
 }

@@ -6,15 +6,17 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 )
 
 func TestClientErrors(t *testing.T) {
-	sim := startSim(t, SimMatches("m1"))
-	inactive := startSim(t, SimMatches("m1"), SimProjectInactive())
+	sim := startSim(t, roanuzsim.WithMatches("m1"))
+	inactive := startSim(t, roanuzsim.WithMatches("m1"), roanuzsim.WithProjectInactive())
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name         string
-		sim          *Simulator
+		sim          *roanuzsim.Simulator
 		project, key string
 		match        string
 		want         error
@@ -39,7 +41,7 @@ func TestClientErrors(t *testing.T) {
 }
 
 func TestClientSubscribeAndMatch(t *testing.T) {
-	sim := startSim(t, SimMatches("m1"))
+	sim := startSim(t, roanuzsim.WithMatches("m1"))
 	c := NewClient(sim.URL(), "sim_project", "sim-api-key", nil, testLogger(t))
 	ctx := context.Background()
 	for _, step := range []struct {
@@ -82,7 +84,7 @@ func TestClientSubscribeAndMatch(t *testing.T) {
 }
 
 func TestClientTokenLifecycle(t *testing.T) {
-	sim := startSim(t, SimMatches("m1"), SimTokenLifetime(500*time.Millisecond))
+	sim := startSim(t, roanuzsim.WithMatches("m1"), roanuzsim.WithTokenLifetime(500*time.Millisecond))
 	c := NewClient(sim.URL(), "sim_project", "sim-api-key", nil, testLogger(t))
 	ctx := context.Background()
 	if _, err := c.Match(ctx, "m1"); err != nil {
@@ -103,5 +105,23 @@ func TestClientTokenLifecycle(t *testing.T) {
 	}
 	if n := sim.Auths(); n != 3 {
 		t.Fatalf("%d authentications, want 3 (re-auth after 401)", n)
+	}
+}
+
+// TestClientFeaturedMatches reads the featured list: the listed matches,
+// each with its status and its entry as sent.
+func TestClientFeaturedMatches(t *testing.T) {
+	sim := startSim(t, roanuzsim.WithMatches("m1", "m2"), roanuzsim.WithListed("m2"))
+	cl := NewClient(sim.URL(), "sim_project", "sim-api-key", nil, testLogger(t))
+	list, err := cl.FeaturedMatches(context.Background())
+	if err != nil || len(list) != 1 || list[0].Key != "m2" || list[0].Status != "not_started" || len(list[0].Raw) == 0 {
+		t.Fatalf("featured: %+v, %v", list, err)
+	}
+	for sim.Step("m2") < sim.Steps("m2")-1 {
+		sim.Advance("m2")
+	}
+	sim.SetListed("m1", "m2")
+	if list, err = cl.FeaturedMatches(context.Background()); err != nil || len(list) != 2 || list[1].Status != "completed" {
+		t.Fatalf("featured after the result: %+v, %v", list, err)
 	}
 }

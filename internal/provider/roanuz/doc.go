@@ -79,10 +79,11 @@
 // match is released. The stream's stale documents dropped are counted on
 // the task and logged: connector.TaskMetrics has no series for them.
 //
-// Simulator (simulator.go, sim_*.go) is a local Roanuz: REST auth with
-// expiring tokens, subscriptions, the Match API and the featured list, a
-// Socket.IO server speaking Engine.IO v4, v3 (like socket.io 2.x) or both,
-// and a webhook pusher, deterministic from a seed, with fault injection.
-// DemoWebhook and DemoMatch (demo.go, demo_match.go) run them in
-// `sportsconnect demo`.
+// This package is the connector alone. Its simulator, a local Roanuz
+// (REST, Socket.IO server, push sender) sharing no code with it, is
+// package roanuzsim; the demo sources, the benchmark and the read-back
+// checks, and the tests that run the connector in a worker or SIGKILL the
+// real binary, are package roanuzdemo. It must import neither, nor any
+// other simulator, fake broker or fake registry, demo or benchmark code:
+// its import graph is what ships (internal/archtest checks it).
 package roanuz

@@ -1,6 +1,8 @@
 package roanuz
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"sync"
@@ -8,20 +10,37 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 )
 
 // startSim starts a simulator on a random local port, closed at cleanup.
-func startSim(t testing.TB, opts ...SimOption) *Simulator {
+func startSim(t testing.TB, opts ...roanuzsim.SimOption) *roanuzsim.Simulator {
 	t.Helper()
-	sim := NewSimulator(opts...)
+	sim := roanuzsim.NewSimulator(opts...)
 	if err := sim.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Close() })
 	return sim
+}
+
+// timeline returns an unstarted simulator of the single match "m1",
+// played from seed with overs per innings: its timeline's documents and
+// pushes, with no server.
+func timeline(seed uint64, overs int) *roanuzsim.Simulator {
+	return roanuzsim.NewSimulator(roanuzsim.WithSeed(seed), roanuzsim.WithMatches("m1"), roanuzsim.WithOvers(overs))
+}
+
+// gzipBytes returns b gzipped.
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(b)
+	_ = zw.Close()
+	return buf.Bytes()
 }
 
 func testLogger(t testing.TB) *zap.Logger { return zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)) }

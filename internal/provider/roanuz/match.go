@@ -97,6 +97,10 @@ type matchDocument struct {
 	progress progress  // how far the match is (match_order.go)
 }
 
+// Match returns the document's typed match (its ContentHash is what the
+// stream compares and writes).
+func (d *matchDocument) Match() *Match { return d.match }
+
 type rawBall struct {
 	key string
 	raw json.RawMessage

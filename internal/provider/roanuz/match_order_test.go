@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
@@ -21,12 +22,11 @@ const staleLogLine = "roanuz stale match document dropped"
 // contentSteps maps each distinct document of match k's timeline (by
 // content hash) to the first step that renders it: the order of the
 // match's states.
-func contentSteps(t testing.TB, sim *Simulator, k string) map[string]int {
+func contentSteps(t testing.TB, sim *roanuzsim.Simulator, k string) map[string]int {
 	t.Helper()
-	tl := sim.tls[k]
 	out := map[string]int{}
-	for i := range tl.steps {
-		d, err := ParseMatch(tl.matchDoc(i), "test", time.Time{})
+	for i := range sim.Steps(k) {
+		d, err := ParseMatch(sim.Document(k, i), "test", time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +40,7 @@ func contentSteps(t testing.TB, sim *Simulator, k string) map[string]int {
 // checkForward fails t if the states written for a match (content hashes
 // in the order written, per match) ever go back in the match's timeline, or
 // one is not in it; it returns how many states it checked.
-func checkForward(t testing.TB, sim *Simulator, written map[string][]string) int {
+func checkForward(t testing.TB, sim *roanuzsim.Simulator, written map[string][]string) int {
 	t.Helper()
 	n := 0
 	for k, hashes := range written {
@@ -124,14 +124,14 @@ func countLines(logs, s string) int {
 func TestMatchCatchUpNeverGoesBack(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		opts []SimOption
+		opts []roanuzsim.SimOption
 	}{
-		{"REST answers late, joins send no state", []SimOption{SimRESTDelay(60 * time.Millisecond), SimSockQuietJoin()}},
-		{"REST answers a step behind", []SimOption{SimRESTBehind(1)}},
-		{"REST late and behind, joins send no state", []SimOption{SimRESTDelay(60 * time.Millisecond), SimRESTBehind(1), SimSockQuietJoin()}},
+		{"REST answers late, joins send no state", []roanuzsim.SimOption{roanuzsim.WithRESTDelay(60 * time.Millisecond), roanuzsim.WithSockQuietJoin()}},
+		{"REST answers a step behind", []roanuzsim.SimOption{roanuzsim.WithRESTBehind(1)}},
+		{"REST late and behind, joins send no state", []roanuzsim.SimOption{roanuzsim.WithRESTDelay(60 * time.Millisecond), roanuzsim.WithRESTBehind(1), roanuzsim.WithSockQuietJoin()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := append([]SimOption{SimMatches("m1", "m2"), SimOvers(2), SimStepInterval(15 * time.Millisecond), SimSockDropEvery(9)}, tc.opts...)
+			opts := append([]roanuzsim.SimOption{roanuzsim.WithMatches("m1", "m2"), roanuzsim.WithOvers(2), roanuzsim.WithStepInterval(15 * time.Millisecond), roanuzsim.WithSockDropEvery(9)}, tc.opts...)
 			sim := startSim(t, opts...)
 			var logs syncBuffer
 			log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
@@ -161,14 +161,14 @@ func TestMatchCatchUpNeverGoesBack(t *testing.T) {
 	}
 }
 
-// distinctDocs returns the distinct documents of a timeline, parsed, in
-// the order of their first step.
-func distinctDocs(t testing.TB, tl *timeline) []*matchDocument {
+// distinctDocs returns the distinct documents of the timeline of match
+// "m1" of tl, parsed, in the order of their first step.
+func distinctDocs(t testing.TB, tl *roanuzsim.Simulator) []*matchDocument {
 	t.Helper()
 	var out []*matchDocument
 	seen := map[string]bool{}
-	for i := range tl.steps {
-		d, err := ParseMatch(tl.matchDoc(i), sourceSocket, time.Time{})
+	for i := range tl.Steps("m1") {
+		d, err := ParseMatch(tl.Document("m1", i), sourceSocket, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,7 +187,7 @@ func distinctDocs(t testing.TB, tl *timeline) []*matchDocument {
 // alone orders them across restarts).
 func TestProgressOrdersTheTimeline(t *testing.T) {
 	for seed := uint64(1); seed <= 4; seed++ {
-		docs := distinctDocs(t, newTimeline(seed, "m1", 3))
+		docs := distinctDocs(t, timeline(seed, 3))
 		for i := range docs {
 			for j := i + 1; j < len(docs); j++ {
 				a, b := docs[i].progress, docs[j].progress
@@ -229,8 +229,7 @@ func TestProgressEncoding(t *testing.T) {
 }
 
 func TestStaleReason(t *testing.T) {
-	tl := newTimeline(1, "m1", 2)
-	docs := distinctDocs(t, tl)
+	docs := distinctDocs(t, timeline(1, 2))
 	last := docs[len(docs)-1]
 	id := func(d *matchDocument) uint64 {
 		h := fnv.New64a()
@@ -281,7 +280,7 @@ func TestStaleReason(t *testing.T) {
 // committed offset can tell; it must be dropped as behind, and the next
 // update written.
 func TestMatchCatchUpAfterRestartRefusesOlderState(t *testing.T) {
-	sim := startSim(t, SimMatches("m1"), SimRESTBehind(1), SimSockQuietJoin())
+	sim := startSim(t, roanuzsim.WithMatches("m1"), roanuzsim.WithRESTBehind(1), roanuzsim.WithSockQuietJoin())
 	for range 10 {
 		sim.Advance("m1")
 	}
@@ -296,7 +295,7 @@ func TestMatchCatchUpAfterRestartRefusesOlderState(t *testing.T) {
 		return out
 	}
 	hashAt := func(step int) string {
-		d, err := ParseMatch(sim.tls["m1"].matchDoc(step), "test", time.Time{})
+		d, err := ParseMatch(sim.Document("m1", step), "test", time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -350,13 +349,13 @@ func TestMatchCatchUpAfterRestartRefusesOlderState(t *testing.T) {
 // no longer carries (and nothing wrote) are written; the others are not,
 // in any version.
 func TestStaleDocumentKeepsUnseenBalls(t *testing.T) {
-	tl := newTimeline(1, "m1", 3)
+	tl := timeline(1, 3)
 	for _, tc := range []struct{ older, newer int }{{30, 34}, {30, 60}, {33, 34}} {
 		t.Run(fmt.Sprintf("step %d after %d", tc.older, tc.newer), func(t *testing.T) {
 			log := testLogger(t)
 			task := &MatchTask{matchTopic: "matches", ballTopic: "balls", log: log, states: map[string]*matchState{},
 				tc: connector.NewTaskContextForTest("rzm", 0, connector.Config{}, log), followed: map[string]*slot{"m1": {}}}
-			newer, older := tl.matchDoc(tc.newer), tl.matchDoc(tc.older)
+			newer, older := tl.Document("m1", tc.newer), tl.Document("m1", tc.older)
 			written := task.handle(streamMsg{doc: newer, raw: newer, source: sourceSocket, seq: 2, received: time.Now()}, nil)
 			recs := task.handle(streamMsg{doc: older, raw: older, source: sourceREST, seq: 1, received: time.Now()}, nil)
 			nd, _ := ParseMatch(newer, "", time.Time{})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 )
 
 // putWithin reports whether q took msg within d.
@@ -90,7 +91,7 @@ func TestMatchQueueNumbersSocketUpdatesInOrder(t *testing.T) {
 // written to its end.
 func TestMatchQueueBoundedByBytes(t *testing.T) {
 	const limit = 16 << 10
-	sim := startSim(t, SimMatches("m1"), SimOvers(2), SimStepInterval(5*time.Millisecond), SimClockOnSubscribe(), SimVariant(VariantText))
+	sim := startSim(t, roanuzsim.WithMatches("m1"), roanuzsim.WithOvers(2), roanuzsim.WithStepInterval(5*time.Millisecond), roanuzsim.WithClockOnSubscribe(), roanuzsim.WithVariant(roanuzsim.VariantText))
 	cfg := matchConfigFor(t, sim, map[string]string{KeyMatches: "m1", KeyQueueBytes: strconv.Itoa(limit)})
 	c := &MatchConnector{log: testLogger(t)}
 	if err := c.Start(context.Background(), cfg); err != nil {
@@ -107,7 +108,7 @@ func TestMatchQueueBoundedByBytes(t *testing.T) {
 	waitFor(t, 20*time.Second, "the match played to its end", func() bool { return sim.Step("m1") == last })
 	time.Sleep(100 * time.Millisecond) // let the connection queue what it can
 	count, bytes := task.q.held()
-	largest := len(sim.tls["m1"].matchDoc(last))
+	largest := len(sim.Document("m1", last))
 	t.Logf("held while nothing polls: %d documents, %d bytes (limit %d, largest document %d bytes)", count, bytes, limit, largest)
 	if count == 0 || (bytes > limit && count > 1) {
 		t.Fatalf("%d documents of %d bytes queued, want some and at most %d bytes (or one document)", count, bytes, limit)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 )
 
 // subscriptions returns the committed Subscription records, in order.
@@ -42,7 +43,7 @@ func wrote(r *fakeRunner, m string) bool {
 }
 
 func TestMatchDiscoveryFollowsAndReleases(t *testing.T) {
-	sim := startSim(t, SimMatches("m1", "m2", "m3", "m4"), SimOvers(1), SimListed("m1", "m2"))
+	sim := startSim(t, roanuzsim.WithMatches("m1", "m2", "m3", "m4"), roanuzsim.WithOvers(1), roanuzsim.WithListed("m1", "m2"))
 	r, _ := startMatch(t, matchConfigFor(t, sim, map[string]string{KeyMatches: "", KeyDiscover: DiscoverFeatured,
 		KeyDiscoverInterval: "100"}))
 
@@ -101,7 +102,7 @@ func TestMatchRosterOnStart(t *testing.T) {
 		return out
 	}
 	completed := func(m string) connector.PartitionOffset {
-		return connector.PartitionOffset{Partition: matchPartition(m), Offset: connector.Offset{offsetCompleted: true, offsetHash: "x"}}
+		return connector.PartitionOffset{Partition: MatchPartition(m), Offset: connector.Offset{OffsetCompleted: true, offsetHash: "x"}}
 	}
 	for _, tc := range []struct {
 		name     string
@@ -121,7 +122,7 @@ func TestMatchRosterOnStart(t *testing.T) {
 			listed: []string{"m1", "old"}, offsets: rosterOf("old"), kept: []string{"m1", "old"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sim := startSim(t, SimMatches("m1", "old", "done"), SimListed(tc.listed...))
+			sim := startSim(t, roanuzsim.WithMatches("m1", "old", "done"), roanuzsim.WithListed(tc.listed...))
 			cl := NewClient(sim.URL(), "sim_project", "sim-api-key", nil, testLogger(t))
 			for _, m := range []string{"old", "done"} { // subscribed by an earlier run
 				if err := cl.Subscribe(context.Background(), m); err != nil {

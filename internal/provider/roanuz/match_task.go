@@ -71,21 +71,24 @@ func (c *MatchConnector) NewTask() connector.SourceTask {
 // Stop implements connector.Connector.
 func (c *MatchConnector) Stop() error { return nil }
 
-// Offset keys of a match partition of the stream.
+// Offset keys of a match partition of the stream (MatchPartition).
 const (
-	offsetEtag      = "etag"
-	offsetHash      = "hash"
-	offsetBalls     = "balls"
-	offsetCompleted = "completed"
-	offsetUpdates   = "updates"
-	offsetDocs      = "docs"
-	offsetBallKeys  = "ball_keys"
+	offsetEtag     = "etag"
+	offsetHash     = "hash"
+	offsetBalls    = "balls"
+	offsetDocs     = "docs"
+	offsetBallKeys = "ball_keys"
+
+	// OffsetCompleted is true once the match's completed document is written.
+	OffsetCompleted = "completed"
+	// OffsetUpdates counts the match documents written.
+	OffsetUpdates = "updates"
 )
 
 var invalidStream = connector.NewPartition(map[string]any{"stream": "invalid"})
 
-// matchPartition returns the source partition of match m.
-func matchPartition(m string) connector.Partition {
+// MatchPartition returns the source partition of match m.
+func MatchPartition(m string) connector.Partition {
 	return connector.NewPartition(map[string]any{"match": m})
 }
 
@@ -235,8 +238,8 @@ func (t *MatchTask) isFollowed(m string) bool {
 
 // committedCompleted reports whether m's committed offset says completed.
 func (t *MatchTask) committedCompleted(m string) bool {
-	o, ok := t.tc.Offset(matchPartition(m))
-	done, _ := o[offsetCompleted].(bool)
+	o, ok := t.tc.Offset(MatchPartition(m))
+	done, _ := o[OffsetCompleted].(bool)
 	return ok && done
 }
 
@@ -245,7 +248,7 @@ func (t *MatchTask) state(m string) *matchState {
 	if st := t.states[m]; st != nil {
 		return st
 	}
-	st := &matchState{p: matchPartition(m), key: []byte(m), balls: newIdentities(512), ballKeys: newIdentities(64), docs: newIdentities(64),
+	st := &matchState{p: MatchPartition(m), key: []byte(m), balls: newIdentities(512), ballKeys: newIdentities(64), docs: newIdentities(64),
 		progress: unknownProgress}
 	if o, ok := t.tc.Offset(st.p); ok {
 		if s, _ := o.OffsetString(offsetProgress); s != "" {
@@ -253,8 +256,8 @@ func (t *MatchTask) state(m string) *matchState {
 		}
 		st.etag, _ = o.OffsetString(offsetEtag)
 		st.hash, _ = o.OffsetString(offsetHash)
-		st.completed, _ = o[offsetCompleted].(bool)
-		st.updates, _ = o.OffsetInt(offsetUpdates)
+		st.completed, _ = o[OffsetCompleted].(bool)
+		st.updates, _ = o.OffsetInt(OffsetUpdates)
 		st.docs = offsetIdentities(o, offsetDocs, 64)
 		st.balls = offsetIdentities(o, offsetBalls, 512)
 		st.ballKeys = offsetIdentities(o, offsetBallKeys, 64)
@@ -395,7 +398,7 @@ func (t *MatchTask) ballRecords(st *matchState, doc *matchDocument, msg streamMs
 
 // offset returns the source offset of st's match.
 func (st *matchState) offset() connector.Offset {
-	return connector.Offset{offsetEtag: st.etag, offsetHash: st.hash, offsetCompleted: st.completed, offsetUpdates: st.updates,
+	return connector.Offset{offsetEtag: st.etag, offsetHash: st.hash, OffsetCompleted: st.completed, OffsetUpdates: st.updates,
 		offsetProgress: st.progress.String(),
 		offsetBalls:    base64.StdEncoding.EncodeToString(st.balls.encode()),
 		offsetBallKeys: base64.StdEncoding.EncodeToString(st.ballKeys.encode()),

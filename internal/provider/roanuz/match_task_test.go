@@ -1,23 +1,17 @@
 package roanuz
 
 import (
-	"net/http/httptest"
-
 	"context"
 	"fmt"
-	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
-	"github.com/seed-474f70f7/sportsconnect/internal/embedded"
-	"github.com/seed-474f70f7/sportsconnect/internal/metrics"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 )
 
-func matchConfigFor(t testing.TB, sim *Simulator, extra map[string]string) connector.Config {
+func matchConfigFor(t testing.TB, sim *roanuzsim.Simulator, extra map[string]string) connector.Config {
 	t.Helper()
 	raw := connector.Config{"name": "rzm", "connector.class": ClassMatch, KeyAPIURL: sim.URL(), KeyProject: "sim_project",
 		KeyAPIKey: "sim-api-key", KeyMatches: "m1,m2", KeyBackoffInitialMs: "20", KeyBackoffMaxMs: "200"}
@@ -63,7 +57,7 @@ func completedAll(keys ...string) func([]*connector.SourceRecord) bool {
 }
 
 // waitUnsubscribed waits until every key is unsubscribed (after completion).
-func waitUnsubscribed(t testing.TB, sim *Simulator, keys ...string) {
+func waitUnsubscribed(t testing.TB, sim *roanuzsim.Simulator, keys ...string) {
 	t.Helper()
 	waitFor(t, 10*time.Second, "the unsubscribes", func() bool {
 		for _, k := range keys {
@@ -76,7 +70,7 @@ func waitUnsubscribed(t testing.TB, sim *Simulator, keys ...string) {
 }
 
 // checkStream checks that no match content was written twice and every ball of the timeline was written.
-func checkStream(t testing.TB, sim *Simulator, recs []*connector.SourceRecord, keys ...string) {
+func checkStream(t testing.TB, sim *roanuzsim.Simulator, recs []*connector.SourceRecord, keys ...string) {
 	t.Helper()
 	hashes := map[string]int{}
 	balls := map[string]map[string]bool{}
@@ -97,9 +91,9 @@ func checkStream(t testing.TB, sim *Simulator, recs []*connector.SourceRecord, k
 		}
 	}
 	for _, k := range keys {
-		for _, b := range sim.tls[k].balls {
-			if !balls[k][b.Key] {
-				t.Fatalf("match %s: ball %s never written (%d balls written)", k, b.Key, len(balls[k]))
+		for _, b := range sim.Balls(k) {
+			if !balls[k][b] {
+				t.Fatalf("match %s: ball %s never written (%d balls written)", k, b, len(balls[k]))
 			}
 		}
 		if sim.Subscribed(k, MethodWebSocket) {
@@ -109,8 +103,8 @@ func checkStream(t testing.TB, sim *Simulator, recs []*connector.SourceRecord, k
 }
 
 func TestMatchStreamWithDropsAndVariants(t *testing.T) {
-	sim := startSim(t, SimMatches("m1", "m2"), SimOvers(2), SimStepInterval(15*time.Millisecond), SimSockDropEvery(25),
-		SimSockMalformedEvery(7), SimPingInterval(500*time.Millisecond))
+	sim := startSim(t, roanuzsim.WithMatches("m1", "m2"), roanuzsim.WithOvers(2), roanuzsim.WithStepInterval(15*time.Millisecond), roanuzsim.WithSockDropEvery(25),
+		roanuzsim.WithSockMalformedEvery(7), roanuzsim.WithPingInterval(500*time.Millisecond))
 	r, _ := startMatch(t, matchConfigFor(t, sim, map[string]string{"errors.tolerance": "all"}))
 	recs := pollMatches(t, r, 60*time.Second, completedAll("m1", "m2"))
 	waitUnsubscribed(t, sim, "m1", "m2")
@@ -139,7 +133,7 @@ func TestMatchStreamWithDropsAndVariants(t *testing.T) {
 }
 
 func TestMatchStreamTokenExpiryMidMatch(t *testing.T) {
-	sim := startSim(t, SimMatches("m1"), SimOvers(2), SimStepInterval(120*time.Millisecond), SimTokenLifetime(1500*time.Millisecond))
+	sim := startSim(t, roanuzsim.WithMatches("m1"), roanuzsim.WithOvers(2), roanuzsim.WithStepInterval(120*time.Millisecond), roanuzsim.WithTokenLifetime(1500*time.Millisecond))
 	r, _ := startMatch(t, matchConfigFor(t, sim, map[string]string{KeyMatches: "m1"}))
 	recs := pollMatches(t, r, 60*time.Second, completedAll("m1"))
 	waitUnsubscribed(t, sim, "m1")
@@ -155,8 +149,8 @@ func TestMatchStreamTokenExpiryMidMatch(t *testing.T) {
 // with the fresh token, so the one connection carries the whole match (no
 // reconnect, no REST catch-up after the first).
 func TestMatchTokenRenewedOnTheOpenConnection(t *testing.T) {
-	sim := startSim(t, SimMatches("m1"), SimOvers(3), SimStepInterval(40*time.Millisecond), SimClockOnSubscribe(),
-		SimTokenLifetime(700*time.Millisecond))
+	sim := startSim(t, roanuzsim.WithMatches("m1"), roanuzsim.WithOvers(3), roanuzsim.WithStepInterval(40*time.Millisecond), roanuzsim.WithClockOnSubscribe(),
+		roanuzsim.WithTokenLifetime(700*time.Millisecond))
 	r, _ := startMatch(t, matchConfigFor(t, sim, map[string]string{KeyMatches: "m1"}))
 	recs := pollMatches(t, r, 60*time.Second, completedAll("m1"))
 	waitUnsubscribed(t, sim, "m1")
@@ -180,12 +174,12 @@ func TestMatchStreamEngineIOv3(t *testing.T) {
 		name string
 		eio  int
 	}{
-		{"v3-only server (socket.io 2.x: ignores EIO=4)", EngineIOv3},
-		{"server with both (v4 chosen)", EngineIOBoth},
+		{"v3-only server (socket.io 2.x: ignores EIO=4)", roanuzsim.EngineIOv3},
+		{"server with both (v4 chosen)", roanuzsim.EngineIOBoth},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sim := startSim(t, SimMatches("m1"), SimOvers(1), SimStepInterval(20*time.Millisecond), SimEngineIO(tc.eio),
-				SimPingInterval(100*time.Millisecond), SimSockDropEvery(15))
+			sim := startSim(t, roanuzsim.WithMatches("m1"), roanuzsim.WithOvers(1), roanuzsim.WithStepInterval(20*time.Millisecond), roanuzsim.WithEngineIO(tc.eio),
+				roanuzsim.WithPingInterval(100*time.Millisecond), roanuzsim.WithSockDropEvery(15))
 			r, _ := startMatch(t, matchConfigFor(t, sim, map[string]string{KeyMatches: "m1"}))
 			recs := pollMatches(t, r, 60*time.Second, completedAll("m1"))
 			waitUnsubscribed(t, sim, "m1")
@@ -193,10 +187,10 @@ func TestMatchStreamEngineIOv3(t *testing.T) {
 			v3, pings := sim.SockEngineStats()
 			conns, _, _, _, drops := sim.SockStats()
 			t.Logf("%d records; %d connections (%d Engine.IO v3), %d v3 pings answered, %d drops", len(recs), conns, v3, pings, drops)
-			if tc.eio == EngineIOv3 && (v3 != conns || pings == 0) {
+			if tc.eio == roanuzsim.EngineIOv3 && (v3 != conns || pings == 0) {
 				t.Fatalf("v3-only server: %d of %d connections spoke v3, %d client pings", v3, conns, pings)
 			}
-			if tc.eio == EngineIOBoth && v3 != 0 {
+			if tc.eio == roanuzsim.EngineIOBoth && v3 != 0 {
 				t.Fatalf("%d connections fell back to v3 on a server speaking v4", v3)
 			}
 			if drops == 0 {
@@ -208,7 +202,7 @@ func TestMatchStreamEngineIOv3(t *testing.T) {
 
 func TestMatchTasksShareTheBuckets(t *testing.T) {
 	ms := strings.Split(keys(6), ",")
-	sim := startSim(t, SimMatches(ms...), SimOvers(1), SimStepInterval(10*time.Millisecond))
+	sim := startSim(t, roanuzsim.WithMatches(ms...), roanuzsim.WithOvers(1), roanuzsim.WithStepInterval(10*time.Millisecond))
 	cfg := matchConfigFor(t, sim, map[string]string{KeyMatches: strings.Join(ms, ","), "tasks.max": "2"})
 	c := &MatchConnector{log: testLogger(t)}
 	if err := c.Start(context.Background(), cfg); err != nil {
@@ -245,53 +239,4 @@ func TestMatchTasksShareTheBuckets(t *testing.T) {
 		t.Fatalf("%d of %d matches written", len(owner), len(ms))
 	}
 	t.Logf("owners: %v", owner)
-}
-
-// TestMatchMetricsThroughTheWorker runs roanuz.match in a worker on the
-// embedded Kafka with the Prometheus metrics as observer: the reconnects
-// after dropped connections and the per-match commit lag reach the
-// exported series, and a released match's lag series goes away.
-func TestMatchMetricsThroughTheWorker(t *testing.T) {
-	env, err := embedded.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer env.Close()
-	src, err := sr.NewClient(sr.URLs(env.RegistryURL()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := metrics.New(nil)
-	w, err := connector.NewWorker(connector.NewPlugins(MatchPlugin()), connector.WithKafka(kgo.SeedBrokers(env.Brokers()...)),
-		connector.WithSerializer(avroreg.NewSerializer(src)), connector.WithLogger(testLogger(t)), connector.WithObserver(m),
-		connector.WithOffsetsTopic("rz-metrics-offsets", 1, -1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.SetSource(w)
-	ctx := context.Background()
-	if err := w.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	sim := startSim(t, SimMatches("m1"), SimOvers(1), SimStepInterval(30*time.Millisecond), SimClockOnSubscribe(), SimSockDropEvery(8))
-	cfg := matchConfigFor(t, sim, map[string]string{"name": "rzmet", KeyMatches: "m1"})
-	if err := w.AddConnector(ctx, cfg); err != nil {
-		t.Fatal(err)
-	}
-	scrape := func() string {
-		rec := httptest.NewRecorder()
-		m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-		return rec.Body.String()
-	}
-	lag := `sportsconnect_provider_commit_lag_seconds_count{connector="rzmet",fixture="m1",task="0"}`
-	reconnects := `sportsconnect_provider_reconnects_total{connector="rzmet",task="0"} `
-	waitFor(t, 20*time.Second, "the commit lag of m1", func() bool { return strings.Contains(scrape(), lag) })
-	waitUnsubscribed(t, sim, "m1")
-	waitFor(t, 10*time.Second, "m1's lag series dropped after its release", func() bool { return !strings.Contains(scrape(), lag) })
-	text := scrape()
-	i := strings.Index(text, reconnects)
-	if i < 0 || strings.HasPrefix(text[i+len(reconnects):], "0\n") {
-		t.Fatalf("no reconnect counted after %d drops:\n%s", func() int64 { _, _, _, _, d := sim.SockStats(); return d }(), text)
-	}
 }

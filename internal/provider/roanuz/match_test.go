@@ -7,19 +7,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 	"github.com/seed-474f70f7/sportsconnect/internal/socketio"
 )
 
 func TestParseMatch(t *testing.T) {
-	tl := newTimeline(1, "m1", 2)
-	last := len(tl.steps) - 1
+	tl := timeline(1, 2)
+	last := tl.Steps("m1") - 1
 	for _, tc := range []struct {
 		name  string
 		doc   []byte
 		want  error
 		check func(t *testing.T, d *matchDocument)
 	}{
-		{name: "not started", doc: tl.matchDoc(0), check: func(t *testing.T, d *matchDocument) {
+		{name: "not started", doc: tl.Document("m1", 0), check: func(t *testing.T, d *matchDocument) {
 			m := d.match
 			if m.Key != "m1" || m.Name != "Team A vs Team B" || m.ShortName != "A vs B" || m.Status != "not_started" ||
 				m.PlayStatus != "scheduled" || m.Format != "t20" || m.StartAt == nil || m.TeamA == nil || m.TeamA.Code != "TA" ||
@@ -27,10 +28,10 @@ func TestParseMatch(t *testing.T) {
 				t.Fatalf("%+v", m)
 			}
 		}},
-		{name: "completed", doc: tl.matchDoc(last), check: func(t *testing.T, d *matchDocument) {
+		{name: "completed", doc: tl.Document("m1", last), check: func(t *testing.T, d *matchDocument) {
 			m := d.match
 			if m.Status != "completed" || m.Result == nil || m.Result.ResultType != "win_by" || len(m.Innings) != 2 || m.Toss == nil ||
-				m.Toss.Elected != "bat" || m.Target == nil || m.Target.Runs == 0 || len(d.balls) != relatedBalls {
+				m.Toss.Elected != "bat" || m.Target == nil || m.Target.Runs == 0 || len(d.balls) != roanuzsim.RelatedBalls {
 				t.Fatalf("%+v (%d balls)", m, len(d.balls))
 			}
 			for i := 1; i < len(d.balls); i++ {
@@ -65,7 +66,7 @@ func TestParseMatch(t *testing.T) {
 }
 
 func TestDecodeUpdate(t *testing.T) {
-	doc := newTimeline(1, "m1", 1).matchDoc(3)
+	doc := timeline(1, 1).Document("m1", 3)
 	quoted, _ := json.Marshal(string(doc))
 	b64, _ := json.Marshal(base64.StdEncoding.EncodeToString(gzipBytes(doc)))
 	for _, tc := range []struct {
@@ -79,7 +80,7 @@ func TestDecodeUpdate(t *testing.T) {
 		{name: "gzipped base64 text", arg: socketio.Arg{JSON: b64}, max: 1 << 20},
 		{name: "gzipped binary attachment", arg: socketio.Arg{Binary: gzipBytes(doc)}, max: 1 << 20},
 		{name: "plain binary attachment", arg: socketio.Arg{Binary: doc}, max: 1 << 20},
-		{name: "inflates past the cap", arg: socketio.Arg{Binary: GzipBomb(1 << 20)}, max: 1 << 16, want: ErrTooLarge},
+		{name: "inflates past the cap", arg: socketio.Arg{Binary: roanuzsim.GzipBomb(1 << 20)}, max: 1 << 16, want: ErrTooLarge},
 		{name: "a number", arg: socketio.Arg{JSON: json.RawMessage(`42`)}, max: 1 << 20, want: ErrMalformed},
 		{name: "text that is not JSON", arg: socketio.Arg{JSON: json.RawMessage(`"hello"`)}, max: 1 << 20, want: ErrMalformed},
 	} {
@@ -99,9 +100,9 @@ func FuzzParseMatchUpdate(f *testing.F) {
 	// Small seeds: new inputs are minimized for up to -fuzzminimizetime
 	// (60 s by default, long on documents of KiBs): run with
 	// -fuzzminimizetime 2s.
-	tl := newTimeline(3, "m1", 1)
-	f.Add(tl.matchDoc(5), false)
-	f.Add(gzipBytes(tl.matchDoc(1)), true)
+	tl := timeline(3, 1)
+	f.Add(tl.Document("m1", 5), false)
+	f.Add(gzipBytes(tl.Document("m1", 1)), true)
 	f.Add([]byte(`{"data":{"key":"k","play":{"related_balls":{"1":{"wicket":{"player_key":7}}},"innings_order":["a_1"],"innings":{}}}}`), false)
 	f.Fuzz(func(t *testing.T, b []byte, binary bool) {
 		arg := socketio.Arg{JSON: b}

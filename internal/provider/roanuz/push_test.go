@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 )
 
 const docBallPush = `{"sport":"cricket","data_kind":"match-detail-update","data":{"matchkey":"match_key","ball":{"ball_key":524352,"over":0,"batting_order":1,"is_delete":false,"detail":{"key":"524352","ball_type":"normal","batting_team":"b","comment":"Vinod Srinivasan to Vyshakh Jagannivasan: <b>FOUR</b>. 4 runs.","innings":"b_1","overs":[0,1],"batsman":{"player_key":"player_key","ball_count":1,"runs":4,"is_dot_ball":false,"is_four":true,"is_six":false},"bowler":{"player_key":"player_key","ball_count":1,"runs":4,"extras":0,"is_wicket":false},"team_score":{"ball_count":1,"runs":4,"extras":0,"is_wicket":false},"fielders":[],"wicket":null,"non_striker_key":"player_key","entry_time":1733148685.812,"ball_play_status":"played","ball_tags":[],"updated_time":1733148685.812,"repr":"b4"}},"push_reason":"NewOrLast","match_push_kind":"Ball","ts":1733148686.425609}}`
@@ -51,6 +53,22 @@ func TestParsePush(t *testing.T) {
 	}
 }
 
+// TestParsePushOfEverySimulatedStep parses every push of a simulated
+// match (the simulator checks its pushes against the documents on its
+// own, without this parser).
+func TestParsePushOfEverySimulatedStep(t *testing.T) {
+	tl := timeline(1, 2)
+	for i := range tl.Steps("m1") {
+		p, err := ParsePush(tl.PushBody("m1", i))
+		if err != nil {
+			t.Fatalf("step %d: the simulator's push does not parse: %v", i, err)
+		}
+		if p.MatchKey != "m1" || (p.MatchPushKind == "Ball") != (p.Ball != nil) {
+			t.Fatalf("step %d: %+v", i, p)
+		}
+	}
+}
+
 func TestIdentity(t *testing.T) {
 	base, _ := ParsePush([]byte(docBallPush))
 	for _, tc := range []struct {
@@ -94,7 +112,7 @@ func FuzzDecodeAndParsePush(f *testing.F) {
 	f.Add([]byte(docBallPush), "")
 	f.Add(gzipBytes([]byte(docBallPush)), "gzip")
 	f.Add([]byte(`{"data":{"matchkey":"m","match_push_kind":"Ball","ts":1e3,"ball":{"ball_key":"x","detail":{"wicket":{"player_key":1}}}}}`), "")
-	f.Add(GzipBomb(1<<16), "gzip")
+	f.Add(roanuzsim.GzipBomb(1<<16), "gzip")
 	f.Fuzz(func(t *testing.T, body []byte, enc string) {
 		out, err := DecodeBody(body, enc, 1<<15)
 		if err != nil {

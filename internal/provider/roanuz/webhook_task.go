@@ -27,8 +27,9 @@ func WebhookPlugin() connector.Plugin {
 
 // Offset keys of a match partition of the webhook.
 const (
-	offsetIDs    = "ids"    // base64 of the recent push identities, 8 bytes each, oldest first
-	offsetPushes = "pushes" // pushes written for the match
+	offsetIDs = "ids" // base64 of the recent push identities, 8 bytes each, oldest first
+	// OffsetPushes counts the pushes written for the match.
+	OffsetPushes = "pushes"
 )
 
 // invalidPartition is the source partition of dead-lettered bodies (they
@@ -192,7 +193,7 @@ func (t *WebhookTask) handle(req *pushReq, out []*connector.SourceRecord) []*con
 	m.pending[id] = []*pushReq{req}
 	rec := &connector.SourceRecord{
 		Partition: m.p,
-		Offset:    connector.Offset{offsetIDs: base64.StdEncoding.EncodeToString(m.ids.encode()), offsetPushes: m.pushes},
+		Offset:    connector.Offset{offsetIDs: base64.StdEncoding.EncodeToString(m.ids.encode()), OffsetPushes: m.pushes},
 		Key:       m.key,
 		Raw:       p.Raw,
 		Headers:   connector.SourceHeaders(KeyProvider, strconv.FormatUint(id, 16), req.received),
@@ -263,7 +264,7 @@ func (t *WebhookTask) match(key string) *matchDedup {
 			t.log.Warn("roanuz committed dedup set unreadable; starting empty", zap.String("match", key), zap.Error(err))
 			m.ids = newIdentities(t.cfg.window)
 		}
-		m.pushes, _ = o.OffsetInt(offsetPushes)
+		m.pushes, _ = o.OffsetInt(OffsetPushes)
 	}
 	t.matches[key] = m
 	return m

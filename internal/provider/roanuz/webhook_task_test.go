@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 )
 
 // webhookConfigFor returns a validated roanuz.webhook config listening on a random port.
@@ -53,10 +54,10 @@ func written(recs []*connector.SourceRecord) (map[uint64]int, int) {
 }
 
 func TestWebhookExactlyOnceWithDuplicatesAndRestart(t *testing.T) {
-	sim := NewSimulator(SimMatches("m1", "m2", "m3"), SimOvers(3), SimSeed(7))
+	sim := roanuzsim.NewSimulator(roanuzsim.WithMatches("m1", "m2", "m3"), roanuzsim.WithOvers(3), roanuzsim.WithSeed(7))
 	cfg := webhookConfigFor(t, nil)
 	r, url := startWebhook(t, cfg, nil)
-	p := sim.NewPusher(PushOptions{URL: url, SecretHeader: "X-Roanuz-Secret", Secret: "s3cret-value", Senders: 8,
+	p := sim.NewPusher(roanuzsim.PushOptions{URL: url, SecretHeader: "X-Roanuz-Secret", Secret: "s3cret-value", Senders: 8,
 		Seed: 3, Duplicates: 0.3, Reorder: 0.2, PlainJSON: 0.2})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -70,7 +71,7 @@ func TestWebhookExactlyOnceWithDuplicatesAndRestart(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if st := p.post(ctx, pushes[len(pushes)-1].Body, i%2 == 0, "s3cret-value"); st != 200 {
+			if st := p.Post(ctx, pushes[len(pushes)-1].Body, i%2 == 0, "s3cret-value"); st != 200 {
 				t.Errorf("concurrent repeat: status %d", st)
 			}
 		}()
@@ -94,11 +95,11 @@ func TestWebhookExactlyOnceWithDuplicatesAndRestart(t *testing.T) {
 	if st.Duplicates == 0 {
 		t.Fatal("the pusher sent no duplicate: the test did not exercise dedup")
 	}
-	t.Logf("%d pushes, %d duplicates, %d attempts, p99 %s", len(pushes), st.Duplicates, st.Attempts, P99(pushes))
+	t.Logf("%d pushes, %d duplicates, %d attempts, p99 %s", len(pushes), st.Duplicates, st.Attempts, roanuzsim.P99(pushes))
 
 	// Restart from the committed offsets: every push again is a duplicate.
 	r2, url2 := startWebhook(t, cfg, r.committed())
-	p2 := sim.NewPusher(PushOptions{URL: url2, SecretHeader: "X-Roanuz-Secret", Secret: "s3cret-value", Senders: 4, Seed: 4})
+	p2 := sim.NewPusher(roanuzsim.PushOptions{URL: url2, SecretHeader: "X-Roanuz-Secret", Secret: "s3cret-value", Senders: 4, Seed: 4})
 	if _, err := p2.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -108,18 +109,18 @@ func TestWebhookExactlyOnceWithDuplicatesAndRestart(t *testing.T) {
 }
 
 func TestWebhookAbortAnswers503ThenRetryIsWritten(t *testing.T) {
-	sim := NewSimulator(SimMatches("m1"), SimOvers(1))
+	sim := roanuzsim.NewSimulator(roanuzsim.WithMatches("m1"), roanuzsim.WithOvers(1))
 	r, url := startWebhook(t, webhookConfigFor(t, nil), nil)
 	r.mu.Lock()
 	r.abortN = 1
 	r.mu.Unlock()
-	body := sim.tls["m1"].pushBody(0)
-	p := sim.NewPusher(PushOptions{URL: url, SecretHeader: "X-Roanuz-Secret", Secret: "s3cret-value"})
+	body := sim.PushBody("m1", 0)
+	p := sim.NewPusher(roanuzsim.PushOptions{URL: url, SecretHeader: "X-Roanuz-Secret", Secret: "s3cret-value"})
 	ctx := context.Background()
-	if st := p.post(ctx, body, false, "s3cret-value"); st != 503 {
+	if st := p.Post(ctx, body, false, "s3cret-value"); st != 503 {
 		t.Fatalf("aborted push: status %d, want 503", st)
 	}
-	if st := p.post(ctx, body, false, "s3cret-value"); st != 200 {
+	if st := p.Post(ctx, body, false, "s3cret-value"); st != 200 {
 		t.Fatalf("retried push: status %d, want 200", st)
 	}
 	if ids, _ := written(r.records()); len(ids) != 1 {
@@ -128,9 +129,9 @@ func TestWebhookAbortAnswers503ThenRetryIsWritten(t *testing.T) {
 }
 
 func TestWebhookRecordTimestampsAndMetrics(t *testing.T) {
-	sim := NewSimulator(SimMatches("m1", "m2"), SimOvers(1))
+	sim := roanuzsim.NewSimulator(roanuzsim.WithMatches("m1", "m2"), roanuzsim.WithOvers(1))
 	r, url := startWebhook(t, webhookConfigFor(t, nil), nil)
-	p := sim.NewPusher(PushOptions{URL: url, SecretHeader: "X-Roanuz-Secret", Secret: "s3cret-value", Senders: 2})
+	p := sim.NewPusher(roanuzsim.PushOptions{URL: url, SecretHeader: "X-Roanuz-Secret", Secret: "s3cret-value", Senders: 2})
 	start := time.Now()
 	pushes, err := p.Run(context.Background())
 	if err != nil {
@@ -151,7 +152,7 @@ func TestWebhookRecordTimestampsAndMetrics(t *testing.T) {
 	}
 	_, lags, _ := r.metrics.snapshot()
 	for _, m := range []string{"m1", "m2"} {
-		if want := len(sim.tls[m].steps); lags[m] != want {
+		if want := sim.Steps(m); lags[m] != want {
 			t.Fatalf("match %s: %d commit lags observed, want one per push (%d)", m, lags[m], want)
 		}
 	}

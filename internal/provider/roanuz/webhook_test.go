@@ -13,11 +13,12 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 )
 
 func TestWebhookRefusesBadRequests(t *testing.T) {
-	sim := NewSimulator(SimMatches("m1"), SimOvers(1))
-	good := sim.tls["m1"].pushBody(5)
+	sim := roanuzsim.NewSimulator(roanuzsim.WithMatches("m1"), roanuzsim.WithOvers(1))
+	good := sim.PushBody("m1", 5)
 	for _, tc := range []struct {
 		name     string
 		extra    map[string]string
@@ -40,7 +41,7 @@ func TestWebhookRefusesBadRequests(t *testing.T) {
 		{name: "GET", header: "s3cret-value", method: http.MethodGet, want: 405},
 		{name: "oversized body: its start dead-lettered", header: "s3cret-value", body: bytes.Repeat([]byte("{"), 2<<20), want: 413, dead: 1, truncated: true},
 		{name: "oversized body, smaller dead letter", extra: map[string]string{KeyDeadLetterMax: "1024"}, header: "s3cret-value", body: bytes.Repeat([]byte("x"), 3<<20), want: 413, dead: 1, truncated: true},
-		{name: "gzip bomb", header: "s3cret-value", body: GzipBomb(256 << 20), encoding: "gzip", want: 413, dead: 1},
+		{name: "gzip bomb", header: "s3cret-value", body: roanuzsim.GzipBomb(256 << 20), encoding: "gzip", want: 413, dead: 1},
 		{name: "corrupt gzip", header: "s3cret-value", body: gzipBytes(good)[:40], want: 400, dead: 1},
 		{name: "gzip header but plain body", header: "s3cret-value", body: good, encoding: "gzip", want: 400, dead: 1},
 		{name: "not json", header: "s3cret-value", body: gzipBytes([]byte("{nope")), want: 400, dead: 1},

@@ -1,4 +1,4 @@
-package roanuz
+package roanuzsim
 
 import (
 	"encoding/json"
@@ -86,7 +86,7 @@ func (s *Simulator) handleSubscribe(w http.ResponseWriter, r *http.Request) {
 		simError(w, http.StatusNotFound, "P-404", "project not found")
 		return
 	}
-	if !s.tokenOK(w, r.Header.Get(HeaderToken)) {
+	if !s.tokenOK(w, r.Header.Get(headerToken)) {
 		return
 	}
 	match, action := r.PathValue("match"), r.PathValue("action")
@@ -125,7 +125,7 @@ func (s *Simulator) handleMatch(w http.ResponseWriter, r *http.Request) {
 		simError(w, http.StatusNotFound, "P-404", "project not found")
 		return
 	}
-	if !s.tokenOK(w, r.Header.Get(HeaderToken)) {
+	if !s.tokenOK(w, r.Header.Get(headerToken)) {
 		return
 	}
 	match := r.PathValue("match")
@@ -167,7 +167,7 @@ func (s *Simulator) handleFeatured(w http.ResponseWriter, r *http.Request) {
 		simError(w, http.StatusNotFound, "P-404", "project not found")
 		return
 	}
-	if !s.tokenOK(w, r.Header.Get(HeaderToken)) {
+	if !s.tokenOK(w, r.Header.Get(headerToken)) {
 		return
 	}
 	s.mu.Lock()

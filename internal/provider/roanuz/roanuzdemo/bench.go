@@ -1,4 +1,4 @@
-package roanuz
+package roanuzdemo
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -64,7 +66,7 @@ func BenchWebhook(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	if err != nil {
 		return BenchResult{}, err
 	}
-	w, err := connector.NewWorker(connector.NewPlugins(WebhookPlugin()),
+	w, err := connector.NewWorker(connector.NewPlugins(roanuz.WebhookPlugin()),
 		connector.WithKafka(kgo.SeedBrokers(o.Brokers...)), connector.WithSerializer(avroreg.NewSerializer(src)),
 		connector.WithLogger(o.Log), connector.WithGroupID(o.Prefix), connector.WithOffsetsTopic(o.Prefix+".offsets", 5, -1))
 	if err != nil {
@@ -80,15 +82,15 @@ func BenchWebhook(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	if err := w.AddConnector(ctx, connector.Config{connector.KeyName: "rzbench", connector.KeyClass: ClassWebhook,
-		connector.KeyTopicPrefix: o.Prefix, KeyListen: addr, KeySecret: "bench-secret", KeySubscribe: "false"}); err != nil {
+	if err := w.AddConnector(ctx, connector.Config{connector.KeyName: "rzbench", connector.KeyClass: roanuz.ClassWebhook,
+		connector.KeyTopicPrefix: o.Prefix, roanuz.KeyListen: addr, roanuz.KeySecret: "bench-secret", roanuz.KeySubscribe: "false"}); err != nil {
 		return BenchResult{}, err
 	}
 	var keys []string
 	for i := 0; i < o.Matches; i++ {
 		keys = append(keys, fmt.Sprintf("bench_m%d", i))
 	}
-	sim := NewSimulator(SimMatches(keys...), SimOvers(o.Overs))
+	sim := roanuzsim.NewSimulator(roanuzsim.WithMatches(keys...), roanuzsim.WithOvers(o.Overs))
 	url := "http://" + addr + "/roanuz/push"
 	// Wait for the receiver to listen.
 	for deadline := time.Now().Add(30 * time.Second); ; {
@@ -101,10 +103,10 @@ func BenchWebhook(ctx context.Context, o BenchOptions) (BenchResult, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	p := sim.NewPusher(PushOptions{URL: url, SecretHeader: "X-Roanuz-Secret", Secret: "bench-secret", Senders: o.Senders})
+	p := sim.NewPusher(roanuzsim.PushOptions{URL: url, SecretHeader: "X-Roanuz-Secret", Secret: "bench-secret", Senders: o.Senders})
 	start := time.Now()
 	rs, err := p.Run(ctx)
-	res := BenchResult{Senders: o.Senders, Pushes: len(rs), Elapsed: time.Since(start), P99: P99(rs)}
+	res := BenchResult{Senders: o.Senders, Pushes: len(rs), Elapsed: time.Since(start), P99: roanuzsim.P99(rs)}
 	var ls []time.Duration
 	for _, r := range rs {
 		ls = append(ls, r.Latency)

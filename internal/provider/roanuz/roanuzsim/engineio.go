@@ -1,4 +1,4 @@
-package roanuz
+package roanuzsim
 
 import (
 	"encoding/json"
@@ -25,9 +25,9 @@ const (
 	EngineIOBoth = 0
 )
 
-// SimEngineIO sets the Engine.IO version(s) of the Socket.IO server:
+// WithEngineIO sets the Engine.IO version(s) of the Socket.IO server:
 // EngineIOv4 (the default), EngineIOv3 or EngineIOBoth.
-func SimEngineIO(v int) SimOption { return func(o *simOptions) { o.sockFaults.engineIO = v } }
+func WithEngineIO(v int) SimOption { return func(o *simOptions) { o.sockFaults.engineIO = v } }
 
 var sockUpgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 

@@ -1,4 +1,4 @@
-package roanuz
+package roanuzdemo
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
 )
 
@@ -30,8 +32,8 @@ func TestMatchCrashExactlyOnce(t *testing.T) {
 	// were played while the connector was down: at 200 ms a step that is
 	// about 2.4 s of downtime, restart included, which a loaded CI machine
 	// stays within. (The webhook push is the complete ball feed.)
-	sim := startSim(t, SimMatches(keys...), SimListed("cm3", "cm4"), SimOvers(20), SimStepInterval(200*time.Millisecond),
-		SimSockDropEvery(60), SimPingInterval(time.Second), SimTokenLifetime(20*time.Second), SimEngineIO(EngineIOBoth))
+	sim := startSim(t, roanuzsim.WithMatches(keys...), roanuzsim.WithListed("cm3", "cm4"), roanuzsim.WithOvers(20), roanuzsim.WithStepInterval(200*time.Millisecond),
+		roanuzsim.WithSockDropEvery(60), roanuzsim.WithPingInterval(time.Second), roanuzsim.WithTokenLifetime(20*time.Second), roanuzsim.WithEngineIO(roanuzsim.EngineIOBoth))
 	conn := testenv.WriteFile(t, "roanuz.json", fmt.Sprintf(`{"name": "rzmcrash", "config": {
 		"connector.class": "roanuz.match", "topic.prefix": %q, "transaction.boundary": "poll", "tasks.max": "2",
 		"topic.creation.default.partitions": "3", "roanuz.api.url": %q, "roanuz.project.key": "sim_project",
@@ -47,7 +49,7 @@ func TestMatchCrashExactlyOnce(t *testing.T) {
 		var n int64
 		for _, k := range keys {
 			n += int64(sim.Step(k))
-			if sim.Step(k) == sim.Steps(k)-1 && !sim.Subscribed(k, MethodWebSocket) && sim.SubscribeCalls(k, "unsubscribe") > 0 {
+			if sim.Step(k) == sim.Steps(k)-1 && !sim.Subscribed(k, roanuzsim.MethodWebSocket) && sim.SubscribeCalls(k, "unsubscribe") > 0 {
 				n++
 			}
 		}
@@ -76,7 +78,7 @@ func TestMatchCrashExactlyOnce(t *testing.T) {
 	}
 	hashes := map[string]int{}
 	completed := map[string]bool{}
-	for _, r := range readTopic(ctx, t, u+"."+TopicMatches) {
+	for _, r := range readTopic(ctx, t, u+"."+roanuz.TopicMatches) {
 		hashes[r.Key+"/"+r.Value["content_hash"].(string)]++
 		if r.Value["status"] == "completed" {
 			completed[r.Key] = true
@@ -88,7 +90,7 @@ func TestMatchCrashExactlyOnce(t *testing.T) {
 		}
 	}
 	balls := map[string]int{}
-	for _, r := range readTopic(ctx, t, u+"."+TopicBalls) {
+	for _, r := range readTopic(ctx, t, u+"."+roanuz.TopicBalls) {
 		balls[r.Key+"/"+r.Value["ball_key"].(string)]++
 	}
 	total := 0
@@ -96,23 +98,23 @@ func TestMatchCrashExactlyOnce(t *testing.T) {
 		if !completed[k] {
 			t.Fatalf("match %s: no completed document in Kafka", k)
 		}
-		for _, b := range sim.tls[k].balls {
-			if balls[k+"/"+b.Key] == 0 {
-				t.Fatalf("match %s: ball %s not in Kafka", k, b.Key)
+		for _, b := range sim.Balls(k) {
+			if balls[k+"/"+b] == 0 {
+				t.Fatalf("match %s: ball %s not in Kafka", k, b)
 			}
 			total++
 		}
 	}
 	subs := map[string]int{}
-	for _, r := range readTopic(ctx, t, u+"."+TopicSubscriptions) {
+	for _, r := range readTopic(ctx, t, u+"."+roanuz.TopicSubscriptions) {
 		subs[fmt.Sprintf("%s %s %s", r.Key, r.Value["action"], r.Value["reason"])]++
 	}
 	for _, k := range keys {
-		reason := ReasonConfigured
+		reason := roanuz.ReasonConfigured
 		if k == "cm3" || k == "cm4" {
-			reason = ReasonListed
+			reason = roanuz.ReasonListed
 		}
-		for _, want := range []string{k + " follow " + reason, k + " release " + ReasonCompleted} {
+		for _, want := range []string{k + " follow " + reason, k + " release " + roanuz.ReasonCompleted} {
 			if subs[want] != 1 {
 				t.Fatalf("subscriptions: %q committed %d times, want once (all: %v)", want, subs[want], subs)
 			}

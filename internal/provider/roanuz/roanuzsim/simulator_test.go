@@ -1,4 +1,4 @@
-package roanuz
+package roanuzsim
 
 import (
 	"bytes"
@@ -40,9 +40,7 @@ func TestTimelineDeterministic(t *testing.T) {
 		if s.Reason == "Update" {
 			updates++
 		}
-		if _, err := ParsePush(a.pushBody(i)); err != nil {
-			t.Fatalf("step %d: the simulator's own push does not parse: %v", i, err)
-		}
+		checkPush(t, i, a.pushBody(i))
 	}
 	for _, k := range []string{stepInfo, stepToss, stepSquad, stepPlay, stepBall, stepResult, stepReward} {
 		if kinds[k] == 0 {
@@ -62,12 +60,58 @@ func TestTimelineDeterministic(t *testing.T) {
 	}
 }
 
+// checkPush fails t unless body is a push as the documents show it: a
+// cricket match-detail-update with a match key, a push kind and a numeric
+// ts, and a ball with its key and detail in every Ball push. (The
+// connector's own parser is not used here: the simulator shares no code
+// with it. The connector's tests parse every simulated push.)
+func checkPush(t *testing.T, step int, body []byte) {
+	t.Helper()
+	var p struct {
+		Sport    string `json:"sport"`
+		DataKind string `json:"data_kind"`
+		Data     *struct {
+			MatchKey      string      `json:"matchkey"`
+			MatchPushKind string      `json:"match_push_kind"`
+			PushReason    string      `json:"push_reason"`
+			TS            json.Number `json:"ts"`
+			Ball          *struct {
+				BallKey json.Number `json:"ball_key"`
+				Detail  struct {
+					Key         string      `json:"key"`
+					UpdatedTime json.Number `json:"updated_time"`
+				} `json:"detail"`
+			} `json:"ball"`
+		} `json:"data"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&p); err != nil || dec.More() {
+		t.Fatalf("step %d: push is not one JSON object: %v\n%s", step, err, body)
+	}
+	d := p.Data
+	if p.Sport != "cricket" || p.DataKind != "match-detail-update" || d == nil || d.MatchKey == "" || d.MatchPushKind == "" || d.PushReason == "" {
+		t.Fatalf("step %d: push lacks what the documents require: %s", step, body)
+	}
+	if _, err := d.TS.Float64(); err != nil {
+		t.Fatalf("step %d: ts %q is not a unix time", step, d.TS)
+	}
+	if d.MatchPushKind == stepBall {
+		if d.Ball == nil || d.Ball.BallKey.String() == "" || d.Ball.Detail.Key != d.Ball.BallKey.String() {
+			t.Fatalf("step %d: Ball push without its ball: %s", step, body)
+		}
+		if _, err := d.Ball.Detail.UpdatedTime.Float64(); err != nil {
+			t.Fatalf("step %d: updated_time %q is not a unix time", step, d.Ball.Detail.UpdatedTime)
+		}
+	}
+}
+
 // restCall makes a REST call to the simulator and returns the status and body.
 func restCall(t *testing.T, method, url, token, body string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if token != "" {
-		req.Header.Set(HeaderToken, token)
+		req.Header.Set(headerToken, token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -80,8 +124,8 @@ func restCall(t *testing.T, method, url, token, body string) (int, map[string]an
 }
 
 func TestSimulatorREST(t *testing.T) {
-	sim := startSim(t, SimMatches("m1", "m2"), SimListed("m2"), SimTokenLifetime(300*time.Millisecond))
-	inactive := startSim(t, SimProjectInactive())
+	sim := startSim(t, WithMatches("m1", "m2"), WithListed("m2"), WithTokenLifetime(300*time.Millisecond))
+	inactive := startSim(t, WithProjectInactive())
 	base := sim.URL() + "/v5"
 	_, v := restCall(t, "POST", base+"/core/sim_project/auth/", "", `{"api_key":"sim-api-key"}`)
 	tok, _ := v["data"].(map[string]any)["token"].(string)
@@ -114,17 +158,35 @@ func TestSimulatorREST(t *testing.T) {
 		t.Fatal("subscriptions not recorded")
 	}
 	// The featured list names the listed matches with their status.
-	cl := NewClient(sim.URL(), "sim_project", "sim-api-key", nil, testLogger(t))
-	list, err := cl.FeaturedMatches(context.Background())
-	if err != nil || len(list) != 1 || list[0].Key != "m2" || list[0].Status != "not_started" || len(list[0].Raw) == 0 {
-		t.Fatalf("featured: %+v, %v", list, err)
+	featured := func() []map[string]any {
+		t.Helper()
+		_, v := restCall(t, "POST", base+"/core/sim_project/auth/", "", `{"api_key":"sim-api-key"}`)
+		fresh, _ := v["data"].(map[string]any)["token"].(string) // tok may have expired by now
+		status, body := restCall(t, "GET", base+"/cricket/sim_project/featured-matches-2/", fresh, "")
+		data, _ := body["data"].(map[string]any)
+		list, _ := data["matches"].([]any)
+		if status != 200 || data == nil {
+			t.Fatalf("featured: %d %v", status, body)
+		}
+		var out []map[string]any
+		for _, m := range list {
+			e, _ := m.(map[string]any)
+			if e["key"] == nil || e["status"] == nil || e["teams"] == nil {
+				t.Fatalf("featured entry without key, status or teams: %v", m)
+			}
+			out = append(out, e)
+		}
+		return out
+	}
+	if list := featured(); len(list) != 1 || list[0]["key"] != "m2" || list[0]["status"] != "not_started" {
+		t.Fatalf("featured: %v", list)
 	}
 	for sim.Step("m2") < sim.Steps("m2")-1 {
 		sim.Advance("m2")
 	}
 	sim.SetListed("m1", "m2")
-	if list, err = cl.FeaturedMatches(context.Background()); err != nil || len(list) != 2 || list[1].Status != "completed" {
-		t.Fatalf("featured after the result: %+v, %v", list, err)
+	if list := featured(); len(list) != 2 || list[1]["key"] != "m2" || list[1]["status"] != "completed" {
+		t.Fatalf("featured after the result: %v", list)
 	}
 	// Tokens expire.
 	time.Sleep(350 * time.Millisecond)
@@ -182,7 +244,7 @@ func TestSimulatorEngineIO(t *testing.T) {
 		{"both, v4 asked", EngineIOBoth, "4", 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sim := startSim(t, SimMatches("m1"), SimEngineIO(tc.server), SimPingInterval(200*time.Millisecond), SimVariant(VariantBinary))
+			sim := startSim(t, WithMatches("m1"), WithEngineIO(tc.server), WithPingInterval(200*time.Millisecond), WithVariant(VariantBinary))
 			ws, status := sockDial(t, sim, tc.eio)
 			if tc.speaks == 0 {
 				if status != http.StatusBadRequest {
@@ -225,13 +287,11 @@ func TestSimulatorEngineIO(t *testing.T) {
 				}
 			}
 			// Join a match and get its document as a binary attachment.
-			cl := NewClient(sim.URL(), "sim_project", "sim-api-key", nil, testLogger(t))
-			tok, err := cl.Token(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cl.Subscribe(context.Background(), "m1"); err != nil {
-				t.Fatal(err)
+			base := sim.URL() + "/v5"
+			_, v := restCall(t, "POST", base+"/core/sim_project/auth/", "", `{"api_key":"sim-api-key"}`)
+			tok, _ := v["data"].(map[string]any)["token"].(string)
+			if status, body := restCall(t, "POST", base+"/cricket/sim_project/match/m1/subscribe/", tok, `{"method":"web_socket"}`); status != 200 {
+				t.Fatalf("subscribe: %d %v", status, body)
 			}
 			join, _ := json.Marshal([]any{"connect_to_match", map[string]string{"token": tok, "match_key": "m1"}})
 			sockSend(t, ws, "42/cricket,"+string(join))
@@ -262,11 +322,31 @@ func TestSimulatorEngineIO(t *testing.T) {
 				t.Fatal(err)
 			}
 			doc, _ := io.ReadAll(zr)
-			if _, err := ParseMatch(doc, "socket", time.Now()); err != nil {
-				t.Fatalf("attachment: %v", err)
+			var m struct {
+				Data struct {
+					Key string `json:"key"`
+				} `json:"data"`
+				Cache struct {
+					Etag string `json:"etag"`
+				} `json:"cache"`
+			}
+			if err := json.Unmarshal(doc, &m); err != nil || m.Data.Key != "m1" || m.Cache.Etag == "" {
+				t.Fatalf("attachment is not m1's match document (%v): %.200s", err, doc)
 			}
 		})
 	}
+}
+
+// gunzipped returns b inflated when it is gzip, else b.
+func gunzipped(b []byte) ([]byte, error) {
+	if !bytes.HasPrefix(b, []byte{0x1f, 0x8b}) {
+		return b, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
 }
 
 func TestPusherRetriesAndLostAcks(t *testing.T) {
@@ -275,7 +355,7 @@ func TestPusherRetriesAndLostAcks(t *testing.T) {
 	calls := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		body, err := DecodeBody(b, r.Header.Get("Content-Encoding"), 1<<20)
+		body, err := gunzipped(b)
 		mu.Lock()
 		defer mu.Unlock()
 		calls++
@@ -292,7 +372,7 @@ func TestPusherRetriesAndLostAcks(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	sim := NewSimulator(SimMatches("m1"), SimOvers(1))
+	sim := NewSimulator(WithMatches("m1"), WithOvers(1))
 	p := sim.NewPusher(PushOptions{URL: srv.URL, SecretHeader: "X-Roanuz-Secret", Secret: "s", Senders: 2, LostAckEvery: 5,
 		CorruptEvery: 10, WrongSecret: 10, RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond})
 	pushes, err := p.Run(context.Background())

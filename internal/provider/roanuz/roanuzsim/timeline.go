@@ -1,4 +1,4 @@
-package roanuz
+package roanuzsim
 
 import (
 	"encoding/json"
@@ -199,23 +199,50 @@ type simPushBall struct {
 }
 
 type simBallDetail struct {
-	Key            string      `json:"key"`
-	BallType       string      `json:"ball_type"`
-	BattingTeam    string      `json:"batting_team"`
-	Comment        string      `json:"comment"`
-	Innings        string      `json:"innings"`
-	Overs          [2]int      `json:"overs"`
-	Batsman        Batsman     `json:"batsman"`
-	Bowler         Bowler      `json:"bowler"`
-	TeamScore      TeamScore   `json:"team_score"`
-	Fielders       []any       `json:"fielders"`
-	Wicket         *simWicket  `json:"wicket"`
-	NonStrikerKey  string      `json:"non_striker_key"`
-	EntryTime      json.Number `json:"entry_time"`
-	BallPlayStatus string      `json:"ball_play_status"`
-	BallTags       []string    `json:"ball_tags"`
-	UpdatedTime    json.Number `json:"updated_time"`
-	Repr           string      `json:"repr"`
+	Key            string       `json:"key"`
+	BallType       string       `json:"ball_type"`
+	BattingTeam    string       `json:"batting_team"`
+	Comment        string       `json:"comment"`
+	Innings        string       `json:"innings"`
+	Overs          [2]int       `json:"overs"`
+	Batsman        simBatsman   `json:"batsman"`
+	Bowler         simBowler    `json:"bowler"`
+	TeamScore      simTeamScore `json:"team_score"`
+	Fielders       []any        `json:"fielders"`
+	Wicket         *simWicket   `json:"wicket"`
+	NonStrikerKey  string       `json:"non_striker_key"`
+	EntryTime      json.Number  `json:"entry_time"`
+	BallPlayStatus string       `json:"ball_play_status"`
+	BallTags       []string     `json:"ball_tags"`
+	UpdatedTime    json.Number  `json:"updated_time"`
+	Repr           string       `json:"repr"`
+}
+
+// simBatsman is the striker's share of a ball.
+type simBatsman struct {
+	PlayerKey string `json:"player_key"`
+	BallCount int32  `json:"ball_count"`
+	Runs      int32  `json:"runs"`
+	IsDotBall bool   `json:"is_dot_ball"`
+	IsFour    bool   `json:"is_four"`
+	IsSix     bool   `json:"is_six"`
+}
+
+// simBowler is the bowler's share of a ball.
+type simBowler struct {
+	PlayerKey string `json:"player_key"`
+	BallCount int32  `json:"ball_count"`
+	Runs      int32  `json:"runs"`
+	Extras    int32  `json:"extras"`
+	IsWicket  bool   `json:"is_wicket"`
+}
+
+// simTeamScore is the batting team's share of a ball.
+type simTeamScore struct {
+	BallCount int32 `json:"ball_count"`
+	Runs      int32 `json:"runs"`
+	Extras    int32 `json:"extras"`
+	IsWicket  bool  `json:"is_wicket"`
 }
 
 type simWicket struct {
@@ -228,9 +255,9 @@ func (tl *timeline) detail(i, version int, updated string) simBallDetail {
 	b := tl.balls[i]
 	d := simBallDetail{Key: b.Key, BallType: b.BallType, BattingTeam: tl.teams[b.Innings], Comment: b.Comment,
 		Innings: tl.teams[b.Innings] + "_1", Overs: [2]int{b.Over, b.Ball},
-		Batsman:        Batsman{PlayerKey: b.Batsman, BallCount: boolInt(b.BallType == "normal"), Runs: int32(b.Runs), IsDotBall: b.Runs == 0 && b.Extras == 0 && !b.Wicket, IsFour: b.Four, IsSix: b.Six},
-		Bowler:         Bowler{PlayerKey: b.Bowler, BallCount: boolInt(b.BallType == "normal"), Runs: int32(b.Runs + b.Extras), Extras: int32(b.Extras), IsWicket: b.Wicket},
-		TeamScore:      TeamScore{BallCount: boolInt(b.BallType == "normal"), Runs: int32(b.Runs + b.Extras), Extras: int32(b.Extras), IsWicket: b.Wicket},
+		Batsman:        simBatsman{PlayerKey: b.Batsman, BallCount: boolInt(b.BallType == "normal"), Runs: int32(b.Runs), IsDotBall: b.Runs == 0 && b.Extras == 0 && !b.Wicket, IsFour: b.Four, IsSix: b.Six},
+		Bowler:         simBowler{PlayerKey: b.Bowler, BallCount: boolInt(b.BallType == "normal"), Runs: int32(b.Runs + b.Extras), Extras: int32(b.Extras), IsWicket: b.Wicket},
+		TeamScore:      simTeamScore{BallCount: boolInt(b.BallType == "normal"), Runs: int32(b.Runs + b.Extras), Extras: int32(b.Extras), IsWicket: b.Wicket},
 		Fielders:       []any{},
 		NonStrikerKey:  b.NonStriker,
 		EntryTime:      json.Number(b.Entry),

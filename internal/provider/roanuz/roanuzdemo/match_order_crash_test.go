@@ -1,4 +1,4 @@
-package roanuz
+package roanuzdemo
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
 )
 
@@ -26,9 +28,9 @@ func TestMatchCatchUpOrderThroughCrashes(t *testing.T) {
 	u := testenv.UniqueName(t, "rzo-")
 	worker := testenv.WriteFile(t, "worker.properties", testenv.WorkerProperties(t, u+"-g", u+"-offsets"))
 	keys := []string{"om1", "om2"}
-	sim := startSim(t, SimMatches(keys...), SimOvers(5), SimStepInterval(150*time.Millisecond), SimClockOnSubscribe(),
-		SimRESTDelay(400*time.Millisecond), SimRESTBehind(1), SimSockQuietJoin(), SimSockDropEvery(25),
-		SimPingInterval(time.Second), SimTokenLifetime(2*time.Second))
+	sim := startSim(t, roanuzsim.WithMatches(keys...), roanuzsim.WithOvers(5), roanuzsim.WithStepInterval(150*time.Millisecond), roanuzsim.WithClockOnSubscribe(),
+		roanuzsim.WithRESTDelay(400*time.Millisecond), roanuzsim.WithRESTBehind(1), roanuzsim.WithSockQuietJoin(), roanuzsim.WithSockDropEvery(25),
+		roanuzsim.WithPingInterval(time.Second), roanuzsim.WithTokenLifetime(2*time.Second))
 	conn := testenv.WriteFile(t, "roanuz.json", fmt.Sprintf(`{"name": "rzorder", "config": {
 		"connector.class": "roanuz.match", "topic.prefix": %q, "transaction.boundary": "poll",
 		"roanuz.api.url": %q, "roanuz.project.key": "sim_project", "roanuz.api.key": "${env:RZ_KEY}",
@@ -40,7 +42,7 @@ func TestMatchCatchUpOrderThroughCrashes(t *testing.T) {
 		var n int64
 		for _, k := range keys {
 			n += int64(sim.Step(k))
-			if sim.Step(k) == sim.Steps(k)-1 && !sim.Subscribed(k, MethodWebSocket) && sim.SubscribeCalls(k, "unsubscribe") > 0 {
+			if sim.Step(k) == sim.Steps(k)-1 && !sim.Subscribed(k, roanuzsim.MethodWebSocket) && sim.SubscribeCalls(k, "unsubscribe") > 0 {
 				n++
 			}
 		}
@@ -70,7 +72,7 @@ func TestMatchCatchUpOrderThroughCrashes(t *testing.T) {
 	written := map[string][]string{}
 	seen := map[string]int{}
 	completed := map[string]bool{}
-	for _, r := range readTopic(ctx, t, u+"."+TopicMatches) {
+	for _, r := range readTopic(ctx, t, u+"."+roanuz.TopicMatches) {
 		h := r.Value["content_hash"].(string)
 		written[r.Key] = append(written[r.Key], h)
 		seen[r.Key+"/"+h]++

@@ -1,4 +1,4 @@
-package roanuz
+package roanuzdemo
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 )
@@ -18,14 +19,14 @@ func TestDemoSources(t *testing.T) {
 		src  demo.Source
 		want []string
 	}{
-		{&DemoWebhook{}, []string{"exactly once", "dead letters", "acknowledgements lost and sent again", "first 2 records of sportsconnect.roanuz.cricket.ball-updates"}},
-		{&DemoMatch{}, []string{"all completed", "every one of the", "followed once", "spoke v3", "first 2 records of sportsconnect.roanuz.cricket.matches"}},
+		{&Webhook{}, []string{"exactly once", "dead letters", "acknowledgements lost and sent again", "first 2 records of sportsconnect.roanuz.cricket.ball-updates"}},
+		{&Match{}, []string{"all completed", "every one of the", "followed once", "spoke v3", "first 2 records of sportsconnect.roanuz.cricket.matches"}},
 	} {
 		t.Run(tc.src.Name(), func(t *testing.T) {
 			var out bytes.Buffer
 			start := time.Now()
 			err := demo.Run(context.Background(), zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)), demo.Options{
-				Plugins: connector.NewPlugins(WebhookPlugin(), MatchPlugin()),
+				Plugins: connector.NewPlugins(roanuz.WebhookPlugin(), roanuz.MatchPlugin()),
 				Sources: []demo.Source{tc.src},
 				Timeout: 60 * time.Second, Out: &out,
 			})

@@ -1,4 +1,4 @@
-package roanuz
+package roanuzsim
 
 import (
 	"bytes"
@@ -162,7 +162,7 @@ func (p *Pusher) send(ctx context.Context, rng *rand.Rand, r *PushResult, i int)
 	for ctx.Err() == nil {
 		r.Attempts++
 		start := time.Now()
-		status := p.post(ctx, r.Body, plain, p.o.Secret)
+		status := p.Post(ctx, r.Body, plain, p.o.Secret)
 		if status/100 == 2 && r.Attempts == 1 && p.o.LostAckEvery > 0 && i%p.o.LostAckEvery == p.o.LostAckEvery-1 {
 			// As if the answer never came back: the provider sends it again.
 			p.lostAcks.Add(1)
@@ -174,7 +174,7 @@ func (p *Pusher) send(ctx context.Context, rng *rand.Rand, r *PushResult, i int)
 			p.mu.Unlock()
 			if rng.Float64() < p.o.Duplicates {
 				p.dups.Add(1)
-				p.post(ctx, r.Body, !plain, p.o.Secret)
+				p.Post(ctx, r.Body, !plain, p.o.Secret)
 			}
 			return
 		}
@@ -214,8 +214,10 @@ func (p *Pusher) inject(ctx context.Context, i int, body []byte) {
 	}
 }
 
-// post sends body gzipped (or plain) with secret and returns the status (0 on a transport error).
-func (p *Pusher) post(ctx context.Context, body []byte, plain bool, secret string) int {
+// Post sends body once, gzipped (or plain) with secret, outside the
+// timeline (as a provider retry or a repeat would), and returns the status
+// (0 on a transport error). It counts in Stats.
+func (p *Pusher) Post(ctx context.Context, body []byte, plain bool, secret string) int {
 	if plain {
 		return p.postRaw(ctx, body, "", secret)
 	}

@@ -1,4 +1,4 @@
-package roanuz
+package roanuzsim
 
 import (
 	"errors"
@@ -9,6 +9,16 @@ import (
 	"sync/atomic"
 	"time"
 )
+
+// Subscription methods of the subscribe APIs, as Roanuz documents them
+// (the arguments of Subscribed).
+const (
+	MethodWebSocket = "web_socket" // subscribe, unsubscribe: the Socket.IO stream
+	MethodWebHook   = "web_hook"   // detail-updates-subscribe, -unsubscribe: the push
+)
+
+// headerToken is the request header carrying the access token.
+const headerToken = "rs-token"
 
 // Simulator is a local Roanuz: the v5 REST API (auth with expiring tokens,
 // subscribe/unsubscribe for web_socket and web_hook, the Match API), the
@@ -60,51 +70,51 @@ type simOptions struct {
 // SimOption configures a Simulator.
 type SimOption func(*simOptions)
 
-// SimSeed sets the seed every timeline derives from.
-func SimSeed(seed uint64) SimOption { return func(o *simOptions) { o.seed = seed } }
+// WithSeed sets the seed every timeline derives from.
+func WithSeed(seed uint64) SimOption { return func(o *simOptions) { o.seed = seed } }
 
-// SimMatches sets the match keys the simulator knows.
-func SimMatches(keys ...string) SimOption {
+// WithMatches sets the match keys the simulator knows.
+func WithMatches(keys ...string) SimOption {
 	return func(o *simOptions) { o.matches = append([]string(nil), keys...) }
 }
 
-// SimListed sets the matches of the featured list (default: every match).
-func SimListed(keys ...string) SimOption {
+// WithListed sets the matches of the featured list (default: every match).
+func WithListed(keys ...string) SimOption {
 	return func(o *simOptions) { o.listed, o.listedSet = append([]string(nil), keys...), true }
 }
 
-// SimOvers sets the overs per innings of every match (default 2).
-func SimOvers(n int) SimOption { return func(o *simOptions) { o.overs = n } }
+// WithOvers sets the overs per innings of every match (default 2).
+func WithOvers(n int) SimOption { return func(o *simOptions) { o.overs = n } }
 
-// SimProject sets the accepted project key and api key.
-func SimProject(project, apiKey string) SimOption {
+// WithProject sets the accepted project key and api key.
+func WithProject(project, apiKey string) SimOption {
 	return func(o *simOptions) { o.project, o.apiKey = project, apiKey }
 }
 
-// SimTokenLifetime sets how long a token lives (Roanuz: 24 h).
-func SimTokenLifetime(d time.Duration) SimOption { return func(o *simOptions) { o.tokenLife = d } }
+// WithTokenLifetime sets how long a token lives (Roanuz: 24 h).
+func WithTokenLifetime(d time.Duration) SimOption { return func(o *simOptions) { o.tokenLife = d } }
 
-// SimProjectInactive makes every authentication answer 402.
-func SimProjectInactive() SimOption { return func(o *simOptions) { o.inactive = true } }
+// WithProjectInactive makes every authentication answer 402.
+func WithProjectInactive() SimOption { return func(o *simOptions) { o.inactive = true } }
 
-// SimStepInterval sets how often every match advances one step of its
+// WithStepInterval sets how often every match advances one step of its
 // timeline (for the Match API and the stream); 0 never advances on its own
 // (use Advance).
-func SimStepInterval(d time.Duration) SimOption { return func(o *simOptions) { o.stepInterval = d } }
+func WithStepInterval(d time.Duration) SimOption { return func(o *simOptions) { o.stepInterval = d } }
 
-// SimClockOnSubscribe starts each match's clock (SimStepInterval) when it
+// WithClockOnSubscribe starts each match's clock (WithStepInterval) when it
 // is first subscribed for the Socket.IO stream, not when the simulator
 // starts: a connector that takes a while to come up misses nothing.
-func SimClockOnSubscribe() SimOption { return func(o *simOptions) { o.clockOnSubscribe = true } }
+func WithClockOnSubscribe() SimOption { return func(o *simOptions) { o.clockOnSubscribe = true } }
 
-// SimRESTDelay makes the Match API answer d after the request arrived,
+// WithRESTDelay makes the Match API answer d after the request arrived,
 // with the state of that moment, while the stream goes on: the answer is
 // older than the updates sent meanwhile.
-func SimRESTDelay(d time.Duration) SimOption { return func(o *simOptions) { o.restDelay = d } }
+func WithRESTDelay(d time.Duration) SimOption { return func(o *simOptions) { o.restDelay = d } }
 
-// SimRESTBehind makes the Match API answer n steps behind the stream (a
+// WithRESTBehind makes the Match API answer n steps behind the stream (a
 // stale cache): the state before the last n steps.
-func SimRESTBehind(n int) SimOption { return func(o *simOptions) { o.restBehind = n } }
+func WithRESTBehind(n int) SimOption { return func(o *simOptions) { o.restBehind = n } }
 
 // NewSimulator returns an unstarted simulator.
 func NewSimulator(opts ...SimOption) *Simulator {
@@ -217,6 +227,27 @@ func (s *Simulator) Balls(match string) []string {
 		out[i] = b.Key
 	}
 	return out
+}
+
+// Document returns the Match API document of match after step (clamped to
+// its last step), as the REST API and the stream send it; nil for an
+// unknown match. The simulator need not be started.
+func (s *Simulator) Document(match string, step int) []byte {
+	tl := s.tls[match]
+	if tl == nil {
+		return nil
+	}
+	return tl.matchDoc(max(step, 0))
+}
+
+// PushBody returns the JSON body of the push of match's step (as a Pusher
+// posts it, before gzip); nil for an unknown match or step.
+func (s *Simulator) PushBody(match string, step int) []byte {
+	tl := s.tls[match]
+	if tl == nil || step < 0 || step >= len(tl.steps) {
+		return nil
+	}
+	return tl.pushBody(step)
 }
 
 // Steps returns the number of steps of match's timeline.

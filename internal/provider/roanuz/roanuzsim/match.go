@@ -1,4 +1,4 @@
-package roanuz
+package roanuzsim
 
 import (
 	"crypto/sha1"
@@ -8,8 +8,9 @@ import (
 	"strconv"
 )
 
-// relatedBalls is how many recent balls a match document carries.
-const relatedBalls = 12
+// RelatedBalls is how many recent balls a match document carries in
+// play.related_balls (Roanuz: the last 12).
+const RelatedBalls = 12
 
 // matchDoc renders the Match API response after steps 0..step.
 func (tl *timeline) matchDoc(step int) []byte {
@@ -99,7 +100,7 @@ func (tl *timeline) matchDoc(step int) []byte {
 	}
 	balls := map[string]json.RawMessage{}
 	if lastBall >= 0 {
-		for i := max(0, lastBall-relatedBalls+1); i <= lastBall; i++ {
+		for i := max(0, lastBall-RelatedBalls+1); i <= lastBall; i++ {
 			b := tl.balls[i]
 			updated := b.Updated
 			if versions[i] > 0 {

@@ -1,49 +1,46 @@
-package roanuz
+package roanuzdemo
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"net"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
-	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
-	"github.com/seed-474f70f7/sportsconnect/internal/readback"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr"
 )
 
-// DemoWebhook is the demo source of roanuz.webhook: the simulator pushes
+// Webhook is the demo source of roanuz.webhook: the simulator pushes
 // the ball-by-ball timeline of a few matches to the receiver, with
 // duplicates, reordering, lost acknowledgements (the push is sent again
 // after its 2xx), corrupt gzip, a gzip bomb, an oversized body and a wrong
 // secret. Verify finds every push exactly once and the bad bodies in the
 // dead-letter topic.
-type DemoWebhook struct {
+type Webhook struct {
 	Matches int // matches pushed (default 6)
 	Overs   int // overs per innings (default 3)
 
-	sim    *Simulator
-	pusher *Pusher
+	sim    *roanuzsim.Simulator
+	pusher *roanuzsim.Pusher
 	cfg    connector.Config
 	cancel context.CancelFunc
 	done   chan struct{}
 	total  int64 // pushes of the timeline
-	pushes []*PushResult
+	pushes []*roanuzsim.PushResult
 	err    error
 }
 
 // Name implements demo.Source.
-func (d *DemoWebhook) Name() string { return "demo-roanuz-webhook" }
+func (d *Webhook) Name() string { return "demo-roanuz-webhook" }
 
 // Start implements demo.Source: it starts the simulator (for the
 // detail-updates-subscribe calls) and the pusher, which retries until the
 // receiver listens.
-func (d *DemoWebhook) Start(ctx context.Context) (connector.Config, error) {
+func (d *Webhook) Start(ctx context.Context) (connector.Config, error) {
 	matches, overs := d.Matches, d.Overs
 	if matches <= 0 {
 		matches = 6
@@ -55,7 +52,7 @@ func (d *DemoWebhook) Start(ctx context.Context) (connector.Config, error) {
 	for i := 1; i <= matches; i++ {
 		keys = append(keys, fmt.Sprintf("demo_hook_m%d", i))
 	}
-	d.sim = NewSimulator(SimMatches(keys...), SimOvers(overs), SimSeed(7))
+	d.sim = roanuzsim.NewSimulator(roanuzsim.WithMatches(keys...), roanuzsim.WithOvers(overs), roanuzsim.WithSeed(7))
 	if err := d.sim.Start("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
@@ -64,12 +61,12 @@ func (d *DemoWebhook) Start(ctx context.Context) (connector.Config, error) {
 		return nil, err
 	}
 	d.cfg = connector.Config{
-		connector.KeyName: d.Name(), connector.KeyClass: ClassWebhook,
+		connector.KeyName: d.Name(), connector.KeyClass: roanuz.ClassWebhook,
 		"errors.tolerance": "all", "errors.deadletterqueue.topic.name": d.Name() + ".dlq",
-		KeyListen: addr, KeySecret: "demo-secret", KeyAPIURL: d.sim.URL(), KeyProject: "sim_project", KeyAPIKey: "sim-api-key",
-		KeyMatches: strings.Join(keys, ","),
+		roanuz.KeyListen: addr, roanuz.KeySecret: "demo-secret", roanuz.KeyAPIURL: d.sim.URL(), roanuz.KeyProject: "sim_project", roanuz.KeyAPIKey: "sim-api-key",
+		roanuz.KeyMatches: strings.Join(keys, ","),
 	}
-	d.pusher = d.sim.NewPusher(PushOptions{URL: "http://" + addr + "/roanuz/push", SecretHeader: "X-Roanuz-Secret", Secret: "demo-secret",
+	d.pusher = d.sim.NewPusher(roanuzsim.PushOptions{URL: "http://" + addr + "/roanuz/push", SecretHeader: "X-Roanuz-Secret", Secret: "demo-secret",
 		Senders: 4, Seed: 3, Duplicates: 0.05, Reorder: 0.1, PlainJSON: 0.1, LostAckEvery: 40,
 		CorruptEvery: 90, WrongSecret: 110, OversizedEvery: 150, BombEvery: 170, BombBytes: 8 << 20,
 		RetryMin: 20 * time.Millisecond, RetryMax: 250 * time.Millisecond})
@@ -85,12 +82,12 @@ func (d *DemoWebhook) Start(ctx context.Context) (connector.Config, error) {
 
 // Progress implements demo.Source: pushes committed (the per-match push
 // counts of the committed offsets) against the timeline's pushes.
-func (d *DemoWebhook) Progress(st connector.ConnectorStatus) (done, want int64) {
-	return demo.SumPositions(st, offsetPushes), d.total
+func (d *Webhook) Progress(st connector.ConnectorStatus) (done, want int64) {
+	return demo.SumPositions(st, roanuz.OffsetPushes), d.total
 }
 
 // Verify implements demo.Source.
-func (d *DemoWebhook) Verify(ctx context.Context, kafka []kgo.Opt, registry string, out io.Writer) error {
+func (d *Webhook) Verify(ctx context.Context, kafka []kgo.Opt, registry string, out io.Writer) error {
 	select {
 	case <-d.done:
 	case <-ctx.Done():
@@ -99,28 +96,28 @@ func (d *DemoWebhook) Verify(ctx context.Context, kafka []kgo.Opt, registry stri
 	if d.err != nil {
 		return d.err
 	}
-	want := map[uint64]*PushResult{}
+	want := map[uint64]*roanuzsim.PushResult{}
 	for _, pr := range d.pushes {
-		p, err := ParsePush(pr.Body)
+		p, err := roanuz.ParsePush(pr.Body)
 		if err != nil {
 			return err
 		}
 		want[p.Identity()] = pr
 	}
-	set, err := demoSettings(d.cfg, WebhookSpec())
+	set, err := demoSettings(d.cfg, roanuz.WebhookSpec())
 	if err != nil {
 		return err
 	}
 	got := map[uint64]int{}
 	var topics []string
-	for _, topic := range []string{set.Topic(TopicBallUpdates), set.Topic(TopicMatchEvents)} {
+	for _, topic := range []string{set.Topic(roanuz.TopicBallUpdates), set.Topic(roanuz.TopicMatchEvents)} {
 		recs, err := readBack(ctx, kafka, registry, topic, true)
 		if err != nil {
 			return err
 		}
 		kinds := map[string]int{}
 		for _, r := range recs {
-			p, err := ParsePush([]byte(fmt.Sprint(r.value["raw"])))
+			p, err := roanuz.ParsePush([]byte(fmt.Sprint(r.value["raw"])))
 			if err != nil {
 				return fmt.Errorf("%s: a record's raw push does not parse: %w", topic, err)
 			}
@@ -157,7 +154,7 @@ func (d *DemoWebhook) Verify(ctx context.Context, kafka []kgo.Opt, registry stri
 	}
 	truncated := 0
 	for _, r := range dead {
-		if r.headers[HeaderTruncated] == "true" {
+		if r.headers[roanuz.HeaderTruncated] == "true" {
 			truncated++
 		}
 	}
@@ -178,7 +175,7 @@ func (d *DemoWebhook) Verify(ctx context.Context, kafka []kgo.Opt, registry stri
 }
 
 // Close implements demo.Source.
-func (d *DemoWebhook) Close() error {
+func (d *Webhook) Close() error {
 	if d.cancel != nil {
 		d.cancel()
 		<-d.done
@@ -187,67 +184,4 @@ func (d *DemoWebhook) Close() error {
 		return d.sim.Close()
 	}
 	return nil
-}
-
-// demoSettings returns the common settings of cfg with their defaults.
-func demoSettings(cfg connector.Config, spec connector.ConfigSpec) (connector.Settings, error) {
-	full, err := connector.CommonSpec().Merge(spec).Validate(cfg)
-	if err != nil {
-		return connector.Settings{}, err
-	}
-	return connector.ParseSettings(full), nil
-}
-
-// freeAddr returns a local address nobody listens on (now).
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-// countsText formats counts as "a=1 b=2", sorted.
-func countsText(m map[string]int) string {
-	var parts []string
-	for k, v := range m {
-		parts = append(parts, fmt.Sprintf("%s=%d", k, v))
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, " ")
-}
-
-// backRecord is one record read back.
-type backRecord struct {
-	key     string
-	value   map[string]any // decoded through the registry, if asked
-	raw     []byte
-	headers map[string]string
-}
-
-// readBack reads topic from its start to its last stable offset
-// (read_committed), decoding the values through the registry when decode
-// is set (not for the dead-letter topic, which holds raw bytes).
-func readBack(ctx context.Context, kafka []kgo.Opt, registry, topic string, decode bool) ([]backRecord, error) {
-	src, err := sr.NewClient(sr.URLs(registry))
-	if err != nil {
-		return nil, err
-	}
-	dec := avroreg.NewDecoder(src)
-	var out []backRecord
-	err = readback.Committed(ctx, kafka, []string{topic}, func(r *kgo.Record) error {
-		rec := backRecord{key: string(r.Key), raw: r.Value, headers: map[string]string{}}
-		for _, h := range r.Headers {
-			rec.headers[h.Key] = string(h.Value)
-		}
-		if decode {
-			if err := dec.Decode(ctx, r.Value, &rec.value); err != nil {
-				return fmt.Errorf("%s partition %d offset %d: %w", topic, r.Partition, r.Offset, err)
-			}
-		}
-		out = append(out, rec)
-		return nil
-	})
-	return out, err
 }

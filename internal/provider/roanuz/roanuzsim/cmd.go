@@ -1,4 +1,4 @@
-package roanuz
+package roanuzsim
 
 import (
 	"context"
@@ -75,17 +75,17 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	keys := splitKeys(*matches)
-	opts := []SimOption{SimSeed(*seed), SimMatches(keys...), SimOvers(*overs), SimProject(*project, *apiKey),
-		SimTokenLifetime(*tokenLife), SimStepInterval(*step), SimRESTDelay(*restDelay), SimRESTBehind(*restBehind)}
+	opts := []SimOption{WithSeed(*seed), WithMatches(keys...), WithOvers(*overs), WithProject(*project, *apiKey),
+		WithTokenLifetime(*tokenLife), WithStepInterval(*step), WithRESTDelay(*restDelay), WithRESTBehind(*restBehind)}
 	opts = append(opts, sf.options()...)
 	if *inactive {
-		opts = append(opts, SimProjectInactive())
+		opts = append(opts, WithProjectInactive())
 	}
 	if *listed != "" {
-		opts = append(opts, SimListed(splitKeys(*listed)...))
+		opts = append(opts, WithListed(splitKeys(*listed)...))
 	}
 	if *clockOnSub {
-		opts = append(opts, SimClockOnSubscribe())
+		opts = append(opts, WithClockOnSubscribe())
 	}
 	sim := NewSimulator(opts...)
 	if err := sim.Start(*addr); err != nil {

@@ -1,4 +1,4 @@
-package roanuz
+package roanuzdemo
 
 import (
 	"context"
@@ -9,34 +9,37 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// DemoMatch is the demo source of roanuz.match: two configured matches and
+// Match is the demo source of roanuz.match: two configured matches and
 // one found in the featured list, played by a simulator that speaks only
 // Engine.IO v3 (the client falls back), drops connections (the task
 // rejoins and fetches the match over REST), rotates the payload variants
 // and sends a malformed update now and then (dead-lettered). Verify finds
 // every ball, each match state once, each match completed and unsubscribed.
-type DemoMatch struct {
-	sim  *Simulator
+type Match struct {
+	sim  *roanuzsim.Simulator
 	cfg  connector.Config
 	docs map[string]int64 // distinct documents of each match's timeline
 }
 
-// demoMatchKeys returns the matches of DemoMatch; the last one is found in
+// matchKeys returns the matches of Match; the last one is found in
 // the featured list.
-func demoMatchKeys() []string { return []string{"demo_m1", "demo_m2", "demo_m3"} }
+func matchKeys() []string { return []string{"demo_m1", "demo_m2", "demo_m3"} }
 
 // Name implements demo.Source.
-func (d *DemoMatch) Name() string { return "demo-roanuz-match" }
+func (d *Match) Name() string { return "demo-roanuz-match" }
 
 // Start implements demo.Source.
-func (d *DemoMatch) Start(context.Context) (connector.Config, error) {
-	keys := demoMatchKeys()
-	d.sim = NewSimulator(SimMatches(keys...), SimListed(keys[2]), SimOvers(2), SimSeed(5),
-		SimStepInterval(100*time.Millisecond), SimClockOnSubscribe(), SimEngineIO(EngineIOv3), SimPingInterval(500*time.Millisecond),
-		SimSockDropEvery(30), SimSockMalformedEvery(11))
+func (d *Match) Start(context.Context) (connector.Config, error) {
+	keys := matchKeys()
+	d.sim = roanuzsim.NewSimulator(roanuzsim.WithMatches(keys...), roanuzsim.WithListed(keys[2]), roanuzsim.WithOvers(2),
+		roanuzsim.WithSeed(5), roanuzsim.WithStepInterval(100*time.Millisecond), roanuzsim.WithClockOnSubscribe(),
+		roanuzsim.WithEngineIO(roanuzsim.EngineIOv3), roanuzsim.WithPingInterval(500*time.Millisecond),
+		roanuzsim.WithSockDropEvery(30), roanuzsim.WithSockMalformedEvery(11))
 	if err := d.sim.Start("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
@@ -45,11 +48,11 @@ func (d *DemoMatch) Start(context.Context) (connector.Config, error) {
 		d.docs[m] = int64(d.sim.Documents(m))
 	}
 	d.cfg = connector.Config{
-		connector.KeyName: d.Name(), connector.KeyClass: ClassMatch, connector.KeyTasksMax: "2",
+		connector.KeyName: d.Name(), connector.KeyClass: roanuz.ClassMatch, connector.KeyTasksMax: "2",
 		"errors.tolerance": "all", "errors.deadletterqueue.topic.name": d.Name() + ".dlq",
-		KeyAPIURL: d.sim.URL(), KeyProject: "sim_project", KeyAPIKey: "sim-api-key",
-		KeyMatches: strings.Join(keys[:2], ","), KeyDiscover: DiscoverFeatured, KeyDiscoverInterval: "300",
-		KeyBackoffInitialMs: "50", KeyBackoffMaxMs: "500",
+		roanuz.KeyAPIURL: d.sim.URL(), roanuz.KeyProject: "sim_project", roanuz.KeyAPIKey: "sim-api-key",
+		roanuz.KeyMatches: strings.Join(keys[:2], ","), roanuz.KeyDiscover: roanuz.DiscoverFeatured, roanuz.KeyDiscoverInterval: "300",
+		roanuz.KeyBackoffInitialMs: "50", roanuz.KeyBackoffMaxMs: "500",
 	}
 	return d.cfg, nil
 }
@@ -57,18 +60,18 @@ func (d *DemoMatch) Start(context.Context) (connector.Config, error) {
 // Progress implements demo.Source: per match, the documents committed (all
 // of them once its completed document is), against the timeline's distinct
 // documents.
-func (d *DemoMatch) Progress(st connector.ConnectorStatus) (done, want int64) {
-	for _, m := range demoMatchKeys() {
+func (d *Match) Progress(st connector.ConnectorStatus) (done, want int64) {
+	for _, m := range matchKeys() {
 		docs := d.docs[m]
 		want += docs
-		key := matchPartition(m).String()
+		key := roanuz.MatchPartition(m).String()
 		var n int64
 		completed := false
 		for _, t := range st.Tasks {
 			if o, ok := t.Stats.Committed[key]; ok {
-				u, _ := o.OffsetInt(offsetUpdates)
+				u, _ := o.OffsetInt(roanuz.OffsetUpdates)
 				n = max(n, u)
-				c, _ := o[offsetCompleted].(bool)
+				c, _ := o[roanuz.OffsetCompleted].(bool)
 				completed = completed || c
 			}
 		}
@@ -81,12 +84,12 @@ func (d *DemoMatch) Progress(st connector.ConnectorStatus) (done, want int64) {
 }
 
 // Verify implements demo.Source.
-func (d *DemoMatch) Verify(ctx context.Context, kafka []kgo.Opt, registry string, out io.Writer) error {
-	set, err := demoSettings(d.cfg, MatchSpec())
+func (d *Match) Verify(ctx context.Context, kafka []kgo.Opt, registry string, out io.Writer) error {
+	set, err := demoSettings(d.cfg, roanuz.MatchSpec())
 	if err != nil {
 		return err
 	}
-	matches, err := readBack(ctx, kafka, registry, set.Topic(TopicMatches), true)
+	matches, err := readBack(ctx, kafka, registry, set.Topic(roanuz.TopicMatches), true)
 	if err != nil {
 		return err
 	}
@@ -102,7 +105,7 @@ func (d *DemoMatch) Verify(ctx context.Context, kafka []kgo.Opt, registry string
 			completed[r.key] = true
 		}
 	}
-	balls, err := readBack(ctx, kafka, registry, set.Topic(TopicBalls), true)
+	balls, err := readBack(ctx, kafka, registry, set.Topic(roanuz.TopicBalls), true)
 	if err != nil {
 		return err
 	}
@@ -115,12 +118,12 @@ func (d *DemoMatch) Verify(ctx context.Context, kafka []kgo.Opt, registry string
 		seen[r.key+"/"+fmt.Sprint(r.value["ball_key"])]++
 	}
 	total := 0
-	keys := demoMatchKeys()
+	keys := matchKeys()
 	for _, m := range keys {
 		if !completed[m] {
 			return fmt.Errorf("match %s: no completed document", m)
 		}
-		if d.sim.Subscribed(m, MethodWebSocket) {
+		if d.sim.Subscribed(m, roanuzsim.MethodWebSocket) {
 			return fmt.Errorf("match %s: still subscribed after it completed", m)
 		}
 		for _, b := range d.sim.Balls(m) {
@@ -130,7 +133,7 @@ func (d *DemoMatch) Verify(ctx context.Context, kafka []kgo.Opt, registry string
 			total++
 		}
 	}
-	subs, err := readBack(ctx, kafka, registry, set.Topic(TopicSubscriptions), true)
+	subs, err := readBack(ctx, kafka, registry, set.Topic(roanuz.TopicSubscriptions), true)
 	if err != nil {
 		return err
 	}
@@ -139,11 +142,11 @@ func (d *DemoMatch) Verify(ctx context.Context, kafka []kgo.Opt, registry string
 		actions[fmt.Sprintf("%s %v %v", r.key, r.value["action"], r.value["reason"])]++
 	}
 	for i, m := range keys {
-		reason := ReasonConfigured
+		reason := roanuz.ReasonConfigured
 		if i == len(keys)-1 {
-			reason = ReasonListed
+			reason = roanuz.ReasonListed
 		}
-		for _, want := range []string{m + " " + ActionFollow + " " + reason, m + " " + ActionRelease + " " + ReasonCompleted} {
+		for _, want := range []string{m + " " + roanuz.ActionFollow + " " + reason, m + " " + roanuz.ActionRelease + " " + roanuz.ReasonCompleted} {
 			if actions[want] != 1 {
 				return fmt.Errorf("subscriptions: %q written %d times, want once", want, actions[want])
 			}
@@ -155,14 +158,14 @@ func (d *DemoMatch) Verify(ctx context.Context, kafka []kgo.Opt, registry string
 	}
 	conns, joins, updates, _, drops := d.sim.SockStats()
 	v3, pings := d.sim.SockEngineStats()
-	fmt.Fprintf(out, "  %s: %d match documents, each state of the %d matches once, all completed\n", set.Topic(TopicMatches), len(matches), len(keys))
-	fmt.Fprintf(out, "  %s: %d ball records, every one of the %d balls of the timelines (corrections as records of their own)\n", set.Topic(TopicBalls), len(balls), total)
+	fmt.Fprintf(out, "  %s: %d match documents, each state of the %d matches once, all completed\n", set.Topic(roanuz.TopicMatches), len(matches), len(keys))
+	fmt.Fprintf(out, "  %s: %d ball records, every one of the %d balls of the timelines (corrections as records of their own)\n", set.Topic(roanuz.TopicBalls), len(balls), total)
 	fmt.Fprintf(out, "  %s: %d records: each match followed once (2 configured, 1 from the featured list) and released once, after its result\n",
-		set.Topic(TopicSubscriptions), len(subs))
+		set.Topic(roanuz.TopicSubscriptions), len(subs))
 	fmt.Fprintf(out, "  %s.dlq: %d malformed updates dead-lettered\n", d.Name(), len(dead))
 	fmt.Fprintf(out, "  simulator (Engine.IO v3 only): %d connections (%d spoke v3, %d client pings), %d dropped, %d joins, %d updates sent\n",
 		conns, v3, pings, drops, joins, updates)
-	for _, topic := range []string{set.Topic(TopicMatches), set.Topic(TopicBalls)} {
+	for _, topic := range []string{set.Topic(roanuz.TopicMatches), set.Topic(roanuz.TopicBalls)} {
 		if err := demo.PrintSamples(ctx, out, kafka, registry, topic, 2); err != nil {
 			return err
 		}
@@ -171,7 +174,7 @@ func (d *DemoMatch) Verify(ctx context.Context, kafka []kgo.Opt, registry string
 }
 
 // Close implements demo.Source.
-func (d *DemoMatch) Close() error {
+func (d *Match) Close() error {
 	if d.sim != nil {
 		return d.sim.Close()
 	}

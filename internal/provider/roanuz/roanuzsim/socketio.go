@@ -1,4 +1,4 @@
-package roanuz
+package roanuzsim
 
 import (
 	"encoding/base64"
@@ -34,26 +34,26 @@ type sockStats struct {
 	conns, connsV3, pings, joins, updates, errorsSent, drops, malformed atomic.Int64
 }
 
-// SimVariant fixes the on_match_update payload variant (VariantVary rotates).
-func SimVariant(v int) SimOption { return func(o *simOptions) { o.sockFaults.variant = v } }
+// WithVariant fixes the on_match_update payload variant (VariantVary rotates).
+func WithVariant(v int) SimOption { return func(o *simOptions) { o.sockFaults.variant = v } }
 
-// SimSockDropEvery closes each Socket.IO connection after every n updates.
-func SimSockDropEvery(n int) SimOption { return func(o *simOptions) { o.sockFaults.dropEvery = n } }
+// WithSockDropEvery closes each Socket.IO connection after every n updates.
+func WithSockDropEvery(n int) SimOption { return func(o *simOptions) { o.sockFaults.dropEvery = n } }
 
-// SimSockMalformedEvery makes every n-th update of a connection malformed.
-func SimSockMalformedEvery(n int) SimOption {
+// WithSockMalformedEvery makes every n-th update of a connection malformed.
+func WithSockMalformedEvery(n int) SimOption {
 	return func(o *simOptions) { o.sockFaults.malformedEvery = n }
 }
 
-// SimPingInterval sets the Engine.IO ping interval (default 25 s).
-func SimPingInterval(d time.Duration) SimOption {
+// WithPingInterval sets the Engine.IO ping interval (default 25 s).
+func WithPingInterval(d time.Duration) SimOption {
 	return func(o *simOptions) { o.sockFaults.pingInterval = d }
 }
 
-// SimSockQuietJoin makes a join answer on_match_joined only: the first
+// WithSockQuietJoin makes a join answer on_match_joined only: the first
 // update comes with the next change (Roanuz does not document whether a
 // join sends the current state).
-func SimSockQuietJoin() SimOption { return func(o *simOptions) { o.sockFaults.quietJoin = true } }
+func WithSockQuietJoin() SimOption { return func(o *simOptions) { o.sockFaults.quietJoin = true } }
 
 // sockConn is one Socket.IO client of the simulator.
 type sockConn struct {
@@ -236,9 +236,9 @@ func sockFlags(fs *flag.FlagSet) *sockFlagSet {
 }
 
 func (f *sockFlagSet) options() []SimOption {
-	opts := []SimOption{SimVariant(*f.variant), SimSockDropEvery(*f.dropEvery), SimSockMalformedEvery(*f.malformedEvery), SimPingInterval(*f.ping), SimEngineIO(*f.eio)}
+	opts := []SimOption{WithVariant(*f.variant), WithSockDropEvery(*f.dropEvery), WithSockMalformedEvery(*f.malformedEvery), WithPingInterval(*f.ping), WithEngineIO(*f.eio)}
 	if *f.quietJoin {
-		opts = append(opts, SimSockQuietJoin())
+		opts = append(opts, WithSockQuietJoin())
 	}
 	return opts
 }

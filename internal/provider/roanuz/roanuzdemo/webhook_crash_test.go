@@ -1,4 +1,4 @@
-package roanuz
+package roanuzdemo
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
 )
 
@@ -28,7 +30,7 @@ func TestWebhookCrashExactlyOnce(t *testing.T) {
 	for i := 1; i <= 48; i++ {
 		matches = append(matches, fmt.Sprintf("crash_m%02d", i))
 	}
-	sim := startSim(t, SimMatches(matches...), SimOvers(20), SimSeed(11))
+	sim := startSim(t, roanuzsim.WithMatches(matches...), roanuzsim.WithOvers(20), roanuzsim.WithSeed(11))
 	addr := freePort(t)
 	conn := testenv.WriteFile(t, "roanuz.json", fmt.Sprintf(`{"name": "rzcrash", "config": {
 		"connector.class": "roanuz.webhook", "topic.prefix": %q, "transaction.boundary": "poll",
@@ -39,11 +41,11 @@ func TestWebhookCrashExactlyOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 
-	p := sim.NewPusher(PushOptions{URL: "http://" + addr + "/roanuz/push", SecretHeader: "X-Roanuz-Secret", Secret: "crash-secret-value",
+	p := sim.NewPusher(roanuzsim.PushOptions{URL: "http://" + addr + "/roanuz/push", SecretHeader: "X-Roanuz-Secret", Secret: "crash-secret-value",
 		Senders: 8, Seed: 5, Duplicates: 0.1, Reorder: 0.1, PlainJSON: 0.1, RetryMin: 20 * time.Millisecond, RetryMax: 300 * time.Millisecond,
 		CorruptEvery: 400, WrongSecret: 300, BombEvery: 700, BombBytes: 128 << 20, OversizedEvery: 900})
 	type runResult struct {
-		rs  []*PushResult
+		rs  []*roanuzsim.PushResult
 		err error
 	}
 	pushed := make(chan runResult, 1)
@@ -83,10 +85,10 @@ func TestWebhookCrashExactlyOnce(t *testing.T) {
 
 	got := map[string]int{}
 	records := 0
-	for _, topic := range []string{u + "." + TopicBallUpdates, u + "." + TopicMatchEvents} {
+	for _, topic := range []string{u + "." + roanuz.TopicBallUpdates, u + "." + roanuz.TopicMatchEvents} {
 		for _, r := range readTopic(ctx, t, topic) {
 			raw, _ := r.Value["raw"].(string)
-			pp, err := ParsePush([]byte(raw))
+			pp, err := roanuz.ParsePush([]byte(raw))
 			if err != nil {
 				t.Fatalf("%s: raw does not parse: %v", topic, err)
 			}
@@ -98,7 +100,7 @@ func TestWebhookCrashExactlyOnce(t *testing.T) {
 		}
 	}
 	for _, pr := range res.rs {
-		pp, _ := ParsePush(pr.Body)
+		pp, _ := roanuz.ParsePush(pr.Body)
 		if n := got[fmt.Sprintf("%x", pp.Identity())]; n != 1 {
 			t.Fatalf("push %s step %d (acknowledged %v after %d attempts) is in Kafka %d times, want 1",
 				pr.Match, pr.Step, !pr.Acked.IsZero(), pr.Attempts, n)
@@ -132,7 +134,7 @@ func TestWebhookCrashExactlyOnce(t *testing.T) {
 	}
 	truncated := 0
 	for _, d := range dead {
-		if d.Headers[HeaderTruncated] == "true" {
+		if d.Headers[roanuz.HeaderTruncated] == "true" {
 			truncated++
 			if len(d.Raw) != 64<<10 {
 				t.Fatalf("truncated dead letter of %d bytes, want the first 64 KiB", len(d.Raw))
