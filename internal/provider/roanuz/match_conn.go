@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/internal/backoff"
 	"github.com/seed-474f70f7/sportsconnect/internal/socketio"
 	"go.uber.org/zap"
 )
@@ -100,9 +100,10 @@ func (t *MatchTask) group(s *slot) []string {
 // connection keeps slot s's Socket.IO connection while it has matches,
 // reconnecting with exponential backoff and jitter after a drop (one log
 // line per reconnect, with its cause), at once after a deliberate rejoin.
+// The backoff starts over after a session that lasted more than 10 s.
 func (t *MatchTask) connection(s *slot) {
 	defer t.wg.Done()
-	delay := t.cfg.backoffInitial
+	bo := backoff.New(t.cfg.backoffInitial, t.cfg.backoffMax)
 	dropped := false
 	for t.ctx.Err() == nil {
 		group := t.group(s)
@@ -146,16 +147,15 @@ func (t *MatchTask) connection(s *slot) {
 		}
 		dropped = true
 		if time.Since(began) > 10*time.Second {
-			delay = t.cfg.backoffInitial
+			bo.Reset()
 		}
-		wait := delay/2 + rand.N(delay/2+1)
+		wait := bo.Next()
 		t.log.Warn("roanuz socket reconnecting", zap.Int("connection", s.id), zap.Strings("match", group), zap.Error(err), zap.Duration("backoff", wait))
 		select {
 		case <-t.ctx.Done():
 			return
 		case <-time.After(wait):
 		}
-		delay = min(2*delay, t.cfg.backoffMax)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/backoff"
 )
 
 // PushOptions configure a Pusher: where it posts and which faults it injects.
@@ -157,7 +159,7 @@ feed:
 // injects the bad requests due at i.
 func (p *Pusher) send(ctx context.Context, rng *rand.Rand, r *PushResult, i int) {
 	p.inject(ctx, i, r.Body)
-	delay := p.o.RetryMin
+	bo := backoff.New(p.o.RetryMin, p.o.RetryMax)
 	plain := rng.Float64() < p.o.PlainJSON
 	for ctx.Err() == nil {
 		r.Attempts++
@@ -179,13 +181,9 @@ func (p *Pusher) send(ctx context.Context, rng *rand.Rand, r *PushResult, i int)
 			return
 		}
 		p.retries.Add(1)
-		wait := delay/2 + rand.N(delay/2+1)
-		select {
-		case <-ctx.Done():
+		if bo.Wait(ctx) != nil {
 			return
-		case <-time.After(wait):
 		}
-		delay = min(2*delay, p.o.RetryMax)
 	}
 }
 
