@@ -2,11 +2,12 @@ package roanuzsim
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/simcmd"
 )
 
 const simExamples = `Examples:
@@ -35,16 +36,22 @@ const simExamples = `Examples:
    "roanuz.matches.discover": "featured", "roanuz.matches.discover.interval.ms": "5000"}}
 `
 
+const simUsage = `Usage: sportsconnect simulate roanuz [flags]
+
+A local Roanuz v5: POST /v5/core/{project}/auth/, match subscribe/unsubscribe and
+detail-updates-subscribe/unsubscribe, GET /v5/cricket/{project}/match/{key}/ and /featured-matches-2/, the Socket.IO
+match stream (namespace /cricket, path /v5/websocket), and a webhook pusher, with fault injection.
+
+` + simExamples + `
+Flags:
+`
+
 // RunSimulator runs the simulator in the foreground until ctx ends
-// (sportsconnect simulate roanuz [flags]).
+// (sportsconnect simulate roanuz [flags]); -h prints the usage, flags and
+// examples and returns nil. Its faults are counted in updates and pushes,
+// inside the server and the pusher, so it needs no fault tickers.
 func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("simulate roanuz", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: sportsconnect simulate roanuz [flags]\n\nA local Roanuz v5: POST /v5/core/{project}/auth/, match subscribe/unsubscribe and\ndetail-updates-subscribe/unsubscribe, GET /v5/cricket/{project}/match/{key}/ and /featured-matches-2/, the Socket.IO\nmatch stream (namespace /cricket, path /v5/websocket), and a webhook pusher, with fault injection.\n\nFlags:\n")
-		fs.PrintDefaults()
-		fmt.Fprint(stderr, "\n"+simExamples)
-	}
+	fs := simcmd.Flags("simulate roanuz", simUsage, stderr)
 	addr := fs.String("addr", "127.0.0.1:8791", "listen address of the REST API and Socket.IO")
 	seed := fs.Uint64("seed", 1, "seed of every timeline")
 	matches := fs.String("matches", "sim_match_1,sim_match_2", "comma-separated match keys")
@@ -71,7 +78,7 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	clockOnSub := fs.Bool("clock-on-subscribe", false, "a match's clock starts at its first Socket.IO subscribe")
 	restDelay := fs.Duration("rest-delay", 0, "fault: the Match API answers this late, with the state of when the request arrived")
 	restBehind := fs.Int("rest-behind", 0, "fault: the Match API answers this many steps behind the stream (a stale cache)")
-	if err := fs.Parse(args); err != nil {
+	if help, err := simcmd.Parse(fs, args); help || err != nil {
 		return err
 	}
 	keys := splitKeys(*matches)

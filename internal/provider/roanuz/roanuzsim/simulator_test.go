@@ -397,7 +397,7 @@ func TestPusherRetriesAndLostAcks(t *testing.T) {
 
 func TestRunSimulator(t *testing.T) {
 	var out, errs bytes.Buffer
-	if err := RunSimulator(context.Background(), []string{"--help"}, &out, &errs); err == nil || !strings.Contains(errs.String(), "Examples:") ||
+	if err := RunSimulator(context.Background(), []string{"--help"}, &out, &errs); err != nil || !strings.Contains(errs.String(), "Examples:") ||
 		!strings.Contains(errs.String(), "--sock-eio") || !strings.Contains(errs.String(), "featured-matches-2") {
 		t.Fatalf("--help: %v\n%s", err, errs.String())
 	}
