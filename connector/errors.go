@@ -3,53 +3,14 @@ package connector
 import (
 	"errors"
 	"fmt"
-	"time"
-
-	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // Sentinel errors. Wrapped errors returned by this package match them with
 // errors.Is.
 var (
-	// ErrFenced means another worker took over a task's transactional id.
-	// The fenced task stops for good: it never writes again.
-	ErrFenced = errors.New("producer fenced: another worker owns this task's transactional id")
-
 	// ErrUnknownClass means a connector config names a connector.class that
 	// no plugin provides.
 	ErrUnknownClass = errors.New("unknown connector.class")
-
-	// ErrUnknownConnector means a request named a connector that is not running.
-	ErrUnknownConnector = errors.New("unknown connector")
-
-	// ErrConnectorExists means a connector with the same name already runs.
-	ErrConnectorExists = errors.New("connector already exists")
-
-	// ErrTaskFailed means a task stopped because of an error it could not recover from.
-	ErrTaskFailed = errors.New("task failed")
-
-	// ErrDeadLetter means a record could not be converted or was marked bad by
-	// its task, and errors.tolerance=none forbids skipping it.
-	ErrDeadLetter = errors.New("record could not be converted and errors.tolerance=none")
-
-	// ErrRecordTooLarge means a record, encoded, is larger than its topic's
-	// max.message.bytes: a conversion error, never a produce to retry.
-	ErrRecordTooLarge = errors.New("record too large for its topic")
-
-	// ErrOffsetsNotCompacted means the offsets topic exists with a cleanup
-	// policy that deletes: the worker refuses to start on it.
-	ErrOffsetsNotCompacted = errors.New("the offsets topic is not compacted")
-
-	// ErrTransactionTimedOut means the broker aborted a transaction that
-	// stayed open longer than producer.transaction.timeout.ms (a partition
-	// leader outage, a stalled poll) and refused the producer's epoch. It is
-	// not a fencing: the task restarts from its committed offsets.
-	ErrTransactionTimedOut = errors.New("transaction ran past producer.transaction.timeout.ms and the broker aborted it")
-
-	// ErrTransactionAborted means a transaction had to be aborted (a record
-	// failed to produce, or the commit failed); the task restarts from its
-	// last committed offsets.
-	ErrTransactionAborted = errors.New("transaction aborted")
 )
 
 // ConfigError reports one invalid connector or worker setting. It names the
@@ -83,16 +44,6 @@ func (es ConfigErrors) Error() string {
 	return s
 }
 
-// isFenced reports whether err means this producer lost its transactional id
-// to a newer owner. Under KIP-890 part 2 (Kafka 4) a zombie sees either
-// PRODUCER_FENCED or INVALID_PRODUCER_EPOCH; neither is retried.
-func isFenced(err error) bool {
-	return errors.Is(err, ErrFenced) ||
-		errors.Is(err, kerr.ProducerFenced) ||
-		errors.Is(err, kerr.InvalidProducerEpoch) ||
-		errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
-}
-
 // permanentError marks an error that restarting the task cannot fix.
 type permanentError struct{ err error }
 
@@ -114,17 +65,3 @@ func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)
 }
-
-// timedOutError is a refused epoch that a transaction timeout explains. It
-// unwraps to ErrTransactionTimedOut only, so isFenced does not see the
-// broker's fencing code in it; the code stays in the message.
-type timedOutError struct {
-	age, timeout time.Duration
-	cause        error
-}
-
-func (e *timedOutError) Error() string {
-	return fmt.Sprintf("%v: the transaction was open %s (timeout %s): %v", ErrTransactionTimedOut, e.age.Round(time.Millisecond), e.timeout, e.cause)
-}
-
-func (e *timedOutError) Unwrap() error { return ErrTransactionTimedOut }

@@ -136,3 +136,10 @@ func SourceHeaders(provider, position string, received time.Time) []kgo.RecordHe
 		{Key: HeaderReceivedAt, Value: received.UTC().AppendFormat(nil, time.RFC3339Nano)},
 	}
 }
+
+// Stages at which a record can fail, as Kafka Connect names them in the
+// __connect.errors.stage header.
+const (
+	StageTaskPoll       = "TASK_POLL"       // the task could not decode the provider's message
+	StageValueConverter = "VALUE_CONVERTER" // the value could not be encoded with its schema
+)

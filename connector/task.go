@@ -76,12 +76,23 @@ type TaskContext struct {
 // Partition.String().
 func NewTaskContext(conn string, task int, cfg Config, log *zap.Logger, metrics TaskMetrics, offsets map[string]Offset) *TaskContext {
 	if metrics == nil {
-		metrics = nopObserver{}
+		metrics = nopMetrics{}
 	}
 	if log == nil {
 		log = zap.NewNop()
 	}
 	return &TaskContext{Connector: conn, Task: task, Config: cfg, Logger: log, Metrics: metrics, offsets: offsets}
+}
+
+// WithMetrics returns a copy of tc whose Metrics is m (tests of a provider
+// task use it to watch what the task reports).
+func (tc *TaskContext) WithMetrics(m TaskMetrics) *TaskContext {
+	c := *tc
+	c.Metrics = m
+	if m == nil {
+		c.Metrics = nopMetrics{}
+	}
+	return &c
 }
 
 // Offset returns the committed offset of partition p, if any.

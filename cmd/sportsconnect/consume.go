@@ -12,8 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -67,7 +67,7 @@ func consumeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var opts []kgo.Opt
 	regURL := *registry
 	if *workerPath != "" {
-		ws, err := connector.LoadWorkerConfig(*workerPath)
+		ws, err := worker.LoadWorkerConfig(*workerPath)
 		if err != nil {
 			return err
 		}

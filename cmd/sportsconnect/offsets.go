@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -67,31 +67,31 @@ func offsetsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("%w: need --worker FILE and one CONNECTOR name", errUsage)
 	}
 	name := fs.Arg(0)
-	ws, err := connector.LoadWorkerConfig(*workerPath)
+	ws, err := worker.LoadWorkerConfig(*workerPath)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	topic := ws.Config.String(connector.WKeyOffsetsTopic)
+	topic := ws.Config.String(worker.WKeyOffsetsTopic)
 	if verb == "get" {
-		offs, err := connector.ReadConnectorOffsets(ctx, ws.Kafka, topic, name)
+		offs, err := worker.ReadConnectorOffsets(ctx, ws.Kafka, topic, name)
 		if err != nil {
 			return err
 		}
 		return printJSON(stdout, offs)
 	}
 	var body []byte
-	var offs connector.ConnectorOffsets
+	var offs worker.ConnectorOffsets
 	if verb == "set" {
 		if body, err = readInput(*file); err != nil {
 			return err
 		}
-		if offs, err = connector.ParseConnectorOffsets(body); err != nil {
+		if offs, err = worker.ParseConnectorOffsets(body); err != nil {
 			return err
 		}
 		if len(offs.Offsets) == 0 {
-			return fmt.Errorf("%w: no offsets given", connector.ErrBadOffsets)
+			return fmt.Errorf("%w: no offsets given", worker.ErrBadOffsets)
 		}
 	}
 	api := apiClient{base: *restURL, token: ws.REST.AuthToken}
@@ -104,15 +104,15 @@ func offsetsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 	}
-	group := ws.Config.String(connector.WKeyGroupID)
-	workers, err := connector.RunningWorkers(ctx, ws.Kafka, group)
+	group := ws.Config.String(worker.WKeyGroupID)
+	workers, err := worker.RunningWorkers(ctx, ws.Kafka, group)
 	if err != nil {
 		return err
 	}
 	if len(workers) > 0 && !*force {
 		return fmt.Errorf("refusing to change the offsets of %s: %w (%s in group %s, which may run it even while idle); "+
 			"change them through that worker's REST API after PUT /connectors/%s/stop, or stop the worker "+
-			"(or use --force: its tasks of %s are fenced and fail)", name, connector.ErrWorkerRunning, strings.Join(workers, ", "), group, name, name)
+			"(or use --force: its tasks of %s are fenced and fail)", name, worker.ErrWorkerRunning, strings.Join(workers, ", "), group, name, name)
 	}
 	n, open, err := connectorTxns(ctx, ws.Kafka, group, name)
 	if err != nil {
@@ -122,7 +122,7 @@ func offsetsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("refusing to change the offsets of %s: %s has a transaction open, so a worker is running the connector; "+
 			"stop it first (or use --force: that task is fenced and fails)", name, strings.Join(open, ", "))
 	}
-	ow := connector.OffsetWriter{Kafka: ws.Kafka, Topic: topic, Group: group, Connector: name, Tasks: max(*tasks, n)}
+	ow := worker.OffsetWriter{Kafka: ws.Kafka, Topic: topic, Group: group, Connector: name, Tasks: max(*tasks, n)}
 	if verb == "set" {
 		if err := ow.Alter(ctx, offs); err != nil {
 			return err
@@ -163,7 +163,7 @@ func printJSON(w io.Writer, v any) error {
 // connectorTxns returns how many task ids of the connector the broker
 // knows (highest task number + 1) and those with a transaction open now.
 func connectorTxns(ctx context.Context, opts []kgo.Opt, group, name string) (int, []string, error) {
-	txns, err := connector.ConnectorTransactions(ctx, opts, group, name)
+	txns, err := worker.ConnectorTransactions(ctx, opts, group, name)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -231,7 +231,7 @@ func (a apiClient) tryChange(ctx context.Context, verb, name string, body []byte
 	if err := json.Unmarshal(b, &st); err != nil || st.Connector.State == "" {
 		return false, fmt.Errorf("the service at %s is not a sportsconnect/Connect worker (status answer %q)", a.base, bytes.TrimSpace(b))
 	}
-	if st.Connector.State != string(connector.StateStopped) {
+	if st.Connector.State != string(worker.StateStopped) {
 		return false, fmt.Errorf("refusing to change the offsets of %s: it is %s on the worker at %s; stop it first:\n  curl -X PUT %s%s/stop",
 			name, st.Connector.State, a.base, strings.TrimRight(a.base, "/"), path)
 	}

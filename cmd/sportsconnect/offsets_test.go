@@ -17,6 +17,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/eoscheck"
 	"github.com/seed-474f70f7/sportsconnect/internal/rest"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -48,10 +49,10 @@ func newOffsetsEnv(t *testing.T, brokers []string, registry, extra string) *offs
 }
 
 // worker starts a worker from the config file and the synthetic connector syn.
-func (e *offsetsEnv) worker(n int) *connector.Worker {
+func (e *offsetsEnv) worker(n int) *worker.Worker {
 	t := e.t
 	t.Helper()
-	ws, err := connector.LoadWorkerConfig(e.props)
+	ws, err := worker.LoadWorkerConfig(e.props)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +60,8 @@ func (e *offsetsEnv) worker(n int) *connector.Worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := connector.NewWorker(plugins(), append(ws.Options, connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))))...)
+	w, err := worker.New(plugins(), append(ws.Options, worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +85,8 @@ func (e *offsetsEnv) waitOffsets(n int64) {
 	opts := []kgo.Opt{kgo.SeedBrokers(e.brokers...)}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		ws, _ := connector.LoadWorkerConfig(e.props)
-		offs, err := connector.ReadConnectorOffsets(context.Background(), opts, ws.Config.String(connector.WKeyOffsetsTopic), "syn")
+		ws, _ := worker.LoadWorkerConfig(e.props)
+		offs, err := worker.ReadConnectorOffsets(context.Background(), opts, ws.Config.String(worker.WKeyOffsetsTopic), "syn")
 		done := 0
 		if err == nil {
 			for _, o := range offs.Offsets {
@@ -112,13 +113,13 @@ func (e *offsetsEnv) cli(stdin string, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
-func (e *offsetsEnv) get() connector.ConnectorOffsets {
+func (e *offsetsEnv) get() worker.ConnectorOffsets {
 	e.t.Helper()
 	code, out, errOut := e.cli("", "get", "--worker", e.props, "syn")
 	if code != 0 {
 		e.t.Fatalf("offsets get: exit %d: %s", code, errOut)
 	}
-	offs, err := connector.ParseConnectorOffsets([]byte(out))
+	offs, err := worker.ParseConnectorOffsets([]byte(out))
 	if err != nil {
 		e.t.Fatalf("offsets get printed %q: %v", out, err)
 	}
@@ -134,7 +135,7 @@ func (e *offsetsEnv) positions() eoscheck.Positions {
 	return pos
 }
 
-func positionOf(t *testing.T, offs connector.ConnectorOffsets, part int64) (int64, bool) {
+func positionOf(t *testing.T, offs worker.ConnectorOffsets, part int64) (int64, bool) {
 	t.Helper()
 	for _, o := range offs.Offsets {
 		if p, _ := connector.Offset(o.Partition).OffsetInt("partition"); p == part {
@@ -222,12 +223,12 @@ func TestOffsetsRefusedWhileTransactionOpen(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	ws, err := connector.LoadWorkerConfig(e.props)
+	ws, err := worker.LoadWorkerConfig(e.props)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	zombie, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.TransactionalID(connector.TransactionalID(ws.Config.String(connector.WKeyGroupID), "syn", 0)))
+	zombie, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.TransactionalID(worker.TransactionalID(ws.Config.String(worker.WKeyGroupID), "syn", 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,12 +344,12 @@ func TestOffsetsRefusedWhileIdleWorkerRuns(t *testing.T) {
 	defer w.Close()
 	e.waitOffsets(5)
 	file := writeTemp(t, t.TempDir(), "offsets.json", `{"offsets":[{"partition":{"partition":0},"offset":{"position":2}}]}`)
-	ws, err := connector.LoadWorkerConfig(e.props)
+	ws, err := worker.LoadWorkerConfig(e.props)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		members, err := connector.RunningWorkers(context.Background(), ws.Kafka, ws.Config.String(connector.WKeyGroupID))
+		members, err := worker.RunningWorkers(context.Background(), ws.Kafka, ws.Config.String(worker.WKeyGroupID))
 		if err == nil && len(members) == 1 {
 			break
 		}
@@ -357,7 +358,7 @@ func TestOffsetsRefusedWhileIdleWorkerRuns(t *testing.T) {
 		}
 	}
 	code, _, errOut := e.cli("", "set", "--worker", e.props, "--file", file, "syn")
-	if !strings.Contains(errOut, connector.ErrWorkerRunning.Error()) || !strings.Contains(errOut, "sportsconnect-worker@") {
+	if !strings.Contains(errOut, worker.ErrWorkerRunning.Error()) || !strings.Contains(errOut, "sportsconnect-worker@") {
 		t.Fatalf("set with an idle worker running: exit %d, stderr %s", code, errOut)
 	}
 	if p, _ := positionOf(t, e.get(), 0); p != 5 {

@@ -12,6 +12,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/logging"
 	"github.com/seed-474f70f7/sportsconnect/internal/metrics"
 	"github.com/seed-474f70f7/sportsconnect/internal/rest"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 )
@@ -52,9 +53,9 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("schema registry client: %w", err)
 	}
 	mets := metrics.New(nil)
-	w, err := connector.NewWorker(plugins(), append(ws.Options,
-		connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(log), connector.WithObserver(mets))...)
+	w, err := worker.New(plugins(), append(ws.Options,
+		worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(log), worker.WithObserver(mets))...)
 	if err != nil {
 		return err
 	}
@@ -89,8 +90,8 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 // loadConfigs reads the worker properties and connector JSON files. The
 // connector configs keep their ${env:…}/${file:…} references (checked
 // here, resolved by the worker), so the REST API shows them as written.
-func loadConfigs(workerPath string, connectorPaths []string) (*connector.WorkerSettings, []connector.Config, error) {
-	ws, err := connector.LoadWorkerConfig(workerPath)
+func loadConfigs(workerPath string, connectorPaths []string) (*worker.WorkerSettings, []connector.Config, error) {
+	ws, err := worker.LoadWorkerConfig(workerPath)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -113,7 +114,7 @@ func loadConfigs(workerPath string, connectorPaths []string) (*connector.WorkerS
 // startREST starts the worker's REST API and metrics. The worker is ready
 // once every connector of the command line started and while no task is
 // FAILED.
-func startREST(ws *connector.WorkerSettings, w *connector.Worker, mets *metrics.Metrics, started *atomic.Bool, log *zap.Logger) (*rest.Server, error) {
+func startREST(ws *worker.WorkerSettings, w *worker.Worker, mets *metrics.Metrics, started *atomic.Bool, log *zap.Logger) (*rest.Server, error) {
 	version, commit := rest.BuildInfo()
 	var defaults connector.Config
 	if ws.TopicPrefix != "" {
@@ -127,7 +128,7 @@ func startREST(ws *connector.WorkerSettings, w *connector.Worker, mets *metrics.
 			}
 			for _, st := range w.Statuses() {
 				for _, t := range st.Tasks {
-					if t.State == connector.StateFailed {
+					if t.State == worker.StateFailed {
 						return fmt.Errorf("connector %s task %d is FAILED: %s", st.Name, t.ID, t.Trace)
 					}
 				}

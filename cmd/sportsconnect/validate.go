@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 )
 
 func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
@@ -46,7 +47,7 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintf(stdout, "  %s\n", err)
 		}
 	}
-	ws, err := connector.LoadWorkerConfig(fs.Arg(0))
+	ws, err := worker.LoadWorkerConfig(fs.Arg(0))
 	report(fs.Arg(0), "", err)
 	prefix := ""
 	if ws != nil {
@@ -58,7 +59,7 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 		cfg, err := loadConnector(p, prefix)
 		if err == nil {
 			var resolved connector.Config
-			if resolved, err = connector.ResolveRefs(cfg); err == nil {
+			if resolved, err = worker.ResolveRefs(cfg); err == nil {
 				_, _, err = connector.ValidateConnector(ps, resolved)
 			}
 		}
@@ -87,14 +88,14 @@ func loadConnector(path, topicPrefix string) (connector.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connector config: %w", err)
 	}
-	c, err := connector.ParseConnectorJSON(b)
+	c, err := worker.ParseConnectorJSON(b)
 	if err != nil {
 		return nil, err
 	}
 	if _, ok := c[connector.KeyTopicPrefix]; !ok && topicPrefix != "" {
 		c[connector.KeyTopicPrefix] = topicPrefix
 	}
-	if _, err := connector.ResolveRefs(c); err != nil {
+	if _, err := worker.ResolveRefs(c); err != nil {
 		return c, err
 	}
 	return c, nil

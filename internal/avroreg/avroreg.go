@@ -14,7 +14,7 @@ import (
 )
 
 // Serializer registers value schemas and encodes values. It implements
-// connector.Serializer and is safe for concurrent use.
+// worker.Serializer and is safe for concurrent use.
 type Serializer struct {
 	cl  *sr.Client
 	api avro.API

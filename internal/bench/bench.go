@@ -16,6 +16,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -253,12 +254,12 @@ func runPipeline(ctx context.Context, o Options, kafka []kgo.Opt, src *sr.Client
 	}
 	total := o.Partitions * o.Events
 	watch := startWatcher(ctx, kafka, topic, total, true)
-	w, err := connector.NewWorker(connector.NewPlugins(synthetic.Plugin()),
-		connector.WithKafka(kafka...),
-		connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(o.Log),
-		connector.WithGroupID(o.Prefix),
-		connector.WithOffsetsTopic(o.Prefix+".offsets", 5, -1),
+	w, err := worker.New(connector.NewPlugins(synthetic.Plugin()),
+		worker.WithKafka(kafka...),
+		worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(o.Log),
+		worker.WithGroupID(o.Prefix),
+		worker.WithOffsetsTopic(o.Prefix+".offsets", 5, -1),
 	)
 	if err != nil {
 		return Result{}, err
@@ -276,7 +277,7 @@ func runPipeline(ctx context.Context, o Options, kafka []kgo.Opt, src *sr.Client
 	if o.Rate > 0 {
 		cfg[synthetic.KeyRate] = fmt.Sprint(max(1, o.Rate/o.Tasks))
 	}
-	if err := w.AddConnector(ctx, cfg); err != nil {
+	if err := w.CreateConnector(ctx, cfg); err != nil {
 		return Result{}, err
 	}
 	res, err := watch.wait()

@@ -12,6 +12,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -56,19 +57,19 @@ func (e *env) config(extra ...string) connector.Config {
 func (e *env) dlq() string { return e.prefix + ".dlq" }
 
 // worker starts a worker on the real broker running the connector.
-func (e *env) worker(cfg connector.Config, opts ...connector.WorkerOption) *connector.Worker {
+func (e *env) worker(cfg connector.Config, opts ...worker.Option) *worker.Worker {
 	t := e.t
 	t.Helper()
 	src, err := sr.NewClient(sr.URLs(testenv.Registry(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := connector.NewWorker(connector.NewPlugins(e.d.Plugin()), append([]connector.WorkerOption{
-		connector.WithKafka(kgo.SeedBrokers(testenv.Brokers(t)...)),
-		connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))),
-		connector.WithGroupID(e.group),
-		connector.WithOffsetsTopic(e.offs, 3, -1),
+	w, err := worker.New(connector.NewPlugins(e.d.Plugin()), append([]worker.Option{
+		worker.WithKafka(kgo.SeedBrokers(testenv.Brokers(t)...)),
+		worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))),
+		worker.WithGroupID(e.group),
+		worker.WithOffsetsTopic(e.offs, 3, -1),
 	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +79,7 @@ func (e *env) worker(cfg connector.Config, opts ...connector.WorkerOption) *conn
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.AddConnector(ctx, cfg); err != nil {
+	if err := w.CreateConnector(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -117,7 +118,7 @@ func (e *env) progress(ctx context.Context) int {
 
 // waitProgress waits until the topic holds at least n records, failing
 // the test if a task fails first.
-func (e *env) waitProgress(ctx context.Context, w *connector.Worker, n int, timeout time.Duration) {
+func (e *env) waitProgress(ctx context.Context, w *worker.Worker, n int, timeout time.Duration) {
 	t := e.t
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -127,7 +128,7 @@ func (e *env) waitProgress(ctx context.Context, w *connector.Worker, n int, time
 		}
 		if st, err := w.Status(e.name); err == nil {
 			for _, ts := range st.Tasks {
-				if ts.State == connector.StateFailed {
+				if ts.State == worker.StateFailed {
 					t.Fatalf("task %d failed: %s", ts.ID, ts.Trace)
 				}
 			}

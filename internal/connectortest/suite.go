@@ -8,6 +8,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -29,7 +30,7 @@ func ExactlyOnceAcrossRestarts(t *testing.T, d Driver) {
 	if err := w.Close(); err != nil {
 		t.Fatalf("graceful stop: %v", err)
 	}
-	w = e.worker(cfg, connector.WithShutdownTimeout(time.Millisecond))
+	w = e.worker(cfg, worker.WithShutdownTimeout(time.Millisecond))
 	e.waitProgress(ctx, w, 2*len(want)/3, runTimeout)
 	_ = w.Close() // abrupt: the commit is cut off
 	w = e.worker(cfg)
@@ -60,7 +61,7 @@ func Fencing(t *testing.T, d Driver) {
 		}
 		fenced := len(st.Tasks) > 0
 		for _, ts := range st.Tasks {
-			if ts.State != connector.StateFailed || !strings.Contains(ts.Trace, connector.ErrFenced.Error()) {
+			if ts.State != worker.StateFailed || !strings.Contains(ts.Trace, worker.ErrFenced.Error()) {
 				fenced = false
 			}
 		}
@@ -119,7 +120,7 @@ func DeadLetters(t *testing.T, d Driver) {
 		for _, h := range r.Headers {
 			hs[h.Key] = string(h.Value)
 		}
-		if hs[connector.HeaderErrConnector] != e.name || hs[connector.HeaderErrStage] == "" || hs[connector.HeaderErrExcMessage] == "" {
+		if hs[worker.HeaderErrConnector] != e.name || hs[worker.HeaderErrStage] == "" || hs[worker.HeaderErrExcMessage] == "" {
 			t.Fatalf("dead letter at offset %d lacks Connect's error headers: %v", r.Offset, hs)
 		}
 	}
@@ -132,7 +133,7 @@ func StopWithinShutdownTimeout(t *testing.T, d Driver) {
 	e := newEnv(t, d)
 	ctx := ctxFor(t)
 	const timeout = 3 * time.Second
-	w := e.worker(e.config(), connector.WithShutdownTimeout(timeout))
+	w := e.worker(e.config(), worker.WithShutdownTimeout(timeout))
 	e.waitProgress(ctx, w, 1, runTimeout)
 	start := time.Now()
 	if err := w.Close(); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/embedded"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -31,7 +32,7 @@ type Source interface {
 	Start(ctx context.Context) (connector.Config, error)
 	// Progress says how far the connector got, from its status (typically
 	// the committed positions), against what the demo waits for.
-	Progress(st connector.ConnectorStatus) (done, want int64)
+	Progress(st worker.ConnectorStatus) (done, want int64)
 	// Verify reads back what the connector wrote (read_committed, decoded
 	// through the registry), prints a summary and a few records, and
 	// returns an error if anything is lost, duplicated or wrong.
@@ -70,11 +71,11 @@ func Run(ctx context.Context, log *zap.Logger, o Options) error {
 		return err
 	}
 	kafka := []kgo.Opt{kgo.SeedBrokers(env.Brokers()...)}
-	w, err := connector.NewWorker(o.Plugins,
-		connector.WithKafka(kafka...),
-		connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(log),
-		connector.WithOffsetsTopic(OffsetsTopic, 5, -1),
+	w, err := worker.New(o.Plugins,
+		worker.WithKafka(kafka...),
+		worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(log),
+		worker.WithOffsetsTopic(OffsetsTopic, 5, -1),
 	)
 	if err != nil {
 		return err
@@ -89,7 +90,7 @@ func Run(ctx context.Context, log *zap.Logger, o Options) error {
 		if err != nil {
 			return fmt.Errorf("starting %s: %w", s.Name(), err)
 		}
-		if err := w.AddConnector(ctx, cfg); err != nil {
+		if err := w.CreateConnector(ctx, cfg); err != nil {
 			return err
 		}
 		fmt.Fprintf(o.Out, "started connector %s (%s)\n", s.Name(), cfg[connector.KeyClass])
@@ -111,7 +112,7 @@ func Run(ctx context.Context, log *zap.Logger, o Options) error {
 }
 
 // watch prints progress until every source's connector committed what it expects.
-func watch(ctx context.Context, w *connector.Worker, o Options) error {
+func watch(ctx context.Context, w *worker.Worker, o Options) error {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	var lastN int64
@@ -131,7 +132,7 @@ func watch(ctx context.Context, w *connector.Worker, o Options) error {
 				return err
 			}
 			for _, t := range st.Tasks {
-				if t.State == connector.StateFailed {
+				if t.State == worker.StateFailed {
 					return fmt.Errorf("%s task %d failed: %s", s.Name(), t.ID, t.Trace)
 				}
 				written += t.Stats.RecordsWritten

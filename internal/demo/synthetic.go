@@ -11,6 +11,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/eoscheck"
 	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 )
@@ -35,7 +36,7 @@ func (s *Synthetic) Start(context.Context) (connector.Config, error) {
 }
 
 // Progress implements Source: the sum of committed positions.
-func (s *Synthetic) Progress(st connector.ConnectorStatus) (done, want int64) {
+func (s *Synthetic) Progress(st worker.ConnectorStatus) (done, want int64) {
 	return SumPositions(st, "position"), int64(s.Partitions) * s.Events
 }
 
@@ -43,7 +44,7 @@ func (s *Synthetic) Progress(st connector.ConnectorStatus) (done, want int64) {
 // every source partition (the highest any task reports, since each task
 // also reports the offsets it started with): the records committed, for
 // sources whose offset counts them.
-func SumPositions(st connector.ConnectorStatus, key string) int64 {
+func SumPositions(st worker.ConnectorStatus, key string) int64 {
 	best := map[string]int64{}
 	for _, t := range st.Tasks {
 		for p, o := range t.Stats.Committed {

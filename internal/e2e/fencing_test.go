@@ -9,6 +9,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/eoscheck"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -31,7 +32,7 @@ func TestFencing(t *testing.T) {
 
 	first := inProcessWorker(t, names)
 	defer first.Close()
-	if err := first.AddConnector(ctx, cfg); err != nil {
+	if err := first.CreateConnector(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 60*time.Second, "first worker commits", func() bool {
@@ -41,15 +42,15 @@ func TestFencing(t *testing.T) {
 
 	second := inProcessWorker(t, names)
 	defer second.Close()
-	if err := second.AddConnector(ctx, cfg); err != nil {
+	if err := second.CreateConnector(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "first worker's task fails as fenced", func() bool {
 		st, _ := first.Status("fence")
-		return st.Tasks[0].State == connector.StateFailed
+		return st.Tasks[0].State == worker.StateFailed
 	})
 	st, _ := first.Status("fence")
-	if !strings.Contains(st.Tasks[0].Trace, connector.ErrFenced.Error()) {
+	if !strings.Contains(st.Tasks[0].Trace, worker.ErrFenced.Error()) {
 		t.Fatalf("first task failed, but not as fenced: %s", st.Tasks[0].Trace)
 	}
 	writtenAtFence := st.Tasks[0].Stats.RecordsWritten
@@ -57,7 +58,7 @@ func TestFencing(t *testing.T) {
 
 	waitFor(t, 90*time.Second, "second worker finishes", func() bool {
 		st, _ := second.Status("fence")
-		if st.Tasks[0].State == connector.StateFailed {
+		if st.Tasks[0].State == worker.StateFailed {
 			t.Fatalf("second worker's task failed: %s", st.Tasks[0].Trace)
 		}
 		done := 0
@@ -70,7 +71,7 @@ func TestFencing(t *testing.T) {
 	})
 	// The fenced task never runs again.
 	st, _ = first.Status("fence")
-	if st.Tasks[0].State != connector.StateFailed || st.Tasks[0].Stats.RecordsWritten != writtenAtFence || st.Tasks[0].Stats.Commits != commitsAtFence {
+	if st.Tasks[0].State != worker.StateFailed || st.Tasks[0].Stats.RecordsWritten != writtenAtFence || st.Tasks[0].Stats.Commits != commitsAtFence {
 		t.Fatalf("fenced task moved on: %+v", st.Tasks[0])
 	}
 	if err := second.Close(); err != nil {

@@ -29,7 +29,7 @@ func runToCompletion(t *testing.T, n names, conn string, k, events int) {
 		"name": conn, "connector.class": "synthetic", "topic.prefix": n.prefix,
 		"synthetic.partitions": fmt.Sprint(k), "synthetic.events.per.partition": fmt.Sprint(events),
 	}
-	if err := w.AddConnector(ctx, cfg); err != nil {
+	if err := w.CreateConnector(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 60*time.Second, "all events committed", func() bool {

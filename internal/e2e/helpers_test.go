@@ -9,6 +9,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap/zaptest"
@@ -25,20 +26,20 @@ func newNames(t *testing.T) names {
 }
 
 // inProcessWorker returns a started worker on the real broker.
-func inProcessWorker(t *testing.T, n names, opts ...connector.WorkerOption) *connector.Worker {
+func inProcessWorker(t *testing.T, n names, opts ...worker.Option) *worker.Worker {
 	t.Helper()
 	src, err := sr.NewClient(sr.URLs(testenv.Registry(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := []connector.WorkerOption{
-		connector.WithKafka(kgo.SeedBrokers(testenv.Brokers(t)...)),
-		connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(zaptest.NewLogger(t)),
-		connector.WithGroupID(n.group),
-		connector.WithOffsetsTopic(n.offsets, 5, -1),
+	base := []worker.Option{
+		worker.WithKafka(kgo.SeedBrokers(testenv.Brokers(t)...)),
+		worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(zaptest.NewLogger(t)),
+		worker.WithGroupID(n.group),
+		worker.WithOffsetsTopic(n.offsets, 5, -1),
 	}
-	w, err := connector.NewWorker(connector.NewPlugins(synthetic.Plugin()), append(base, opts...)...)
+	w, err := worker.New(connector.NewPlugins(synthetic.Plugin()), append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func inProcessWorker(t *testing.T, n names, opts ...connector.WorkerOption) *con
 // partitions of connector (0 for a partition without an offset).
 func committedMin(ctx context.Context, t *testing.T, n names, conn string, k int32) int64 {
 	t.Helper()
-	offs, err := connector.ReadOffsets(ctx, []kgo.Opt{kgo.SeedBrokers(testenv.Brokers(t)...)}, n.offsets, conn)
+	offs, err := worker.ReadOffsets(ctx, []kgo.Opt{kgo.SeedBrokers(testenv.Brokers(t)...)}, n.offsets, conn)
 	if err != nil {
 		t.Logf("reading offsets: %v", err)
 		return -1

@@ -12,6 +12,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 )
@@ -31,8 +32,8 @@ func TestRestartSeesOwnCommitBehindOpenTransaction(t *testing.T) {
 		zombie  func(n names) string
 		timeout time.Duration // the zombie's transaction.timeout.ms
 	}{
-		{"another connector's task", func(n names) string { return connector.TransactionalID(n.group, "gone", 0) }, time.Minute},
-		{"the connector's former task 1", func(n names) string { return connector.TransactionalID(n.group, "steps", 1) }, time.Minute},
+		{"another connector's task", func(n names) string { return worker.TransactionalID(n.group, "gone", 0) }, time.Minute},
+		{"the connector's former task 1", func(n names) string { return worker.TransactionalID(n.group, "steps", 1) }, time.Minute},
 		{"outside the worker group", func(n names) string { return n.prefix + "-elsewhere" }, 2 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -44,7 +45,7 @@ func TestRestartSeesOwnCommitBehindOpenTransaction(t *testing.T) {
 				"topic.creation.default.partitions": "1"}
 
 			w1 := stepperWorker(t, n, s)
-			if err := w1.AddConnector(ctx, cfg); err != nil {
+			if err := w1.CreateConnector(ctx, cfg); err != nil {
 				t.Fatal(err)
 			}
 			waitSteps(t, w1, "steps", 10)
@@ -55,7 +56,7 @@ func TestRestartSeesOwnCommitBehindOpenTransaction(t *testing.T) {
 			if err := zombie.BeginTransaction(); err != nil {
 				t.Fatal(err)
 			}
-			key := connector.OffsetKey("gone", connector.NewPartition(map[string]any{"step": "0"}))
+			key := worker.OffsetKey("gone", connector.NewPartition(map[string]any{"step": "0"}))
 			if err := zombie.ProduceSync(ctx, &kgo.Record{Key: key, Value: []byte(`{"position":7}`)}).FirstErr(); err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +71,7 @@ func TestRestartSeesOwnCommitBehindOpenTransaction(t *testing.T) {
 			w2 := stepperWorker(t, n, s)
 			defer w2.Close()
 			start := time.Now()
-			if err := w2.AddConnector(ctx, cfg); err != nil {
+			if err := w2.CreateConnector(ctx, cfg); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, 90*time.Second, "the restarted task starts", func() bool { return len(s.starts()) == 2 })
@@ -100,12 +101,12 @@ func TestTransactionTimeoutRestartsTheTask(t *testing.T) {
 	// The broker looks for timed-out transactions every 10 s (its default
 	// transaction.abort.timed.out.transaction.cleanup.interval.ms).
 	s := &stepper{n: 30, stallAt: 10, stallFor: timeout + 11*time.Second}
-	w := stepperWorker(t, n, s, connector.WithTransactionTimeout(timeout))
+	w := stepperWorker(t, n, s, worker.WithTransactionTimeout(timeout))
 	defer w.Close()
 	cfg := connector.Config{"name": "steps", "connector.class": "stepper", "tasks.max": "1", "topic.prefix": n.prefix,
 		"transaction.boundary": "interval", "transaction.boundary.interval.ms": "500",
 		"topic.creation.default.partitions": "1"}
-	if err := w.AddConnector(ctx, cfg); err != nil {
+	if err := w.CreateConnector(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 	waitSteps(t, w, "steps", 30)
@@ -124,16 +125,16 @@ func TestTransactionTimeoutRestartsTheTask(t *testing.T) {
 // transaction timeout is refused with the key named.
 func TestIntervalMustFitTransactionTimeout(t *testing.T) {
 	n := newNames(t)
-	w := stepperWorker(t, n, &stepper{n: 1}, connector.WithTransactionTimeout(10*time.Second))
+	w := stepperWorker(t, n, &stepper{n: 1}, worker.WithTransactionTimeout(10*time.Second))
 	defer w.Close()
-	err := w.AddConnector(context.Background(), connector.Config{"name": "steps", "connector.class": "stepper", "topic.prefix": n.prefix,
+	err := w.CreateConnector(context.Background(), connector.Config{"name": "steps", "connector.class": "stepper", "topic.prefix": n.prefix,
 		"transaction.boundary": "interval", "transaction.boundary.interval.ms": "6000"})
 	if err == nil {
 		t.Fatal("an interval of 6 s was accepted with a 10 s transaction timeout")
 	}
 	want := fmt.Sprintf("%q", connector.KeyTxnBoundaryIntervalMs)
-	if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), connector.WKeyTxnTimeoutMs) {
-		t.Fatalf("error does not name %s and %s: %v", want, connector.WKeyTxnTimeoutMs, err)
+	if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), worker.WKeyTxnTimeoutMs) {
+		t.Fatalf("error does not name %s and %s: %v", want, worker.WKeyTxnTimeoutMs, err)
 	}
 }
 
@@ -148,13 +149,13 @@ func TestOffsetsTopicMustBeCompacted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := connector.NewWorker(connector.NewPlugins(), connector.WithKafka(kgo.SeedBrokers(testenv.Brokers(t)...)),
-		connector.WithSerializer(avroreg.NewSerializer(src)), connector.WithOffsetsTopic(n.offsets, 1, -1))
+	w, err := worker.New(connector.NewPlugins(), worker.WithKafka(kgo.SeedBrokers(testenv.Brokers(t)...)),
+		worker.WithSerializer(avroreg.NewSerializer(src)), worker.WithOffsetsTopic(n.offsets, 1, -1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = w.Start(context.Background())
-	if !errors.Is(err, connector.ErrOffsetsNotCompacted) || !strings.Contains(err.Error(), n.offsets) ||
+	if !errors.Is(err, worker.ErrOffsetsNotCompacted) || !strings.Contains(err.Error(), n.offsets) ||
 		!strings.Contains(err.Error(), "cleanup.policy=compact") {
 		t.Fatalf("Start on a delete-policy offsets topic: %v", err)
 	}
@@ -179,7 +180,7 @@ func TestOversizedRecordIsAConversionError(t *testing.T) {
 			s := &stepper{n: 10, payload: 100, big: map[int64]int{5: 30000}}
 			w := stepperWorker(t, n, s)
 			defer w.Close()
-			err := w.AddConnector(ctx, connector.Config{"name": "steps", "connector.class": "stepper", "topic.prefix": n.prefix,
+			err := w.CreateConnector(ctx, connector.Config{"name": "steps", "connector.class": "stepper", "topic.prefix": n.prefix,
 				"errors.tolerance": tolerance, "errors.deadletterqueue.topic.name": n.prefix + ".dlq", "errors.retry.timeout": "60000"})
 			if err != nil {
 				t.Fatal(err)
@@ -187,11 +188,11 @@ func TestOversizedRecordIsAConversionError(t *testing.T) {
 			if tolerance == "none" {
 				waitFor(t, 20*time.Second, "the task fails", func() bool {
 					st, _ := w.Status("steps")
-					return st.Tasks[0].State == connector.StateFailed
+					return st.Tasks[0].State == worker.StateFailed
 				})
 				st, _ := w.Status("steps")
 				trace := st.Tasks[0].Trace
-				if !strings.Contains(trace, connector.ErrRecordTooLarge.Error()) || !strings.Contains(trace, `{"step":"0"}`) ||
+				if !strings.Contains(trace, worker.ErrRecordTooLarge.Error()) || !strings.Contains(trace, `{"step":"0"}`) ||
 					!strings.Contains(trace, "20000") || st.Tasks[0].Stats.Restarts != 0 {
 					t.Fatalf("restarts %d, trace %q: want no restart and an error naming the partition and the limit",
 						st.Tasks[0].Stats.Restarts, trace)
@@ -226,8 +227,8 @@ func TestOversizedRecordIsAConversionError(t *testing.T) {
 			for _, h := range dead[0].Headers {
 				hs[h.Key] = string(h.Value)
 			}
-			if len(dead) != 1 || hs[connector.HeaderRawTruncated] != "true" || hs[connector.HeaderRawBytes] != "30000" ||
-				!strings.Contains(hs[connector.HeaderErrExcMessage], "max.message.bytes") || len(dead[0].Value) == 0 {
+			if len(dead) != 1 || hs[worker.HeaderRawTruncated] != "true" || hs[worker.HeaderRawBytes] != "30000" ||
+				!strings.Contains(hs[worker.HeaderErrExcMessage], "max.message.bytes") || len(dead[0].Value) == 0 {
 				t.Fatalf("%d dead letters, headers %v, %d raw bytes kept", len(dead), hs, len(dead[0].Value))
 			}
 			t.Logf("dead letter kept %d of 30000 raw bytes", len(dead[0].Value))
@@ -247,30 +248,30 @@ func TestOffsetsResetFencesBeforeReading(t *testing.T) {
 	n := newNames(t)
 	s := &stepper{n: 3}
 	w := stepperWorker(t, n, s)
-	if err := w.AddConnector(ctx, connector.Config{"name": "steps", "connector.class": "stepper", "topic.prefix": n.prefix}); err != nil {
+	if err := w.CreateConnector(ctx, connector.Config{"name": "steps", "connector.class": "stepper", "topic.prefix": n.prefix}); err != nil {
 		t.Fatal(err)
 	}
 	waitSteps(t, w, "steps", 3)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	zombie := testenv.Client(t, kgo.TransactionalID(connector.TransactionalID(n.group, "steps", 1)), kgo.DefaultProduceTopic(n.offsets))
+	zombie := testenv.Client(t, kgo.TransactionalID(worker.TransactionalID(n.group, "steps", 1)), kgo.DefaultProduceTopic(n.offsets))
 	if err := zombie.BeginTransaction(); err != nil {
 		t.Fatal(err)
 	}
-	key := connector.OffsetKey("steps", connector.NewPartition(map[string]any{"step": "1"}))
+	key := worker.OffsetKey("steps", connector.NewPartition(map[string]any{"step": "1"}))
 	if err := zombie.ProduceSync(ctx, &kgo.Record{Key: key, Value: []byte(`{"position":9}`)}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 	opts := []kgo.Opt{kgo.SeedBrokers(testenv.Brokers(t)...)}
-	ow := connector.OffsetWriter{Kafka: opts, Topic: n.offsets, Group: n.group, Connector: "steps", Tasks: 1}
+	ow := worker.OffsetWriter{Kafka: opts, Topic: n.offsets, Group: n.group, Connector: "steps", Tasks: 1}
 	resetCtx, resetCancel := context.WithTimeout(ctx, 20*time.Second)
 	defer resetCancel()
 	start := time.Now()
 	if err := ow.Reset(resetCtx); err != nil {
 		t.Fatalf("reset with a zombie's transaction open: %v", err)
 	}
-	offs, err := connector.ReadOffsets(ctx, opts, n.offsets, "steps")
+	offs, err := worker.ReadOffsets(ctx, opts, n.offsets, "steps")
 	if err != nil {
 		t.Fatal(err)
 	}

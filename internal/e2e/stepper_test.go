@@ -13,6 +13,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -136,18 +137,18 @@ func (t *stepTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error) 
 func (t *stepTask) Stop() error { return nil }
 
 // stepperWorker returns a started worker running only the stepper plugin.
-func stepperWorker(t *testing.T, n names, s *stepper, opts ...connector.WorkerOption) *connector.Worker {
+func stepperWorker(t *testing.T, n names, s *stepper, opts ...worker.Option) *worker.Worker {
 	t.Helper()
 	src, err := sr.NewClient(sr.URLs(testenv.Registry(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := connector.NewWorker(connector.NewPlugins(s.plugin()), append([]connector.WorkerOption{
-		connector.WithKafka(kgo.SeedBrokers(testenv.Brokers(t)...)),
-		connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(zaptest.NewLogger(t)),
-		connector.WithGroupID(n.group),
-		connector.WithOffsetsTopic(n.offsets, 1, -1),
+	w, err := worker.New(connector.NewPlugins(s.plugin()), append([]worker.Option{
+		worker.WithKafka(kgo.SeedBrokers(testenv.Brokers(t)...)),
+		worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(zaptest.NewLogger(t)),
+		worker.WithGroupID(n.group),
+		worker.WithOffsetsTopic(n.offsets, 1, -1),
 	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +202,7 @@ func checkSteps(t *testing.T, counts map[string]int, tasks int, n int64) {
 }
 
 // waitTasks waits until every task of conn on w has committed its last position.
-func waitSteps(t *testing.T, w *connector.Worker, conn string, n int64) {
+func waitSteps(t *testing.T, w *worker.Worker, conn string, n int64) {
 	t.Helper()
 	waitFor(t, 60*time.Second, conn+" commits position "+strconv.FormatInt(n, 10), func() bool {
 		st, err := w.Status(conn)
@@ -209,7 +210,7 @@ func waitSteps(t *testing.T, w *connector.Worker, conn string, n int64) {
 			return false
 		}
 		for _, ts := range st.Tasks {
-			if ts.State == connector.StateFailed {
+			if ts.State == worker.StateFailed {
 				t.Fatalf("task %d failed: %s", ts.ID, ts.Trace)
 			}
 			key := connector.NewPartition(map[string]any{"step": strconv.Itoa(ts.ID)}).String()

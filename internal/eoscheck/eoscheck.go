@@ -10,10 +10,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 )
@@ -102,7 +102,7 @@ func firstDiff(ps []int64) string {
 // CheckOffsets checks that the offsets topic holds position n for every
 // partition 0..k-1 of connector.
 func CheckOffsets(ctx context.Context, opts []kgo.Opt, offsetsTopic, connectorName string, k int32, n int64) error {
-	offs, err := connector.ReadOffsets(ctx, opts, offsetsTopic, connectorName)
+	offs, err := worker.ReadOffsets(ctx, opts, offsetsTopic, connectorName)
 	if err != nil {
 		return err
 	}

@@ -7,12 +7,12 @@
 //
 // The worker's own counters are read from its status at scrape time (so a
 // deleted connector's series disappear with it); the per-event series come
-// through connector.Observer, which Metrics implements: pass it to the
-// worker with connector.WithObserver.
+// through worker.Observer, which Metrics implements: pass it to the
+// worker with worker.WithObserver.
 //
 // Provider tasks report their own series through connector.TaskMetrics:
 //
-//	m := connector.TaskMetricsFrom(ctx) // ctx given to Start or Poll
+//	m := tc.Metrics                     // the TaskContext given to Start
 //	m.Reconnected()                     // after re-establishing a connection
 //	m.SequenceGap(missing)              // a gap in the provider's sequence numbers
 //	rec.OnCommit = func(err error) {    // lag from event time to commit, per fixture
@@ -29,7 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 )
 
 // namespace prefixes every series.
@@ -37,11 +37,11 @@ const namespace = "sportsconnect"
 
 // StatusSource is what the metrics read at scrape time: the worker.
 type StatusSource interface {
-	Statuses() []connector.ConnectorStatus
+	Statuses() []worker.ConnectorStatus
 }
 
 // Metrics is the worker's Prometheus registry. It implements
-// connector.Observer.
+// worker.Observer.
 type Metrics struct {
 	reg *prometheus.Registry
 	src StatusSource
@@ -91,8 +91,8 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// Task implements connector.Observer.
-func (m *Metrics) Task(conn string, task int) connector.TaskObserver {
+// Task implements worker.Observer.
+func (m *Metrics) Task(conn string, task int) worker.TaskObserver {
 	id := strconv.Itoa(task)
 	return &taskObserver{
 		m: m, conn: conn, task: id,
@@ -104,7 +104,7 @@ func (m *Metrics) Task(conn string, task int) connector.TaskObserver {
 	}
 }
 
-// Forget implements connector.Observer: it drops a deleted connector's series.
+// Forget implements worker.Observer: it drops a deleted connector's series.
 func (m *Metrics) Forget(conn string) {
 	l := prometheus.Labels{"connector": conn}
 	m.polled.DeletePartialMatch(l)
@@ -128,7 +128,7 @@ type taskObserver struct {
 
 func (o *taskObserver) Polled(n int) { o.polled.Add(float64(n)) }
 
-func (o *taskObserver) Committed(c connector.Commit) { o.commitTime.Observe(c.Took.Seconds()) }
+func (o *taskObserver) Committed(c worker.Commit) { o.commitTime.Observe(c.Took.Seconds()) }
 
 func (o *taskObserver) Reconnected() { o.reconnects.Inc() }
 

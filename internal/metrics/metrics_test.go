@@ -15,6 +15,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/embedded"
 	"github.com/seed-474f70f7/sportsconnect/internal/metrics"
 	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -40,7 +41,7 @@ type repTask struct {
 }
 
 func (t *repTask) Start(ctx context.Context, tc *connector.TaskContext) error {
-	t.m = connector.TaskMetricsFrom(ctx)
+	t.m = tc.Metrics
 	t.m.Reconnected()
 	t.m.SequenceGap(3)
 	return t.SourceTask.Start(ctx, tc)
@@ -103,12 +104,12 @@ func TestWorkerMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := metrics.New(nil)
-	w, err := connector.NewWorker(connector.NewPlugins(reporting()),
-		connector.WithKafka(kgo.SeedBrokers(env.Brokers()...)),
-		connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))),
-		connector.WithObserver(m),
-		connector.WithOffsetsTopic("metrics-offsets", 1, -1))
+	w, err := worker.New(connector.NewPlugins(reporting()),
+		worker.WithKafka(kgo.SeedBrokers(env.Brokers()...)),
+		worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))),
+		worker.WithObserver(m),
+		worker.WithOffsetsTopic("metrics-offsets", 1, -1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestFixtureDoneDropsLagSeries(t *testing.T) {
 	if strings.Contains(text, `fixture="f1"`) || !strings.Contains(text, `fixture="f2"`) {
 		t.Fatalf("FixtureDone: %s", grepLines(text, "lag"))
 	}
-	if connector.TaskMetricsFrom(context.Background()) == nil {
-		t.Fatal("TaskMetricsFrom without an observer must not be nil")
+	if connector.NewTaskContext("c", 0, nil, nil, nil, nil).Metrics == nil {
+		t.Fatal("a TaskContext without metrics must still have a Metrics")
 	}
 }

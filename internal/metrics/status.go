@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 )
 
 // The series read from the worker's status at scrape time.
@@ -27,8 +27,8 @@ func desc(name, help string, labels []string) *prometheus.Desc {
 	return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
 }
 
-var states = []connector.State{connector.StateUnassigned, connector.StateRunning, connector.StatePaused,
-	connector.StateStopped, connector.StateFailed, connector.StateRestarting}
+var states = []worker.State{worker.StateUnassigned, worker.StateRunning, worker.StatePaused,
+	worker.StateStopped, worker.StateFailed, worker.StateRestarting}
 
 // statusCollector reads the worker's status when scraped.
 type statusCollector struct{ m *Metrics }

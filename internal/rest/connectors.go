@@ -9,13 +9,14 @@ import (
 	"strings"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 )
 
 // connectorType is the type of every connector this worker runs.
 const connectorType = "source"
 
 func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) error {
-	names := s.opts.Worker.ConnectorNames()
+	names := s.opts.Worker.Connectors()
 	expand := r.URL.Query()["expand"]
 	if len(expand) == 0 {
 		return writeJSON(w, http.StatusOK, names)
@@ -53,7 +54,7 @@ func (s *Server) info(name string) (connectorInfo, error) {
 }
 
 func (s *Server) status(name string) (connectorStatus, error) {
-	st, err := s.opts.Worker.StatusOf(name)
+	st, err := s.opts.Worker.Status(name)
 	if err != nil {
 		return connectorStatus{}, err
 	}
@@ -67,8 +68,8 @@ func (s *Server) status(name string) (connectorStatus, error) {
 
 // trace is a task's error, shown for FAILED (and RESTARTING) tasks, as
 // Connect shows a failed task's stack trace.
-func trace(t connector.TaskStatus) string {
-	if t.State == connector.StateFailed || t.State == connector.StateRestarting {
+func trace(t worker.TaskStatus) string {
+	if t.State == worker.StateFailed || t.State == worker.StateRestarting {
 		return t.Trace
 	}
 	return ""
@@ -90,7 +91,7 @@ func (s *Server) parseConfigBody(w http.ResponseWriter, r *http.Request, wrapped
 			return nil, badRequest(`request body must be {"name": "...", "config": {...}}`)
 		}
 	}
-	cfg, err := connector.ParseConnectorJSON(b)
+	cfg, err := worker.ParseConnectorJSON(b)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +294,7 @@ func (s *Server) resume(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) stop(w http.ResponseWriter, r *http.Request) error {
-	if err := s.opts.Worker.HaltConnector(r.PathValue("c")); err != nil {
+	if err := s.opts.Worker.StopConnector(r.PathValue("c")); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusNoContent, nil)
@@ -312,7 +313,7 @@ func (s *Server) alterOffsets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	offs, err := connector.ParseConnectorOffsets(b)
+	offs, err := worker.ParseConnectorOffsets(b)
 	if err != nil {
 		return err
 	}

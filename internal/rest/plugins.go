@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 )
 
 func (s *Server) listPlugins(w http.ResponseWriter, _ *http.Request) error {
@@ -105,7 +106,7 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request) error {
 	}
 	cfg[connector.KeyClass] = p.Class
 	problems := map[string][]string{}
-	resolved, rerr := connector.ResolveRefs(cfg)
+	resolved, rerr := worker.ResolveRefs(cfg)
 	if rerr == nil {
 		_, _, rerr = connector.ValidateConnector(s.opts.Worker.Plugins(), resolved)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"go.uber.org/zap"
 )
 
@@ -25,7 +26,7 @@ const requestTimeout = 90 * time.Second
 
 // Options configure a Server.
 type Options struct {
-	Worker *connector.Worker
+	Worker *worker.Worker
 	// WorkerID is the worker_id shown in statuses (host:port); empty = the
 	// address the server listens on.
 	WorkerID string
@@ -278,19 +279,19 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.As(err, &he):
 		code = he.code
-	case errors.Is(err, connector.ErrUnknownConnector):
+	case errors.Is(err, worker.ErrUnknownConnector):
 		code = http.StatusNotFound
 		if c := r.PathValue("c"); c != "" {
 			msg = fmt.Sprintf("Connector %s not found", c)
 		}
-	case errors.Is(err, connector.ErrUnknownTask):
+	case errors.Is(err, worker.ErrUnknownTask):
 		code = http.StatusNotFound
-	case errors.Is(err, connector.ErrConnectorExists):
+	case errors.Is(err, worker.ErrConnectorExists):
 		code = http.StatusConflict
 	case errors.As(err, &ces):
 		code = http.StatusBadRequest
 		msg = fmt.Sprintf("Connector configuration is invalid and contains the following %d error(s):\n%s", len(ces), ces.Error())
-	case errors.Is(err, connector.ErrNotStopped), errors.Is(err, connector.ErrBadOffsets), errors.Is(err, connector.ErrUnknownClass):
+	case errors.Is(err, worker.ErrNotStopped), errors.Is(err, worker.ErrBadOffsets), errors.Is(err, connector.ErrUnknownClass):
 		code = http.StatusBadRequest
 	case errors.As(err, &mbe):
 		code = http.StatusRequestEntityTooLarge
@@ -317,7 +318,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 // listener; on the default listener (not set in the config) a port already
 // in use is logged and the worker runs without its API, so several workers
 // can run on one machine; on a listener the config sets, it is fatal.
-func Launch(set connector.RESTSettings, opts Options) (*Server, error) {
+func Launch(set worker.RESTSettings, opts Options) (*Server, error) {
 	opts.AuthToken = set.AuthToken
 	s := New(opts)
 	if set.Addr == "" {

@@ -19,6 +19,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/embedded"
 	"github.com/seed-474f70f7/sportsconnect/internal/rest"
 	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -71,7 +72,7 @@ func (failTask) Poll(context.Context) ([]*connector.SourceRecord, error) {
 
 type apiEnv struct {
 	t   *testing.T
-	w   *connector.Worker
+	w   *worker.Worker
 	srv *httptest.Server
 	tok string
 }
@@ -87,11 +88,11 @@ func startAPI(t *testing.T, token string) *apiEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := connector.NewWorker(connector.NewPlugins(synthetic.Plugin(), secretive(), failing()),
-		connector.WithKafka(kgo.SeedBrokers(env.Brokers()...)),
-		connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))),
-		connector.WithOffsetsTopic("rest-offsets", 3, -1))
+	w, err := worker.New(connector.NewPlugins(synthetic.Plugin(), secretive(), failing()),
+		worker.WithKafka(kgo.SeedBrokers(env.Brokers()...)),
+		worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))),
+		worker.WithOffsetsTopic("rest-offsets", 3, -1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,7 +134,7 @@ func (t *Task) Start(ctx context.Context, tc *connector.TaskContext) error {
 	if err != nil {
 		return err
 	}
-	t.cfg, t.tc, t.log, t.metrics = cfg, tc, tc.Logger, connector.TaskMetricsFrom(ctx)
+	t.cfg, t.tc, t.log, t.metrics = cfg, tc, tc.Logger, tc.Metrics
 	t.index, t.count = uint64(tc.Config.Int(connector.KeyTaskIndex)), uint64(max(tc.Config.Int(connector.KeyTaskCount), 1))
 	t.dialer = &websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 2048, WriteBufferSize: 512, WriteBufferPool: &sync.Pool{}}
 	t.http = &http.Client{Timeout: 30 * time.Second}

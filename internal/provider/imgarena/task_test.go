@@ -56,8 +56,7 @@ func TestTaskReportsMetrics(t *testing.T) {
 	task := c.NewTask().(*Task)
 	tcfg := cfg.Clone()
 	tcfg[connector.KeyTaskIndex], tcfg[connector.KeyTaskCount] = "0", "1"
-	ctx := connector.WithTaskMetrics(context.Background(), m)
-	if err := task.Start(ctx, connector.NewTaskContextForTest("img", 0, tcfg, zaptest.NewLogger(t))); err != nil {
+	if err := task.Start(context.Background(), connector.NewTaskContextForTest("img", 0, tcfg, zaptest.NewLogger(t)).WithMetrics(m)); err != nil {
 		t.Fatal(err)
 	}
 	defer task.Stop()

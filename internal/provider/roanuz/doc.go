@@ -73,7 +73,7 @@
 //     unsubscribes what an earlier run subscribed and is no longer
 //     configured or listed (see match_roster.go).
 //
-// Both report through connector.TaskMetricsFrom: the commit lag per match
+// Both report through TaskContext.Metrics: the commit lag per match
 // (from the provider's event time when plausible, else the receive time),
 // and for the stream the reconnects after a drop and FixtureDone when a
 // match is released. The stream's stale documents dropped are counted on

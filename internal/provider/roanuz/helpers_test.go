@@ -117,7 +117,7 @@ func startRunner(t testing.TB, task connector.SourceTask, tc *connector.TaskCont
 	t.Helper()
 	r := &fakeRunner{task: task, metrics: newFakeMetrics(), stop: make(chan struct{}), done: make(chan struct{}),
 		offsets: map[string]connector.PartitionOffset{}}
-	if err := task.Start(connector.WithTaskMetrics(context.Background(), r.metrics), tc); err != nil {
+	if err := task.Start(context.Background(), tc.WithMetrics(r.metrics)); err != nil {
 		t.Fatal(err)
 	}
 	go r.loop()

@@ -169,7 +169,7 @@ func (t *MatchTask) Start(ctx context.Context, tc *connector.TaskContext) error 
 	if err != nil {
 		return err
 	}
-	t.cfg, t.tc, t.log, t.metrics = cfg, tc, tc.Logger, connector.TaskMetricsFrom(ctx)
+	t.cfg, t.tc, t.log, t.metrics = cfg, tc, tc.Logger, tc.Metrics
 	count := max(int(tc.Config.Int(connector.KeyTaskCount)), 1)
 	t.index = min(max(int(tc.Config.Int(connector.KeyTaskIndex)), 0), count-1)
 	t.buckets = assignBuckets(cfg.matches, count)[t.index]

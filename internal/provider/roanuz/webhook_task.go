@@ -105,7 +105,7 @@ func (t *WebhookTask) Start(ctx context.Context, tc *connector.TaskContext) erro
 		return err
 	}
 	t.cfg, t.tc, t.log, t.matches = cfg, tc, tc.Logger, map[string]*matchDedup{}
-	t.metrics = connector.TaskMetricsFrom(ctx)
+	t.metrics = tc.Metrics
 	if cfg.subscribe && len(cfg.matches) > 0 {
 		cl := NewClient(cfg.apiURL, cfg.project, cfg.apiKey, nil, t.log)
 		for _, m := range cfg.matches {

@@ -20,7 +20,7 @@ func testClient(t *testing.T, url string, extra map[string]string) (*Client, set
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newClient(set, zaptest.NewLogger(t), connector.TaskMetricsFrom(context.Background())), set
+	return newClient(set, zaptest.NewLogger(t), connector.DiscardMetrics()), set
 }
 
 func TestClientToken(t *testing.T) {

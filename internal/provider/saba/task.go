@@ -164,7 +164,7 @@ func (t *Task) Start(ctx context.Context, tc *connector.TaskContext) error {
 	if err != nil {
 		return connector.Permanent(err)
 	}
-	t.set, t.log, t.metrics = set, tc.Logger, connector.TaskMetricsFrom(ctx)
+	t.set, t.log, t.metrics = set, tc.Logger, tc.Metrics
 	if t.eventSchema == nil { // a Task made without its Connector (tests)
 		common := connector.ParseSettings(tc.Config)
 		t.eventSchema, t.marketSchema = EventSchema(), MarketSchema()

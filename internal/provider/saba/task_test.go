@@ -20,15 +20,15 @@ import (
 // startTask starts a task (without a worker) on cfg.
 func startTask(t *testing.T, cfg connector.Config) *saba.Task {
 	t.Helper()
-	return startTaskCtx(context.Background(), t, cfg)
+	return startTaskMetrics(nil, t, cfg)
 }
 
 // startTaskCtx starts a task with ctx given to Start (which may carry
 // connector.TaskMetrics).
-func startTaskCtx(ctx context.Context, t *testing.T, cfg connector.Config) *saba.Task {
+func startTaskMetrics(m connector.TaskMetrics, t *testing.T, cfg connector.Config) *saba.Task {
 	t.Helper()
 	task := &saba.Task{}
-	if err := task.Start(ctx, &connector.TaskContext{Connector: "saba-test", Config: cfg, Logger: zaptest.NewLogger(t)}); err != nil {
+	if err := task.Start(context.Background(), connector.NewTaskContext("saba-test", 0, cfg, zaptest.NewLogger(t), m, nil)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = task.Stop() })
@@ -244,7 +244,7 @@ func (f *fakeMetrics) counts() (int, map[string]int) {
 func TestTaskMetrics(t *testing.T) {
 	sim, url := saba.NewTestSim(t)
 	m := &fakeMetrics{lags: map[string]int{}}
-	task := startTaskCtx(connector.WithTaskMetrics(context.Background(), m), t, saba.TaskConfig(t, url, "GetMarkets $filter=sporttype eq 2", nil))
+	task := startTaskMetrics(m, t, saba.TaskConfig(t, url, "GetMarkets $filter=sporttype eq 2", nil))
 	const label = "GetMarkets $filter=sporttype eq 2"
 	committed, aborted := map[string]bool{}, 0
 	pollFor := func(what string, until func() bool) {

@@ -14,6 +14,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -95,7 +96,7 @@ const benchToken = "sim-token"
 
 // Bench measures simulator → connector → real broker: Fixtures simulated
 // fixtures of Events actions each, served over WebSockets by an imgarenasim.Simulator
-// in this process, read by the imgarena connector in a connector.Worker
+// in this process, read by the imgarena connector in a worker.Worker
 // with exactly-once transactions (transaction.boundary=interval), written
 // to the broker. A read_committed consumer times every action from the
 // instant the simulator wrote it to the instant it became visible, and
@@ -128,12 +129,12 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	if err != nil {
 		return BenchResult{}, fmt.Errorf("imgarena bench: registry client: %w", err)
 	}
-	w, err := connector.NewWorker(connector.NewPlugins(imgarena.Plugin()),
-		connector.WithKafka(kafka...),
-		connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(o.Log),
-		connector.WithGroupID(o.Prefix),
-		connector.WithOffsetsTopic(o.Prefix+".offsets", 5, -1))
+	w, err := worker.New(connector.NewPlugins(imgarena.Plugin()),
+		worker.WithKafka(kafka...),
+		worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(o.Log),
+		worker.WithGroupID(o.Prefix),
+		worker.WithOffsetsTopic(o.Prefix+".offsets", 5, -1))
 	if err != nil {
 		return BenchResult{}, fmt.Errorf("imgarena bench: worker: %w", err)
 	}
@@ -148,7 +149,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 		connector.KeyTopicPartitions:       strconv.Itoa(int(o.TopicPartitions)),
 		imgarena.KeyURL:                    sim.URL(), imgarena.KeyToken: benchToken, imgarena.KeySpeed: "fast", imgarena.KeyFixtures: strings.Join(fixtures, ","),
 	}
-	if err := w.AddConnector(ctx, cfg); err != nil {
+	if err := w.CreateConnector(ctx, cfg); err != nil {
 		_ = w.Close()
 		return BenchResult{}, fmt.Errorf("imgarena bench: adding the connector: %w", err)
 	}
@@ -169,7 +170,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 
 // failOnTaskFailure cancels the run when a task of connector name fails,
 // instead of letting the watcher wait for records that will not come.
-func failOnTaskFailure(ctx context.Context, cancel context.CancelCauseFunc, w *connector.Worker, name string) {
+func failOnTaskFailure(ctx context.Context, cancel context.CancelCauseFunc, w *worker.Worker, name string) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -183,7 +184,7 @@ func failOnTaskFailure(ctx context.Context, cancel context.CancelCauseFunc, w *c
 			continue
 		}
 		for _, t := range st.Tasks {
-			if t.State == connector.StateFailed {
+			if t.State == worker.StateFailed {
 				cancel(fmt.Errorf("task %d failed: %s", t.ID, t.Trace))
 				return
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -46,7 +47,7 @@ func (d *DemoSource) Start(context.Context) (connector.Config, error) {
 }
 
 // Progress implements demo.Source: events committed over all fixtures.
-func (d *DemoSource) Progress(st connector.ConnectorStatus) (done, want int64) {
+func (d *DemoSource) Progress(st worker.ConnectorStatus) (done, want int64) {
 	return demo.SumPositions(st, "position"), int64(d.Fixtures) * d.Events
 }
 

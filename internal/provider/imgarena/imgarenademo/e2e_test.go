@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -19,7 +19,7 @@ import (
 // and how many fixtures are marked finished.
 func committedPositions(ctx context.Context, t *testing.T, offsets, conn, sport string, fixtures []string) (lowest int64, finished int) {
 	t.Helper()
-	offs, err := connector.ReadOffsets(ctx, []kgo.Opt{kgo.SeedBrokers(testenv.Brokers(t)...)}, offsets, conn)
+	offs, err := worker.ReadOffsets(ctx, []kgo.Opt{kgo.SeedBrokers(testenv.Brokers(t)...)}, offsets, conn)
 	if err != nil {
 		t.Logf("reading offsets: %v", err)
 		return -1, 0

@@ -134,7 +134,7 @@ func IdleMemory(ctx context.Context, o MemoryOptions) (MemoryResult, error) {
 
 	before := measure()
 	began := time.Now()
-	if err := task.Start(ctx, &connector.TaskContext{Connector: "imgarena-idle", Config: cfg, Logger: o.Log}); err != nil {
+	if err := task.Start(ctx, connector.NewTaskContext("imgarena-idle", 0, cfg, o.Log, nil, nil)); err != nil {
 		return res, fmt.Errorf("imgarena idle memory: starting the task: %w", err)
 	}
 	defer task.Stop()

@@ -12,6 +12,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -49,7 +50,7 @@ func testWorkerServerVariants(t *testing.T, oneBased bool) {
 	run := func(until func(lowest int64) bool) {
 		w := newWorker(t, brokers, registry, u+"-g", u+"-offsets", testLogger(t))
 		defer w.Close()
-		if err := w.AddConnector(context.Background(), cfg); err != nil {
+		if err := w.CreateConnector(context.Background(), cfg); err != nil {
 			t.Fatal(err)
 		}
 		deadline := time.Now().Add(60 * time.Second)
@@ -62,7 +63,7 @@ func testWorkerServerVariants(t *testing.T, oneBased bool) {
 			for _, f := range sim.Fixtures() {
 				var p int64
 				for _, ts := range st.Tasks {
-					if ts.State == connector.StateFailed {
+					if ts.State == worker.StateFailed {
 						t.Fatalf("task %d failed: %s", ts.ID, ts.Trace)
 					}
 					if q, _ := ts.Stats.Committed[imgarena.PartitionOf("soccer", f).String()].OffsetInt("position"); q > p {

@@ -12,24 +12,25 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 )
 
 // newWorker returns a started worker with the imgarena plugin.
-func newWorker(t testing.TB, brokers []string, registry, group, offsets string, log *zap.Logger) *connector.Worker {
+func newWorker(t testing.TB, brokers []string, registry, group, offsets string, log *zap.Logger) *worker.Worker {
 	t.Helper()
 	src, err := sr.NewClient(sr.URLs(registry))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := connector.NewWorker(connector.NewPlugins(imgarena.Plugin()),
-		connector.WithKafka(kgo.SeedBrokers(brokers...)),
-		connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(log),
-		connector.WithGroupID(group),
-		connector.WithOffsetsTopic(offsets, 3, -1))
+	w, err := worker.New(connector.NewPlugins(imgarena.Plugin()),
+		worker.WithKafka(kgo.SeedBrokers(brokers...)),
+		worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(log),
+		worker.WithGroupID(group),
+		worker.WithOffsetsTopic(offsets, 3, -1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func checkAgainstTimeline(t testing.TB, sim *imgarenasim.Simulator, got map[stri
 }
 
 // waitPositions waits until every fixture's committed position is n.
-func waitPositions(t testing.TB, w *connector.Worker, name, sport string, fixtures []string, n int64, timeout time.Duration) {
+func waitPositions(t testing.TB, w *worker.Worker, name, sport string, fixtures []string, n int64, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -96,7 +97,7 @@ func waitPositions(t testing.TB, w *connector.Worker, name, sport string, fixtur
 		}
 		done := 0
 		for _, ts := range st.Tasks {
-			if ts.State == connector.StateFailed {
+			if ts.State == worker.StateFailed {
 				t.Fatalf("task %d failed: %s", ts.ID, ts.Trace)
 			}
 			for _, f := range fixtures {
@@ -139,7 +140,7 @@ func TestWorker(t *testing.T) {
 				imgarena.KeySpeed: "fast", imgarena.KeyBackoffInitialMs: "20", imgarena.KeyBackoffMaxMs: "200", imgarena.KeySilenceMs: "500",
 				imgarena.KeyFixtures: joinIDs(sim.Fixtures()), "topic.creation.default.partitions": "3",
 			}
-			if err := w.AddConnector(context.Background(), cfg); err != nil {
+			if err := w.CreateConnector(context.Background(), cfg); err != nil {
 				t.Fatal(err)
 			}
 			waitPositions(t, w, "img", "soccer", sim.Fixtures(), n, 60*time.Second)

@@ -11,6 +11,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -66,9 +67,9 @@ func BenchWebhook(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	if err != nil {
 		return BenchResult{}, err
 	}
-	w, err := connector.NewWorker(connector.NewPlugins(roanuz.WebhookPlugin()),
-		connector.WithKafka(kgo.SeedBrokers(o.Brokers...)), connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(o.Log), connector.WithGroupID(o.Prefix), connector.WithOffsetsTopic(o.Prefix+".offsets", 5, -1))
+	w, err := worker.New(connector.NewPlugins(roanuz.WebhookPlugin()),
+		worker.WithKafka(kgo.SeedBrokers(o.Brokers...)), worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(o.Log), worker.WithGroupID(o.Prefix), worker.WithOffsetsTopic(o.Prefix+".offsets", 5, -1))
 	if err != nil {
 		return BenchResult{}, err
 	}
@@ -82,7 +83,7 @@ func BenchWebhook(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	if err := w.AddConnector(ctx, connector.Config{connector.KeyName: "rzbench", connector.KeyClass: roanuz.ClassWebhook,
+	if err := w.CreateConnector(ctx, connector.Config{connector.KeyName: "rzbench", connector.KeyClass: roanuz.ClassWebhook,
 		connector.KeyTopicPrefix: o.Prefix, roanuz.KeyListen: addr, roanuz.KeySecret: "bench-secret", roanuz.KeySubscribe: "false"}); err != nil {
 		return BenchResult{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -82,7 +83,7 @@ func (d *Webhook) Start(ctx context.Context) (connector.Config, error) {
 
 // Progress implements demo.Source: pushes committed (the per-match push
 // counts of the committed offsets) against the timeline's pushes.
-func (d *Webhook) Progress(st connector.ConnectorStatus) (done, want int64) {
+func (d *Webhook) Progress(st worker.ConnectorStatus) (done, want int64) {
 	return demo.SumPositions(st, roanuz.OffsetPushes), d.total
 }
 

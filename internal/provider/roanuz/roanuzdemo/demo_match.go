@@ -11,6 +11,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -60,7 +61,7 @@ func (d *Match) Start(context.Context) (connector.Config, error) {
 // Progress implements demo.Source: per match, the documents committed (all
 // of them once its completed document is), against the timeline's distinct
 // documents.
-func (d *Match) Progress(st connector.ConnectorStatus) (done, want int64) {
+func (d *Match) Progress(st worker.ConnectorStatus) (done, want int64) {
 	for _, m := range matchKeys() {
 		docs := d.docs[m]
 		want += docs

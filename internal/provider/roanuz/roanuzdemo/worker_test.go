@@ -13,6 +13,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/metrics"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 )
@@ -32,9 +33,9 @@ func TestMatchMetricsThroughTheWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := metrics.New(nil)
-	w, err := connector.NewWorker(connector.NewPlugins(roanuz.MatchPlugin()), connector.WithKafka(kgo.SeedBrokers(env.Brokers()...)),
-		connector.WithSerializer(avroreg.NewSerializer(src)), connector.WithLogger(testLogger(t)), connector.WithObserver(m),
-		connector.WithOffsetsTopic("rz-metrics-offsets", 1, -1))
+	w, err := worker.New(connector.NewPlugins(roanuz.MatchPlugin()), worker.WithKafka(kgo.SeedBrokers(env.Brokers()...)),
+		worker.WithSerializer(avroreg.NewSerializer(src)), worker.WithLogger(testLogger(t)), worker.WithObserver(m),
+		worker.WithOffsetsTopic("rz-metrics-offsets", 1, -1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestMatchMetricsThroughTheWorker(t *testing.T) {
 	defer w.Close()
 	sim := startSim(t, roanuzsim.WithMatches("m1"), roanuzsim.WithOvers(1), roanuzsim.WithStepInterval(30*time.Millisecond), roanuzsim.WithClockOnSubscribe(), roanuzsim.WithSockDropEvery(8))
 	cfg := matchConfigFor(t, sim, map[string]string{"name": "rzmet", roanuz.KeyMatches: "m1"})
-	if err := w.AddConnector(ctx, cfg); err != nil {
+	if err := w.CreateConnector(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 	scrape := func() string {

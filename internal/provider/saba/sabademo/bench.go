@@ -12,6 +12,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -50,7 +51,7 @@ func (r BenchResult) String() string {
 
 // Bench measures simulator -> saba connector -> real broker end to end: a
 // Simulator in this process generates Updates at Rate over SSE, a
-// connector.Worker runs the saba connector with exactly-once transactions
+// worker.Worker runs the saba connector with exactly-once transactions
 // (transaction.boundary=interval), and a read_committed consumer times every
 // record from the instant the simulator generated its update to the instant
 // the record became visible.
@@ -91,9 +92,9 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 		return BenchResult{}, fmt.Errorf("saba bench: registry client: %w", err)
 	}
 	kafka := []kgo.Opt{kgo.SeedBrokers(o.Brokers...)}
-	w, err := connector.NewWorker(connector.NewPlugins(saba.Plugin()),
-		connector.WithKafka(kafka...), connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(o.Log), connector.WithGroupID(o.Prefix), connector.WithOffsetsTopic(o.Prefix+".offsets", 3, -1))
+	w, err := worker.New(connector.NewPlugins(saba.Plugin()),
+		worker.WithKafka(kafka...), worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(o.Log), worker.WithGroupID(o.Prefix), worker.WithOffsetsTopic(o.Prefix+".offsets", 3, -1))
 	if err != nil {
 		return BenchResult{}, fmt.Errorf("saba bench: worker: %w", err)
 	}
@@ -107,7 +108,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 		"topic.creation.default.partitions": "6",
 		saba.KeyBaseURL:                     url, saba.KeyVendorID: "bench", saba.KeyVendorMemberID: "bench", saba.KeyStreams: o.Streams,
 	}
-	if err := w.AddConnector(ctx, cfg); err != nil {
+	if err := w.CreateConnector(ctx, cfg); err != nil {
 		return BenchResult{}, fmt.Errorf("saba bench: adding the connector: %w", err)
 	}
 	set := connector.ParseSettings(cfg)

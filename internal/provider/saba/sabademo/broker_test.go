@@ -3,20 +3,22 @@ package sabademo
 import (
 	"context"
 	"fmt"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
+
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
 )
 
 // realWorker starts an in-process worker on the real broker with unique names.
-func realWorker(t *testing.T, u string) *connector.Worker {
+func realWorker(t *testing.T, u string) *worker.Worker {
 	t.Helper()
 	return newSabaWorker(t, testenv.Brokers(t), testenv.Registry(t), u+"-g", u+"-offsets")
 }
@@ -54,7 +56,7 @@ func TestRealBrokerReset(t *testing.T) {
 	}
 	for round := 0; round < 2; round++ {
 		w := realWorker(t, u)
-		if err := w.AddConnector(ctx, cfg); err != nil {
+		if err := w.CreateConnector(ctx, cfg); err != nil {
 			t.Fatal(err)
 		}
 		for range 20 {
@@ -121,7 +123,7 @@ func TestRealBrokerErrorStatuses(t *testing.T) {
 			defer w.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			if err := w.AddConnector(ctx, sabaConfig("st", u, url, c.streams, c.extra)); err != nil {
+			if err := w.CreateConnector(ctx, sabaConfig("st", u, url, c.streams, c.extra)); err != nil {
 				t.Fatal(err)
 			}
 			if c.wantTrace == "" {
@@ -139,7 +141,7 @@ func TestRealBrokerErrorStatuses(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(st.Tasks) > 0 && st.Tasks[0].State == connector.StateFailed {
+				if len(st.Tasks) > 0 && st.Tasks[0].State == worker.StateFailed {
 					if !strings.Contains(st.Tasks[0].Trace, c.wantTrace) {
 						t.Fatalf("trace %q lacks the server's message %q", st.Tasks[0].Trace, c.wantTrace)
 					}

@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 	"math/rand/v2"
 	"os/exec"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
@@ -61,7 +63,7 @@ func (r *binaryRun) start() (*exec.Cmd, *bytes.Buffer) {
 
 // committed returns the committed last_event_id of every stream.
 func (r *binaryRun) committed(ctx context.Context, connName string, specs []saba.StreamSpec) map[string]string {
-	offs, err := connector.ReadOffsets(ctx, kafkaOpts(testenv.Brokers(r.t)), r.offsets, connName)
+	offs, err := worker.ReadOffsets(ctx, kafkaOpts(testenv.Brokers(r.t)), r.offsets, connName)
 	out := map[string]string{}
 	if err != nil {
 		r.t.Logf("reading offsets: %v", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -116,7 +117,7 @@ func (d *Demo) injectFaults(ctx context.Context) {
 
 // Progress implements demo.Source: the committed update positions, summed
 // over the streams, against where the timeline ends for each.
-func (d *Demo) Progress(st connector.ConnectorStatus) (done, want int64) {
+func (d *Demo) Progress(st worker.ConnectorStatus) (done, want int64) {
 	best := map[string]int64{}
 	for _, t := range st.Tasks {
 		for p, o := range t.Stats.Committed {
@@ -143,7 +144,7 @@ func (d *Demo) Verify(ctx context.Context, kafka []kgo.Opt, registry string, out
 	if err != nil {
 		return err
 	}
-	offs, err := connector.ReadOffsets(ctx, kafka, demo.OffsetsTopic, d.Name())
+	offs, err := worker.ReadOffsets(ctx, kafka, demo.OffsetsTopic, d.Name())
 	if err != nil {
 		return err
 	}

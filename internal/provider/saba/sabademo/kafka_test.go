@@ -2,14 +2,16 @@ package sabademo
 
 import (
 	"context"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
@@ -35,18 +37,18 @@ func lastUpdateFor(t *testing.T, sim *sabasim.Simulator, sp saba.StreamSpec) str
 func kafkaOpts(brokers []string) []kgo.Opt { return []kgo.Opt{kgo.SeedBrokers(brokers...)} }
 
 // newSabaWorker returns a started in-process worker.
-func newSabaWorker(t *testing.T, brokers []string, registry, group, offsets string, opts ...connector.WorkerOption) *connector.Worker {
+func newSabaWorker(t *testing.T, brokers []string, registry, group, offsets string, opts ...worker.Option) *worker.Worker {
 	t.Helper()
 	srcl, err := sr.NewClient(sr.URLs(registry))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := connector.NewWorker(connector.NewPlugins(saba.Plugin()), append([]connector.WorkerOption{
-		connector.WithKafka(kgo.SeedBrokers(brokers...)),
-		connector.WithSerializer(avroreg.NewSerializer(srcl)),
-		connector.WithLogger(zaptest.NewLogger(t)),
-		connector.WithGroupID(group),
-		connector.WithOffsetsTopic(offsets, 3, -1),
+	w, err := worker.New(connector.NewPlugins(saba.Plugin()), append([]worker.Option{
+		worker.WithKafka(kgo.SeedBrokers(brokers...)),
+		worker.WithSerializer(avroreg.NewSerializer(srcl)),
+		worker.WithLogger(zaptest.NewLogger(t)),
+		worker.WithGroupID(group),
+		worker.WithOffsetsTopic(offsets, 3, -1),
 	}, opts...)...,
 	)
 	if err != nil {
@@ -61,7 +63,7 @@ func newSabaWorker(t *testing.T, brokers []string, registry, group, offsets stri
 }
 
 // waitStreamsCommitted waits until every stream's committed offset is want[stream].
-func waitStreamsCommitted(t *testing.T, w *connector.Worker, name string, want map[string]string, timeout time.Duration) {
+func waitStreamsCommitted(t *testing.T, w *worker.Worker, name string, want map[string]string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var got map[string]string
@@ -71,14 +73,14 @@ func waitStreamsCommitted(t *testing.T, w *connector.Worker, name string, want m
 			t.Fatal(err)
 		}
 		for _, ts := range st.Tasks {
-			if ts.State == connector.StateFailed {
+			if ts.State == worker.StateFailed {
 				t.Fatalf("task %d failed: %s", ts.ID, ts.Trace)
 			}
 		}
 		// The offsets topic is the truth (a task's status also lists
 		// the partitions of other tasks, as committed when it started).
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		offs, err := connector.ReadOffsets(ctx, w.KafkaOpts(), w.OffsetsTopic(), name)
+		offs, err := worker.ReadOffsets(ctx, w.KafkaOpts(), w.OffsetsTopic(), name)
 		cancel()
 		if err != nil {
 			t.Fatal(err)
@@ -109,7 +111,7 @@ func TestWorkerEmbedded(t *testing.T) {
 	sim, url := newTestSim(t, sabasim.WithRate(400), sabasim.WithMaxUpdates(800), sabasim.WithMalformedEvery(97), sabasim.WithDuplicateEvery(31), sabasim.WithInclusiveReplay(true))
 	specs := []saba.StreamSpec{{Endpoint: "GetEvents", Query: "$filter=sporttype eq 1"}, {Endpoint: "GetMarkets", Query: ""}}
 	m := metrics.New(nil)
-	w := newSabaWorker(t, env.Brokers(), env.RegistryURL(), "g", "offsets", connector.WithObserver(m))
+	w := newSabaWorker(t, env.Brokers(), env.RegistryURL(), "g", "offsets", worker.WithObserver(m))
 	m.SetSource(w)
 	cfg := connector.Config{
 		"name": "saba", "connector.class": saba.Class, "tasks.max": "2", "topic.prefix": "emb",
@@ -120,7 +122,7 @@ func TestWorkerEmbedded(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := w.AddConnector(ctx, cfg); err != nil {
+	if err := w.CreateConnector(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 	cuts := 0

@@ -1,10 +1,11 @@
-package connector
+package worker
 
 import (
 	"context"
 	"fmt"
 	"strconv"
 
+	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -90,7 +91,7 @@ func (r *taskRunner) recordLimit(topic string) int {
 
 // oversized returns a conversion error for a record of size bytes to topic
 // over limit, naming the source partition.
-func oversized(rec *SourceRecord, size, limit int) error {
+func oversized(rec *connector.SourceRecord, size, limit int) error {
 	return fmt.Errorf("%w: the record for source partition %s (key %q) is %d bytes encoded, over the %d bytes %s accepts "+
 		"(its max.message.bytes, at most one producer batch)", ErrRecordTooLarge, rec.Partition, rec.Key, size, limit, rec.Topic)
 }

@@ -1,4 +1,4 @@
-package connector
+package worker
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -30,32 +31,32 @@ var (
 
 // adminState is the worker's record of what operators asked for beyond the
 // running connectors: the configs as given (with ${env:…} references
-// unresolved, for display) and the connectors stopped with HaltConnector.
+// unresolved, for display) and the connectors stopped with StopConnector.
 type adminState struct {
 	mu      sync.Mutex // serialises the operations that start or stop connectors
 	dataMu  sync.Mutex // guards the maps
-	raw     map[string]Config
+	raw     map[string]connector.Config
 	stopped map[string]stoppedConnector
 }
 
 type stoppedConnector struct {
-	raw   Config
+	raw   connector.Config
 	class string
 	tasks int // tasks the connector had when it was stopped
 }
 
-func (a *adminState) rawConfig(name string) (Config, bool) {
+func (a *adminState) rawConfig(name string) (connector.Config, bool) {
 	a.dataMu.Lock()
 	defer a.dataMu.Unlock()
 	c, ok := a.raw[name]
 	return c, ok
 }
 
-func (a *adminState) setRaw(name string, c Config) {
+func (a *adminState) setRaw(name string, c connector.Config) {
 	a.dataMu.Lock()
 	defer a.dataMu.Unlock()
 	if a.raw == nil {
-		a.raw = map[string]Config{}
+		a.raw = map[string]connector.Config{}
 	}
 	if c == nil {
 		delete(a.raw, name)
@@ -86,12 +87,12 @@ func (a *adminState) setStopped(name string, s *stoppedConnector) {
 
 // TransactionalID returns the transactional.id of a connector's task:
 // <group>-<connector>-<task>.
-func TransactionalID(group, connector string, task int) string {
-	return fmt.Sprintf("%s-%s-%d", group, connector, task)
+func TransactionalID(group, conn string, task int) string {
+	return fmt.Sprintf("%s-%s-%d", group, conn, task)
 }
 
 // Plugins returns the connector classes the worker runs.
-func (w *Worker) Plugins() *Plugins { return w.plugins }
+func (w *Worker) Plugins() *connector.Plugins { return w.plugins }
 
 // GroupID returns the worker group id.
 func (w *Worker) GroupID() string { return w.cfg.groupID }
@@ -117,10 +118,10 @@ func (w *Worker) running(name string) (*connectorRun, bool) {
 	return cr, ok
 }
 
-// ConnectorNames returns every connector the worker knows, running,
+// Connectors returns every connector the worker knows, running,
 // paused or stopped, sorted.
-func (w *Worker) ConnectorNames() []string {
-	names := w.Connectors()
+func (w *Worker) Connectors() []string {
+	names := w.runningNames()
 	w.admin.dataMu.Lock()
 	for n := range w.admin.stopped {
 		names = append(names, n)
@@ -140,10 +141,10 @@ func compactSorted(s []string) []string {
 	return out
 }
 
-// StatusOf returns a connector's state and its tasks', stopped connectors
+// Status returns a connector's state and its tasks', stopped connectors
 // included (STOPPED, without tasks, as KIP-875 shows them).
-func (w *Worker) StatusOf(name string) (ConnectorStatus, error) {
-	if st, err := w.Status(name); err == nil {
+func (w *Worker) Status(name string) (ConnectorStatus, error) {
+	if st, err := w.runningStatus(name); err == nil {
 		return st, nil
 	}
 	if s, ok := w.admin.stoppedOne(name); ok {
@@ -155,8 +156,8 @@ func (w *Worker) StatusOf(name string) (ConnectorStatus, error) {
 // Statuses returns the status of every connector, sorted by name.
 func (w *Worker) Statuses() []ConnectorStatus {
 	var out []ConnectorStatus
-	for _, n := range w.ConnectorNames() {
-		if st, err := w.StatusOf(n); err == nil {
+	for _, n := range w.Connectors() {
+		if st, err := w.Status(n); err == nil {
 			out = append(out, st)
 		}
 	}
@@ -168,21 +169,21 @@ func (w *Worker) Statuses() []ConnectorStatus {
 type ConnectorInfo struct {
 	Name   string
 	Class  string
-	Config Config     // as given (references unresolved), secrets redacted
-	Tasks  []TaskInfo // empty while stopped
+	Config connector.Config // as given (references unresolved), secrets redacted
+	Tasks  []TaskInfo       // empty while stopped
 }
 
 // TaskInfo is one task's config, secrets redacted.
 type TaskInfo struct {
 	ID     int
-	Config Config
+	Config connector.Config
 }
 
 // Info returns a connector's config and its tasks' configs, redacted with
 // the plugin's spec (TypePassword keys, and keys that look like secrets).
 func (w *Worker) Info(name string) (ConnectorInfo, error) {
 	if cr, ok := w.running(name); ok {
-		spec := CommonSpec().Merge(cr.plugin.Spec)
+		spec := connector.CommonSpec().Merge(cr.plugin.Spec)
 		raw, ok := w.admin.rawConfig(name)
 		if !ok {
 			raw = cr.config
@@ -194,7 +195,7 @@ func (w *Worker) Info(name string) (ConnectorInfo, error) {
 		return info, nil
 	}
 	if s, ok := w.admin.stoppedOne(name); ok {
-		spec := CommonSpec()
+		spec := connector.CommonSpec()
 		if p, err := w.plugins.Lookup(s.class); err == nil {
 			spec = spec.Merge(p.Spec)
 		}
@@ -206,25 +207,25 @@ func (w *Worker) Info(name string) (ConnectorInfo, error) {
 // CheckConfig resolves a raw connector config's references and validates
 // it against the common settings and its plugin, returning the resolved
 // config with defaults applied.
-func (w *Worker) CheckConfig(raw Config) (Config, Plugin, error) {
+func (w *Worker) CheckConfig(raw connector.Config) (connector.Config, connector.Plugin, error) {
 	resolved, err := ResolveRefs(raw)
 	if err != nil {
-		return nil, Plugin{}, err
+		return nil, connector.Plugin{}, err
 	}
-	return ValidateConnector(w.plugins, resolved)
+	return connector.ValidateConnector(w.plugins, resolved)
 }
 
 // CreateConnector starts a new connector from a raw config (as given:
 // ${env:…} and ${file:…} references are resolved to run it, and kept as
 // they are for display).
-func (w *Worker) CreateConnector(ctx context.Context, raw Config) error {
+func (w *Worker) CreateConnector(ctx context.Context, raw connector.Config) error {
 	w.admin.mu.Lock()
 	defer w.admin.mu.Unlock()
 	return w.createLocked(ctx, raw)
 }
 
-func (w *Worker) createLocked(ctx context.Context, raw Config) error {
-	name := raw[KeyName]
+func (w *Worker) createLocked(ctx context.Context, raw connector.Config) error {
+	name := raw[connector.KeyName]
 	if _, ok := w.admin.stoppedOne(name); ok {
 		return fmt.Errorf("%w: %s", ErrConnectorExists, name)
 	}
@@ -232,7 +233,7 @@ func (w *Worker) createLocked(ctx context.Context, raw Config) error {
 	if err != nil {
 		return fmt.Errorf("connector %q: invalid config:\n%w", name, err)
 	}
-	if err := w.AddConnector(ctx, resolved); err != nil {
+	if err := w.startConnector(ctx, resolved); err != nil {
 		return err
 	}
 	w.admin.setRaw(name, raw)
@@ -243,8 +244,8 @@ func (w *Worker) createLocked(ctx context.Context, raw Config) error {
 // existing one: a running connector is restarted with it (staying paused
 // if it was), a stopped one keeps the new config until resumed. The new
 // config is validated before anything is stopped.
-func (w *Worker) PutConnectorConfig(ctx context.Context, raw Config) (created bool, err error) {
-	name := raw[KeyName]
+func (w *Worker) PutConnectorConfig(ctx context.Context, raw connector.Config) (created bool, err error) {
+	name := raw[connector.KeyName]
 	w.admin.mu.Lock()
 	defer w.admin.mu.Unlock()
 	_, isRunning := w.running(name)
@@ -268,7 +269,7 @@ func (w *Worker) PutConnectorConfig(ctx context.Context, raw Config) (created bo
 // restartLocked stops a running connector and starts it again with raw,
 // keeping it paused if it was. If raw fails to start, the previous config
 // is started again and the error returned.
-func (w *Worker) restartLocked(ctx context.Context, name string, raw Config) error {
+func (w *Worker) restartLocked(ctx context.Context, name string, raw connector.Config) error {
 	cr, ok := w.running(name)
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
@@ -278,7 +279,7 @@ func (w *Worker) restartLocked(ctx context.Context, name string, raw Config) err
 	if !ok {
 		old = cr.config
 	}
-	if err := w.StopConnector(name); err != nil {
+	if err := w.shutdown(name); err != nil {
 		w.log.Warn("stopping connector for a restart", zap.String("connector", name), zap.Error(err))
 	}
 	err := w.createLocked(ctx, raw)
@@ -295,7 +296,7 @@ func (w *Worker) restartLocked(ctx context.Context, name string, raw Config) err
 	return err
 }
 
-func sameConfig(a, b Config) bool {
+func sameConfig(a, b connector.Config) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -314,7 +315,7 @@ func (w *Worker) DeleteConnector(name string) error {
 	defer w.admin.mu.Unlock()
 	if _, ok := w.admin.stoppedOne(name); ok {
 		w.admin.setStopped(name, nil)
-	} else if err := w.StopConnector(name); err != nil {
+	} else if err := w.shutdown(name); err != nil {
 		return err
 	}
 	w.admin.setRaw(name, nil)
@@ -375,11 +376,11 @@ func (w *Worker) ResumeConnector(ctx context.Context, name string) error {
 	return nil
 }
 
-// HaltConnector is Connect's PUT /connectors/{name}/stop (KIP-875): the
+// StopConnector is Connect's PUT /connectors/{name}/stop (KIP-875): the
 // connector's tasks commit their open transaction and shut down, and the
 // connector stays known, in the STOPPED state, until resumed or deleted.
 // Only a stopped connector's offsets can be altered.
-func (w *Worker) HaltConnector(name string) error {
+func (w *Worker) StopConnector(name string) error {
 	w.admin.mu.Lock()
 	defer w.admin.mu.Unlock()
 	if _, ok := w.admin.stoppedOne(name); ok {
@@ -396,7 +397,7 @@ func (w *Worker) HaltConnector(name string) error {
 	// Known as stopped before it leaves the running set, so it never
 	// looks deleted.
 	w.admin.setStopped(name, &stoppedConnector{raw: raw.Clone(), class: cr.settings.Class, tasks: len(cr.tasks)})
-	if err := w.StopConnector(name); err != nil {
+	if err := w.shutdown(name); err != nil {
 		return err
 	}
 	w.log.Info("connector stopped; its offsets can now be altered", zap.String("connector", name))
@@ -410,7 +411,7 @@ func (w *Worker) HaltConnector(name string) error {
 // started). includeTasks is accepted for Connect's API.
 func (w *Worker) RestartConnector(ctx context.Context, name string, includeTasks, onlyFailed bool) error {
 	if onlyFailed {
-		st, err := w.StatusOf(name)
+		st, err := w.Status(name)
 		if err != nil {
 			return err
 		}

@@ -1,10 +1,12 @@
-package connector
+package worker
 
 import (
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
 )
 
 // RESTSettings are the worker's REST API settings, parsed.
@@ -18,13 +20,13 @@ type RESTSettings struct {
 
 // parseListener turns Connect's "listeners" value (http://host:port; one
 // listener) into a host:port to listen on. An empty value disables the API.
-func parseListener(listeners string) (string, *ConfigError) {
+func parseListener(listeners string) (string, *connector.ConfigError) {
 	listeners = strings.TrimSpace(listeners)
 	if listeners == "" {
 		return "", nil
 	}
-	bad := func(problem string) (string, *ConfigError) {
-		return "", &ConfigError{Key: WKeyListeners, Value: listeners, Problem: problem}
+	bad := func(problem string) (string, *connector.ConfigError) {
+		return "", &connector.ConfigError{Key: WKeyListeners, Value: listeners, Problem: problem}
 	}
 	if strings.Contains(listeners, ",") {
 		return bad("expected one listener (http://host:port); several are not supported")

@@ -1,4 +1,4 @@
-package connector_test
+package worker_test
 
 import (
 	"context"
@@ -10,25 +10,26 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/embedded"
 	"github.com/seed-474f70f7/sportsconnect/internal/eoscheck"
 	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap/zaptest"
 )
 
 // newWorker returns a worker on the given brokers and registry.
-func newWorker(t *testing.T, brokers []string, registry string, opts ...connector.WorkerOption) *connector.Worker {
+func newWorker(t *testing.T, brokers []string, registry string, opts ...worker.Option) *worker.Worker {
 	t.Helper()
 	src, err := sr.NewClient(sr.URLs(registry))
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := []connector.WorkerOption{
-		connector.WithKafka(kgo.SeedBrokers(brokers...)),
-		connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(zaptest.NewLogger(t)),
-		connector.WithOffsetsTopic("test-offsets", 3, -1),
+	base := []worker.Option{
+		worker.WithKafka(kgo.SeedBrokers(brokers...)),
+		worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(zaptest.NewLogger(t)),
+		worker.WithOffsetsTopic("test-offsets", 3, -1),
 	}
-	w, err := connector.NewWorker(connector.NewPlugins(synthetic.Plugin()), append(base, opts...)...)
+	w, err := worker.New(connector.NewPlugins(synthetic.Plugin()), append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func newWorker(t *testing.T, brokers []string, registry string, opts ...connecto
 
 // waitCommitted waits until the connector's tasks committed n positions in
 // every one of k partitions.
-func waitCommitted(t *testing.T, w *connector.Worker, name string, k int, n int64, timeout time.Duration) {
+func waitCommitted(t *testing.T, w *worker.Worker, name string, k int, n int64, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -52,7 +53,7 @@ func waitCommitted(t *testing.T, w *connector.Worker, name string, k int, n int6
 		// each partition's highest position over all tasks.
 		best := map[string]int64{}
 		for _, ts := range st.Tasks {
-			if ts.State == connector.StateFailed {
+			if ts.State == worker.StateFailed {
 				t.Fatalf("task %d failed: %s", ts.ID, ts.Trace)
 			}
 			for p, o := range ts.Stats.Committed {
@@ -91,7 +92,7 @@ func TestWorkerExactlyOnceEmbedded(t *testing.T) {
 				"topic.creation.default.partitions": "4",
 			}
 			ctx := context.Background()
-			if err := w.AddConnector(ctx, cfg); err != nil {
+			if err := w.CreateConnector(ctx, cfg); err != nil {
 				t.Fatal(err)
 			}
 			waitCommitted(t, w, "syn", k, n, 30*time.Second)

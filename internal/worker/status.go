@@ -1,6 +1,10 @@
-package connector
+package worker
 
-import "time"
+import (
+	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
+)
 
 // State is a connector's or task's state, named as Kafka Connect names them.
 type State string
@@ -44,5 +48,5 @@ type TaskStats struct {
 	// this task wrote, and of every partition of the connector as the task
 	// read them when it (re)started, keyed by the partition's canonical
 	// JSON. Across tasks, take the highest.
-	Committed map[string]Offset
+	Committed map[string]connector.Offset
 }

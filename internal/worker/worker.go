@@ -1,4 +1,4 @@
-package connector
+package worker
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hamba/avro/v2"
+	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -26,7 +27,7 @@ type Serializer interface {
 	AppendEncode(dst []byte, topic string, schema avro.Schema, v any) ([]byte, error)
 }
 
-// workerConfig is what WorkerOptions set.
+// workerConfig is what Options set.
 type workerConfig struct {
 	kafka           []kgo.Opt
 	producer        []kgo.Opt
@@ -42,51 +43,51 @@ type workerConfig struct {
 	observer        Observer // metrics; nil = none (see observer.go)
 }
 
-// WorkerOption configures a Worker.
-type WorkerOption func(*workerConfig)
+// Option configures a Worker.
+type Option func(*workerConfig)
 
 // WithKafka sets the client options shared by every connection the worker
 // makes: seed brokers, TLS, SASL.
-func WithKafka(opts ...kgo.Opt) WorkerOption {
+func WithKafka(opts ...kgo.Opt) Option {
 	return func(c *workerConfig) { c.kafka = append(c.kafka, opts...) }
 }
 
 // WithProducerOpts adds options to every task's transactional producer.
-func WithProducerOpts(opts ...kgo.Opt) WorkerOption {
+func WithProducerOpts(opts ...kgo.Opt) Option {
 	return func(c *workerConfig) { c.producer = append(c.producer, opts...) }
 }
 
 // WithGroupID sets the worker group id, the first part of every task's
 // transactional.id (<group>-<connector>-<task>). Default "sportsconnect".
-func WithGroupID(id string) WorkerOption { return func(c *workerConfig) { c.groupID = id } }
+func WithGroupID(id string) Option { return func(c *workerConfig) { c.groupID = id } }
 
 // WithOffsetsTopic sets the offsets topic (offset.storage.topic), and the
 // partitions and replication factor it is created with if missing
 // (-1 = broker default). Default "connect-offsets", 25 partitions.
-func WithOffsetsTopic(name string, partitions int32, replication int16) WorkerOption {
+func WithOffsetsTopic(name string, partitions int32, replication int16) Option {
 	return func(c *workerConfig) {
 		c.offsetsTopic, c.offsetsParts, c.offsetsRepl = name, partitions, replication
 	}
 }
 
 // WithSerializer sets how values are encoded (Avro through a registry).
-func WithSerializer(s Serializer) WorkerOption { return func(c *workerConfig) { c.serializer = s } }
+func WithSerializer(s Serializer) Option { return func(c *workerConfig) { c.serializer = s } }
 
 // WithLogger sets the logger. Default: no logging.
-func WithLogger(l *zap.Logger) WorkerOption { return func(c *workerConfig) { c.logger = l } }
+func WithLogger(l *zap.Logger) Option { return func(c *workerConfig) { c.logger = l } }
 
 // WithShutdownTimeout bounds how long stopping waits for tasks to commit
 // their open transaction (task.shutdown.graceful.timeout.ms). Default 5 s.
-func WithShutdownTimeout(d time.Duration) WorkerOption {
+func WithShutdownTimeout(d time.Duration) Option {
 	return func(c *workerConfig) { c.shutdownTimeout = d }
 }
 
 // WithPollMax bounds each Poll call (default 100 ms), so interval
 // boundaries and shutdown are noticed on time.
-func WithPollMax(d time.Duration) WorkerOption { return func(c *workerConfig) { c.pollMax = d } }
+func WithPollMax(d time.Duration) Option { return func(c *workerConfig) { c.pollMax = d } }
 
 // WithTransactionTimeout sets the producers' transaction.timeout.ms (default 60 s).
-func WithTransactionTimeout(d time.Duration) WorkerOption {
+func WithTransactionTimeout(d time.Duration) Option {
 	return func(c *workerConfig) { c.txnTimeout = d }
 }
 
@@ -95,7 +96,7 @@ func WithTransactionTimeout(d time.Duration) WorkerOption {
 // transactional id fences its previous owner.
 type Worker struct {
 	cfg     workerConfig
-	plugins *Plugins
+	plugins *connector.Plugins
 	log     *zap.Logger
 
 	mu         sync.Mutex
@@ -104,8 +105,8 @@ type Worker struct {
 	admin      adminState  // operators' requests: raw configs, stopped connectors (admin.go)
 }
 
-// NewWorker returns a worker for plugins. Call Start before adding connectors.
-func NewWorker(plugins *Plugins, opts ...WorkerOption) (*Worker, error) {
+// New returns a worker for plugins. Call Start before adding connectors.
+func New(plugins *connector.Plugins, opts ...Option) (*Worker, error) {
 	c := workerConfig{
 		groupID:         "sportsconnect",
 		offsetsTopic:    "connect-offsets",
@@ -258,10 +259,10 @@ func waitTopicsReady(ctx context.Context, adm *kadm.Client, topics []topicToCrea
 // connectorRun is one running connector and its tasks.
 type connectorRun struct {
 	name     string
-	config   Config
-	settings Settings
-	plugin   Plugin
-	conn     Connector
+	config   connector.Config
+	settings connector.Settings
+	plugin   connector.Plugin
+	conn     connector.Connector
 	tasks    []*taskRunner
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -269,14 +270,14 @@ type connectorRun struct {
 	maxBytes map[string]int // max.message.bytes of each topic; read-only once running
 }
 
-// AddConnector validates cfg, starts the connector, creates its topics,
+// startConnector validates cfg, starts the connector, creates its topics,
 // registers its schemas and starts its tasks.
-func (w *Worker) AddConnector(ctx context.Context, cfg Config) error {
-	full, plugin, err := ValidateConnector(w.plugins, cfg)
+func (w *Worker) startConnector(ctx context.Context, cfg connector.Config) error {
+	full, plugin, err := connector.ValidateConnector(w.plugins, cfg)
 	if err != nil {
-		return fmt.Errorf("connector %q: invalid config:\n%w", cfg[KeyName], err)
+		return fmt.Errorf("connector %q: invalid config:\n%w", cfg[connector.KeyName], err)
 	}
-	set := ParseSettings(full)
+	set := connector.ParseSettings(full)
 	if err := w.checkBoundary(set); err != nil {
 		return fmt.Errorf("connector %q: invalid config:\n%w", set.Name, err)
 	}
@@ -312,8 +313,8 @@ func (w *Worker) AddConnector(ctx context.Context, cfg Config) error {
 	cr := &connectorRun{name: set.Name, config: full, settings: set, plugin: plugin, conn: conn, cancel: cancel, ctl: newControls(runCtx), maxBytes: maxBytes}
 	for i, tc := range taskCfgs {
 		tc = tc.Clone()
-		tc[KeyTaskIndex] = fmt.Sprint(i)
-		tc[KeyTaskCount] = fmt.Sprint(len(taskCfgs))
+		tc[connector.KeyTaskIndex] = fmt.Sprint(i)
+		tc[connector.KeyTaskCount] = fmt.Sprint(len(taskCfgs))
 		cr.tasks = append(cr.tasks, newTaskRunner(w, cr, i, tc))
 	}
 	w.mu.Lock()
@@ -336,18 +337,18 @@ func (w *Worker) AddConnector(ctx context.Context, cfg Config) error {
 // checkBoundary refuses a transaction interval that cannot fit in the
 // producers' transaction timeout: the broker would abort every transaction
 // that runs its full interval.
-func (w *Worker) checkBoundary(set Settings) error {
-	if set.Boundary != BoundaryInterval || 2*set.BoundaryInterval <= w.cfg.txnTimeout {
+func (w *Worker) checkBoundary(set connector.Settings) error {
+	if set.Boundary != connector.BoundaryInterval || 2*set.BoundaryInterval <= w.cfg.txnTimeout {
 		return nil
 	}
-	return ConfigErrors{{Key: KeyTxnBoundaryIntervalMs, Value: fmt.Sprint(set.BoundaryInterval.Milliseconds()),
+	return connector.ConfigErrors{{Key: connector.KeyTxnBoundaryIntervalMs, Value: fmt.Sprint(set.BoundaryInterval.Milliseconds()),
 		Problem: fmt.Sprintf("must be at most half the worker's %s (%d ms), so every transaction commits before the broker aborts it",
 			WKeyTxnTimeoutMs, w.cfg.txnTimeout.Milliseconds())}}
 }
 
 // prepareTopics creates the connector's topics (and its dead-letter topic),
 // registers their schemas, and returns each topic's max.message.bytes.
-func (w *Worker) prepareTopics(ctx context.Context, set Settings, specs []TopicSpec) (map[string]int, error) {
+func (w *Worker) prepareTopics(ctx context.Context, set connector.Settings, specs []connector.TopicSpec) (map[string]int, error) {
 	var create []topicToCreate
 	for _, t := range specs {
 		create = append(create, topicToCreate{name: t.Name, partitions: set.TopicPartitions, replication: set.TopicReplication, compact: t.Compact})
@@ -373,9 +374,10 @@ func (w *Worker) prepareTopics(ctx context.Context, set Settings, specs []TopicS
 	return w.topicLimits(ctx, names)
 }
 
-// StopConnector stops a connector's tasks, each committing its open
-// transaction within the shutdown timeout, then the connector.
-func (w *Worker) StopConnector(name string) error {
+// shutdown stops a running connector's tasks, each committing its open
+// transaction within the shutdown timeout, then the connector instance,
+// and forgets it (StopConnector and DeleteConnector build on it).
+func (w *Worker) shutdown(name string) error {
 	w.mu.Lock()
 	cr, ok := w.connectors[name]
 	delete(w.connectors, name)
@@ -396,8 +398,8 @@ func (w *Worker) StopConnector(name string) error {
 // within the shutdown timeout; the rest is aborted by the broker.
 func (w *Worker) Close() error {
 	var errs []error
-	for _, name := range w.Connectors() {
-		if err := w.StopConnector(name); err != nil {
+	for _, name := range w.runningNames() {
+		if err := w.shutdown(name); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -405,8 +407,8 @@ func (w *Worker) Close() error {
 	return errors.Join(errs...)
 }
 
-// Connectors returns the names of the running connectors, sorted.
-func (w *Worker) Connectors() []string {
+// runningNames returns the names of the running connectors, sorted.
+func (w *Worker) runningNames() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := make([]string, 0, len(w.connectors))
@@ -417,8 +419,8 @@ func (w *Worker) Connectors() []string {
 	return out
 }
 
-// Status returns a connector's state and each task's.
-func (w *Worker) Status(name string) (ConnectorStatus, error) {
+// runningStatus returns a running connector's state and each task's.
+func (w *Worker) runningStatus(name string) (ConnectorStatus, error) {
 	w.mu.Lock()
 	cr, ok := w.connectors[name]
 	w.mu.Unlock()

@@ -1,4 +1,4 @@
-package connector
+package worker
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/backoff"
 	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -39,8 +40,8 @@ type taskRunner struct {
 	w     *Worker
 	cr    *connectorRun
 	id    int
-	cfg   Config
-	set   Settings
+	cfg   connector.Config
+	set   connector.Settings
 	log   *zap.Logger
 	txnID string
 	obs   TaskObserver // set at each session start (observer.go)
@@ -50,19 +51,19 @@ type taskRunner struct {
 	mu        sync.Mutex
 	state     State
 	trace     string
-	committed map[string]Offset
+	committed map[string]connector.Offset
 
 	written, bytes, deadLetters, commits, aborts, restarts atomic.Int64
 	lastCommit                                             atomic.Int64 // unix nanos
 }
 
-func newTaskRunner(w *Worker, cr *connectorRun, id int, cfg Config) *taskRunner {
+func newTaskRunner(w *Worker, cr *connectorRun, id int, cfg connector.Config) *taskRunner {
 	return &taskRunner{
 		w: w, cr: cr, id: id, cfg: cfg, set: cr.settings,
 		log:       w.log.With(zap.String("connector", cr.name), zap.Int("task", id)),
 		txnID:     TransactionalID(w.cfg.groupID, cr.name, id),
 		state:     StateUnassigned,
-		committed: map[string]Offset{},
+		committed: map[string]connector.Offset{},
 	}
 }
 
@@ -75,7 +76,7 @@ func (r *taskRunner) setState(s State, trace string) {
 func (r *taskRunner) status() TaskStatus {
 	r.mu.Lock()
 	st := TaskStatus{ID: r.id, State: r.state, Trace: r.trace}
-	st.Stats.Committed = make(map[string]Offset, len(r.committed))
+	st.Stats.Committed = make(map[string]connector.Offset, len(r.committed))
 	for k, v := range r.committed {
 		st.Stats.Committed[k] = v
 	}
@@ -120,7 +121,7 @@ func (r *taskRunner) run(ctx context.Context) {
 		case isFenced(err):
 			r.fail(fmt.Errorf("%w: %w", ErrFenced, err))
 			return
-		case IsPermanent(err):
+		case connector.IsPermanent(err):
 			r.fail(err)
 			return
 		case ctx.Err() != nil:
@@ -201,8 +202,8 @@ func (t *txn) settle(ctx context.Context) error {
 }
 
 type dirtyOffset struct {
-	p Partition
-	o Offset
+	p connector.Partition
+	o connector.Offset
 }
 
 func (t *txn) fail(err error) {
@@ -233,14 +234,13 @@ func (t *txn) reset() {
 // It returns nil only for a clean stop.
 func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 	r.obs = r.w.taskObserver(r.cr.name, r.id)
-	ctx = WithTaskMetrics(ctx, r.obs)
 	opts := append(append(r.w.KafkaOpts(), r.w.cfg.producer...),
 		kgo.TransactionalID(r.txnID),
 		kgo.TransactionTimeout(r.w.cfg.txnTimeout),
 	)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return Permanent(fmt.Errorf("creating producer %s: %w", r.txnID, err))
+		return connector.Permanent(fmt.Errorf("creating producer %s: %w", r.txnID, err))
 	}
 	defer cl.Close()
 	// Loading the producer id bumps the epoch of r.txnID: the previous
@@ -248,7 +248,7 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 	// next are final.
 	if _, _, err := cl.ProducerID(ctx); err != nil {
 		if errors.Is(err, kerr.InvalidTransactionTimeout) {
-			return Permanent(fmt.Errorf("initialising transactional producer %s: %s=%d is more than the broker's transaction.max.timeout.ms allows: %w",
+			return connector.Permanent(fmt.Errorf("initialising transactional producer %s: %s=%d is more than the broker's transaction.max.timeout.ms allows: %w",
 				r.txnID, WKeyTxnTimeoutMs, r.w.cfg.txnTimeout.Milliseconds(), err))
 		}
 		return fmt.Errorf("initialising transactional producer %s: %w", r.txnID, err)
@@ -261,14 +261,14 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 		return err
 	}
 	r.mu.Lock()
-	r.committed = make(map[string]Offset, len(offs.Offsets))
+	r.committed = make(map[string]connector.Offset, len(offs.Offsets))
 	for k, o := range offs.Offsets {
 		r.committed[k] = o
 	}
 	r.mu.Unlock()
 
 	task := r.cr.conn.NewTask()
-	tc := NewTaskContext(r.cr.name, r.id, r.cfg, r.log, r.obs, offs.Offsets)
+	tc := connector.NewTaskContext(r.cr.name, r.id, r.cfg, r.log, r.obs, offs.Offsets)
 	if err := task.Start(ctx, tc); err != nil {
 		return fmt.Errorf("starting task: %w", err)
 	}
@@ -330,7 +330,7 @@ func (r *taskRunner) readOffsets(ctx context.Context) (*CommittedOffsets, error)
 // and no later than the open transaction's interval boundary.
 func (r *taskRunner) pollDeadline(t *txn) time.Time {
 	d := time.Now().Add(r.w.cfg.pollMax)
-	if t.open && r.set.Boundary == BoundaryInterval {
+	if t.open && r.set.Boundary == connector.BoundaryInterval {
 		if b := t.started.Add(r.set.BoundaryInterval); b.Before(d) {
 			return b
 		}
@@ -339,11 +339,11 @@ func (r *taskRunner) pollDeadline(t *txn) time.Time {
 }
 
 func (r *taskRunner) due(t *txn) bool {
-	return r.set.Boundary != BoundaryInterval || time.Since(t.started) >= r.set.BoundaryInterval
+	return r.set.Boundary != connector.BoundaryInterval || time.Since(t.started) >= r.set.BoundaryInterval
 }
 
 // produce sends recs in the open transaction (beginning one if needed).
-func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs []*SourceRecord) error {
+func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs []*connector.SourceRecord) error {
 	if !t.open {
 		if err := cl.BeginTransaction(); err != nil {
 			return fmt.Errorf("beginning transaction: %w", err)
@@ -353,9 +353,9 @@ func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs [
 	ser := r.w.cfg.serializer
 	for _, rec := range recs {
 		if rec.Partition.IsZero() {
-			return Permanent(fmt.Errorf("task returned a record for topic %s without a source partition", rec.Topic))
+			return connector.Permanent(fmt.Errorf("task returned a record for topic %s without a source partition", rec.Topic))
 		}
-		t.dirty[rec.Partition.key] = dirtyOffset{p: rec.Partition, o: rec.Offset}
+		t.dirty[rec.Partition.String()] = dirtyOffset{p: rec.Partition, o: rec.Offset}
 		if rec.OnCommit != nil {
 			t.callbacks = append(t.callbacks, rec.OnCommit)
 		}
@@ -370,7 +370,7 @@ func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs [
 			var err error
 			value, err = ser.AppendEncode(nil, rec.Topic, rec.Schema, rec.Value)
 			if err != nil {
-				dl := &DeadLetter{Raw: rec.Raw, Err: fmt.Errorf("encoding value for %s: %w", rec.Topic, err), Stage: StageValueConverter}
+				dl := &connector.DeadLetter{Raw: rec.Raw, Err: fmt.Errorf("encoding value for %s: %w", rec.Topic, err), Stage: connector.StageValueConverter}
 				if err := r.deadLetter(ctx, cl, t, rec, dl); err != nil {
 					return err
 				}
@@ -378,7 +378,7 @@ func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs [
 			}
 		}
 		if size, limit := recordSize(rec.Key, value, rec.Headers), r.recordLimit(rec.Topic); size > limit {
-			dl := &DeadLetter{Raw: rec.Raw, Err: oversized(rec, size, limit), Stage: StageValueConverter}
+			dl := &connector.DeadLetter{Raw: rec.Raw, Err: oversized(rec, size, limit), Stage: connector.StageValueConverter}
 			if err := r.deadLetter(ctx, cl, t, rec, dl); err != nil {
 				return err
 			}
@@ -400,7 +400,7 @@ func (r *taskRunner) commit(ctx context.Context, cl *kgo.Client, t *txn) error {
 	for _, d := range t.dirty {
 		v, err := OffsetValue(d.o)
 		if err != nil {
-			return r.abort(ctx, cl, t, Permanent(err))
+			return r.abort(ctx, cl, t, connector.Permanent(err))
 		}
 		t.produce(ctx, cl, &kgo.Record{Topic: r.w.cfg.offsetsTopic, Key: OffsetKey(r.cr.name, d.p), Value: v})
 	}
@@ -460,7 +460,7 @@ func (r *taskRunner) abort(ctx context.Context, cl *kgo.Client, t *txn, cause er
 		cb(cause)
 	}
 	t.reset()
-	if IsPermanent(cause) {
+	if connector.IsPermanent(cause) {
 		return cause
 	}
 	return fmt.Errorf("%w: %w", ErrTransactionAborted, cause)

@@ -1,4 +1,4 @@
-package connector
+package worker
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -22,19 +23,19 @@ import (
 // the records the offset covers.
 
 // OffsetKey returns the Connect-format offsets-topic key of partition p of connector.
-func OffsetKey(connector string, p Partition) []byte {
-	name, _ := json.Marshal(connector) // a string always marshals
-	b := make([]byte, 0, len(name)+len(p.key)+3)
+func OffsetKey(conn string, p connector.Partition) []byte {
+	name, _ := json.Marshal(conn) // a string always marshals
+	b := make([]byte, 0, len(name)+len(p.String())+3)
 	b = append(b, '[')
 	b = append(b, name...)
 	b = append(b, ',')
-	b = append(b, p.key...)
+	b = append(b, p.String()...)
 	return append(b, ']')
 }
 
 // OffsetValue returns the Connect-format value of offset o; nil o is a
 // tombstone (a deleted offset).
-func OffsetValue(o Offset) ([]byte, error) {
+func OffsetValue(o connector.Offset) ([]byte, error) {
 	if o == nil {
 		return nil, nil
 	}
@@ -47,27 +48,27 @@ func OffsetValue(o Offset) ([]byte, error) {
 
 // ParseOffsetRecord decodes one offsets-topic record. A nil offset with a nil
 // error is a tombstone.
-func ParseOffsetRecord(key, value []byte) (connector string, p Partition, o Offset, err error) {
+func ParseOffsetRecord(key, value []byte) (conn string, p connector.Partition, o connector.Offset, err error) {
 	var k []json.RawMessage
 	if err := json.Unmarshal(key, &k); err != nil || len(k) != 2 {
-		return "", Partition{}, nil, fmt.Errorf("offsets key %q is not [connector, partition]", key)
+		return "", connector.Partition{}, nil, fmt.Errorf("offsets key %q is not [connector, partition]", key)
 	}
-	if err := json.Unmarshal(k[0], &connector); err != nil {
-		return "", Partition{}, nil, fmt.Errorf("offsets key %q: connector name is not a string", key)
+	if err := json.Unmarshal(k[0], &conn); err != nil {
+		return "", connector.Partition{}, nil, fmt.Errorf("offsets key %q: connector name is not a string", key)
 	}
 	fields, err := decodeObject(k[1])
 	if err != nil || fields == nil {
-		return "", Partition{}, nil, fmt.Errorf("offsets key %q: partition is not an object", key)
+		return "", connector.Partition{}, nil, fmt.Errorf("offsets key %q: partition is not an object", key)
 	}
-	p = NewPartition(fields)
+	p = connector.NewPartition(fields)
 	if value == nil || bytes.Equal(bytes.TrimSpace(value), []byte("null")) {
-		return connector, p, nil, nil
+		return conn, p, nil, nil
 	}
 	ov, err := decodeObject(value)
 	if err != nil || ov == nil {
-		return "", Partition{}, nil, fmt.Errorf("offsets value %q for key %q is not an object", value, key)
+		return "", connector.Partition{}, nil, fmt.Errorf("offsets value %q for key %q is not an object", value, key)
 	}
-	return connector, p, Offset(ov), nil
+	return conn, p, connector.Offset(ov), nil
 }
 
 // decodeObject decodes a JSON object keeping numbers as json.Number, so
@@ -85,8 +86,8 @@ func decodeObject(b []byte) (map[string]any, error) {
 // CommittedOffsets is what the offsets topic holds for one connector: the
 // latest offset of each partition, keyed by Partition.String().
 type CommittedOffsets struct {
-	Partitions map[string]Partition
-	Offsets    map[string]Offset
+	Partitions map[string]connector.Partition
+	Offsets    map[string]connector.Offset
 }
 
 // ReadOffsets returns the offsets of connector committed now: the latest
@@ -96,18 +97,18 @@ type CommittedOffsets struct {
 // A task about to resume must not use it: an offset it committed after
 // another task's still-open transaction began is above the last stable
 // offset. The runner's read (readOffsets with wait) waits for those.
-func ReadOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string) (*CommittedOffsets, error) {
-	return readOffsets(ctx, opts, topic, connector, false)
+func ReadOffsets(ctx context.Context, opts []kgo.Opt, topic, conn string) (*CommittedOffsets, error) {
+	return readOffsets(ctx, opts, topic, conn, false)
 }
 
 // readOffsets reads connector's offsets; with wait it reads to the high
 // watermark and waits for every transaction open when it began to end
 // (ctx bounds the wait; with tunes it), so an offset committed after a
 // transaction that is still open is seen.
-func readOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string, wait bool, with ...readback.Option) (*CommittedOffsets, error) {
-	out := &CommittedOffsets{Partitions: map[string]Partition{}, Offsets: map[string]Offset{}}
-	err := scanOffsets(ctx, opts, topic, func(conn string, p Partition, o Offset) {
-		if conn != connector {
+func readOffsets(ctx context.Context, opts []kgo.Opt, topic, conn string, wait bool, with ...readback.Option) (*CommittedOffsets, error) {
+	out := &CommittedOffsets{Partitions: map[string]connector.Partition{}, Offsets: map[string]connector.Offset{}}
+	err := scanOffsets(ctx, opts, topic, func(conn string, p connector.Partition, o connector.Offset) {
+		if conn != conn {
 			return
 		}
 		if o == nil {
@@ -131,7 +132,7 @@ func readOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string, w
 // Records that do not parse are skipped: another tool may share the topic.
 // Records of one partition arrive in order, so fn sees each key's latest
 // value last.
-func scanOffsets(ctx context.Context, opts []kgo.Opt, topic string, fn func(string, Partition, Offset), wait bool, with ...readback.Option) error {
+func scanOffsets(ctx context.Context, opts []kgo.Opt, topic string, fn func(string, connector.Partition, connector.Offset), wait bool, with ...readback.Option) error {
 	each := func(r *kgo.Record) error {
 		if conn, p, o, err := ParseOffsetRecord(r.Key, r.Value); err == nil {
 			fn(conn, p, o)

@@ -1,22 +1,24 @@
-package connector
+package worker
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
 )
 
 func TestParseConnectorJSON(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
-		want    Config
+		want    connector.Config
 		wantErr string
 	}{
 		{"connect body", `{"name":"c1","config":{"connector.class":"synthetic","tasks.max":"2"}}`,
-			Config{"name": "c1", "connector.class": "synthetic", "tasks.max": "2"}, ""},
-		{"bare config", `{"name":"c1","connector.class":"synthetic"}`, Config{"name": "c1", "connector.class": "synthetic"}, ""},
+			connector.Config{"name": "c1", "connector.class": "synthetic", "tasks.max": "2"}, ""},
+		{"bare config", `{"name":"c1","connector.class":"synthetic"}`, connector.Config{"name": "c1", "connector.class": "synthetic"}, ""},
 		{"numbers and bools become text", `{"name":"c","config":{"tasks.max":2,"x.enable":true}}`,
-			Config{"name": "c", "tasks.max": "2", "x.enable": "true"}, ""},
+			connector.Config{"name": "c", "tasks.max": "2", "x.enable": "true"}, ""},
 		{"nested value refused", `{"name":"c","config":{"x":{"y":1}}}`, nil, `config "x": expected a string value`},
 		{"name mismatch", `{"name":"a","config":{"name":"b"}}`, nil, `differs from the top-level name "a"`},
 		{"not json", `name=c`, nil, "not a JSON object"},

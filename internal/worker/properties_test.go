@@ -1,28 +1,30 @@
-package connector
+package worker
 
 import (
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
 )
 
 func TestParseProperties(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		want Config
+		want connector.Config
 	}{
-		{"equals", "a=b\n", Config{"a": "b"}},
-		{"colon and spaces", "a : b c \n", Config{"a": "b c "}},
-		{"whitespace separator", "key value\n", Config{"key": "value"}},
-		{"comments and blanks", "# c\n! c\n\n  x=1\n", Config{"x": "1"}},
-		{"continuation", "list=a,\\\n    b,\\\n    c\n", Config{"list": "a,b,c"}},
-		{"escapes", `k\:x=v\tw\u0041` + "\n", Config{"k:x": "v\twA"}},
-		{"empty value", "e=\n", Config{"e": ""}},
-		{"no trailing newline", "last=1", Config{"last": "1"}},
+		{"equals", "a=b\n", connector.Config{"a": "b"}},
+		{"colon and spaces", "a : b c \n", connector.Config{"a": "b c "}},
+		{"whitespace separator", "key value\n", connector.Config{"key": "value"}},
+		{"comments and blanks", "# c\n! c\n\n  x=1\n", connector.Config{"x": "1"}},
+		{"continuation", "list=a,\\\n    b,\\\n    c\n", connector.Config{"list": "a,b,c"}},
+		{"escapes", `k\:x=v\tw\u0041` + "\n", connector.Config{"k:x": "v\twA"}},
+		{"empty value", "e=\n", connector.Config{"e": ""}},
+		{"no trailing newline", "last=1", connector.Config{"last": "1"}},
 		{"jaas", `sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";`,
-			Config{"sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";`}},
+			connector.Config{"sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,7 +61,7 @@ func TestResolveRefs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("SC_TEST_TOKEN", "from-env")
-	got, err := ResolveRefs(Config{
+	got, err := ResolveRefs(connector.Config{
 		"a": "${env:SC_TEST_TOKEN}",
 		"b": "${file:" + secrets + ":token}",
 		"c": "Bearer ${file:" + whole + "}",
@@ -68,13 +70,13 @@ func TestResolveRefs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Config{"a": "from-env", "b": "from-file", "c": "Bearer whole-file", "d": "plain"}
+	want := connector.Config{"a": "from-env", "b": "from-file", "c": "Bearer whole-file", "d": "plain"}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
 		}
 	}
-	_, err = ResolveRefs(Config{"x": "${env:SC_SURELY_UNSET_VAR}", "y": "${file:" + secrets + ":nokey}"})
+	_, err = ResolveRefs(connector.Config{"x": "${env:SC_SURELY_UNSET_VAR}", "y": "${file:" + secrets + ":nokey}"})
 	if err == nil || !strings.Contains(err.Error(), `"x"`) || !strings.Contains(err.Error(), `"y"`) {
 		t.Fatalf("want errors naming x and y, got %v", err)
 	}

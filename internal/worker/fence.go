@@ -1,4 +1,4 @@
-package connector
+package worker
 
 import (
 	"context"
@@ -45,19 +45,19 @@ type TaskTxn struct {
 
 // ConnectorTransactions lists the transactional ids the broker knows for
 // the tasks of connector in group, with their states, sorted by task.
-func ConnectorTransactions(ctx context.Context, opts []kgo.Opt, group, connector string) ([]TaskTxn, error) {
+func ConnectorTransactions(ctx context.Context, opts []kgo.Opt, group, conn string) ([]TaskTxn, error) {
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("listing transactions of %s: creating client: %w", connector, err)
+		return nil, fmt.Errorf("listing transactions of %s: creating client: %w", conn, err)
 	}
 	defer cl.Close()
 	txns, err := kadm.NewClient(cl).ListTransactions(ctx, nil, nil)
 	if err != nil && len(txns) == 0 {
-		return nil, fmt.Errorf("listing transactions of %s: %w", connector, err)
+		return nil, fmt.Errorf("listing transactions of %s: %w", conn, err)
 	}
 	var out []TaskTxn
 	for _, t := range txns.Sorted() {
-		if task, ok := taskOf(t.TxnID, group, connector); ok {
+		if task, ok := taskOf(t.TxnID, group, conn); ok {
 			out = append(out, TaskTxn{ID: t.TxnID, Task: task, State: t.State})
 		}
 	}
@@ -68,8 +68,8 @@ func ConnectorTransactions(ctx context.Context, opts []kgo.Opt, group, connector
 // taskOf returns the task number of id when id is TransactionalID(group,
 // connector, task). The suffix must be a plain number, so connector "a"
 // never claims the ids of connector "a-1".
-func taskOf(id, group, connector string) (int, bool) {
-	rest, ok := strings.CutPrefix(id, group+"-"+connector+"-")
+func taskOf(id, group, conn string) (int, bool) {
+	rest, ok := strings.CutPrefix(id, group+"-"+conn+"-")
 	if !ok || rest == "" || strings.TrimLeft(rest, "0123456789") != "" {
 		return 0, false
 	}
@@ -115,8 +115,8 @@ func fenceOne(ctx context.Context, opts []kgo.Opt, id string) error {
 
 // fenceConnector fences every id of connector with a transaction open. It
 // runs before the connector's tasks start, so none of them is live here.
-func (w *Worker) fenceConnector(ctx context.Context, connector string) error {
-	txns, err := ConnectorTransactions(ctx, w.cfg.kafka, w.cfg.groupID, connector)
+func (w *Worker) fenceConnector(ctx context.Context, conn string) error {
+	txns, err := ConnectorTransactions(ctx, w.cfg.kafka, w.cfg.groupID, conn)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (w *Worker) fenceConnector(ctx context.Context, connector string) error {
 		return nil
 	}
 	w.log.Info("fencing task ids with a transaction open before starting the connector's tasks",
-		zap.String("connector", connector), zap.Strings("transactional.ids", ids))
+		zap.String("connector", conn), zap.Strings("transactional.ids", ids))
 	return FenceTransactionalIDs(ctx, w.cfg.kafka, ids...)
 }
 

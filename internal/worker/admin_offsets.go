@@ -1,4 +1,4 @@
-package connector
+package worker
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
@@ -70,8 +71,8 @@ func ParseConnectorOffsets(b []byte) (ConnectorOffsets, error) {
 
 // ReadConnectorOffsets returns the committed offsets of connector in the
 // offsets topic, sorted by partition.
-func ReadConnectorOffsets(ctx context.Context, opts []kgo.Opt, topic, connector string) (ConnectorOffsets, error) {
-	offs, err := ReadOffsets(ctx, opts, topic, connector)
+func ReadConnectorOffsets(ctx context.Context, opts []kgo.Opt, topic, conn string) (ConnectorOffsets, error) {
+	offs, err := ReadOffsets(ctx, opts, topic, conn)
 	if err != nil {
 		return ConnectorOffsets{}, err
 	}
@@ -109,11 +110,11 @@ func (ow OffsetWriter) Alter(ctx context.Context, offs ConnectorOffsets) error {
 		if len(e.Partition) == 0 {
 			return fmt.Errorf("%w: an entry has an empty partition", ErrBadOffsets)
 		}
-		p := NewPartition(e.Partition)
+		p := connector.NewPartition(e.Partition)
 		var v []byte
 		if e.Offset != nil {
 			var err error
-			if v, err = OffsetValue(Offset(e.Offset)); err != nil {
+			if v, err = OffsetValue(connector.Offset(e.Offset)); err != nil {
 				return fmt.Errorf("%w: %w", ErrBadOffsets, err)
 			}
 		}
@@ -188,7 +189,7 @@ func (ow OffsetWriter) write(ctx context.Context, records func(context.Context) 
 
 // Offsets returns a connector's committed offsets (any state).
 func (w *Worker) Offsets(ctx context.Context, name string) (ConnectorOffsets, error) {
-	if _, err := w.StatusOf(name); err != nil {
+	if _, err := w.Status(name); err != nil {
 		return ConnectorOffsets{}, err
 	}
 	return ReadConnectorOffsets(ctx, w.cfg.kafka, w.cfg.offsetsTopic, name)
@@ -206,8 +207,8 @@ func (w *Worker) offsetWriter(name string) (OffsetWriter, error) {
 	}
 	tasks := s.tasks
 	if resolved, err := ResolveRefs(s.raw); err == nil {
-		if full, _, err := ValidateConnector(w.plugins, resolved); err == nil {
-			tasks = max(tasks, ParseSettings(full).TasksMax)
+		if full, _, err := connector.ValidateConnector(w.plugins, resolved); err == nil {
+			tasks = max(tasks, connector.ParseSettings(full).TasksMax)
 		}
 	}
 	return OffsetWriter{Kafka: w.cfg.kafka, Topic: w.cfg.offsetsTopic, Group: w.cfg.groupID, Connector: name, Tasks: tasks}, nil

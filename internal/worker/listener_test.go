@@ -1,8 +1,10 @@
-package connector
+package worker
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
 )
 
 func TestParseListener(t *testing.T) {
@@ -37,8 +39,8 @@ func TestParseListener(t *testing.T) {
 // settings, resolves references in both, and reports every problem once.
 func TestWorkerConfigOneWayIn(t *testing.T) {
 	t.Setenv("REST_TEST_TOKEN", "tok")
-	base := Config{"bootstrap.servers": "b:9092", "schema.registry.url": "http://r"}
-	with := func(kv ...string) Config {
+	base := connector.Config{"bootstrap.servers": "b:9092", "schema.registry.url": "http://r"}
+	with := func(kv ...string) connector.Config {
 		c := base.Clone()
 		for i := 0; i < len(kv); i += 2 {
 			c[kv[i]] = kv[i+1]
@@ -61,7 +63,7 @@ func TestWorkerConfigOneWayIn(t *testing.T) {
 		t.Fatalf("unresolvable token: %v", err)
 	}
 	_, err = ParseWorkerConfig(with(WKeyListeners, "ftp://x:1", "security.protocol", "TLS", "nope", "1"))
-	ces, ok := err.(ConfigErrors)
+	ces, ok := err.(connector.ConfigErrors)
 	if !ok || len(ces) != 3 {
 		t.Fatalf("three problems, each once: %v", err)
 	}

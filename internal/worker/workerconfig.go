@@ -1,4 +1,4 @@
-package connector
+package worker
 
 import (
 	"crypto/tls"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
@@ -37,36 +38,36 @@ const (
 )
 
 // WorkerSpec is the spec of a worker's properties file.
-func WorkerSpec() ConfigSpec {
-	return ConfigSpec{
-		{Name: WKeyBootstrap, Type: TypeList, Required: true, Doc: "host:port of one or more Kafka brokers, comma-separated"},
-		{Name: WKeyGroupID, Type: TypeString, Default: "sportsconnect", Doc: "worker group id; first part of every task's transactional.id"},
-		{Name: WKeyOffsetsTopic, Type: TypeString, Default: "connect-offsets", Doc: "compacted topic holding source offsets in Kafka Connect's format"},
-		{Name: WKeyOffsetsParts, Type: TypeInt, Default: "25", Min: Min(1), Doc: "partitions of the offsets topic when it is created"},
-		{Name: WKeyOffsetsRepl, Type: TypeInt, Default: "-1", Min: Min(-1), Doc: "replication factor of the offsets topic when created; -1 = broker default"},
-		{Name: WKeyRegistryURL, Type: TypeString, Required: true, Doc: "base URL of a Confluent-API schema registry"},
-		{Name: WKeyTopicPrefix, Type: TypeString, Default: "", Doc: "default topic.prefix of connectors that do not set one"},
-		{Name: WKeyShutdownMs, Type: TypeInt, Default: "5000", Min: Min(0), Doc: "how long stopping waits for tasks to commit their open transaction"},
-		{Name: WKeyTxnTimeoutMs, Type: TypeInt, Default: "60000", Min: Min(1000), Doc: "transaction.timeout.ms of every task's producer: the broker aborts a transaction open longer; a connector's transaction.boundary.interval.ms may be at most half of it, and it may not exceed the broker's transaction.max.timeout.ms"},
-		{Name: WKeyListeners, Type: TypeString, Default: "http://127.0.0.1:8083", Doc: "REST API listener, http://host:port; empty turns the API off"},
-		{Name: WKeyRESTAuthToken, Type: TypePassword, Default: "", Doc: "bearer token every REST request must carry (Authorization: Bearer ...); empty = no authentication (the API then should stay bound to 127.0.0.1)"},
-		{Name: WKeySecurityProtocol, Type: TypeString, Default: "PLAINTEXT", Allowed: []string{"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, Doc: "how to talk to the brokers"},
-		{Name: WKeySASLMechanism, Type: TypeString, Default: "PLAIN", Allowed: []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, Doc: "SASL mechanism"},
-		{Name: WKeySASLJAAS, Type: TypePassword, Default: "", Doc: `SASL credentials as Connect writes them: ... username="u" password="p";`},
-		{Name: WKeySSLCAFile, Type: TypeString, Default: "", Doc: "PEM file of CA certificates to trust (default: the system's)"},
-		{Name: WKeySSLCertFile, Type: TypeString, Default: "", Doc: "PEM file with the client certificate and private key, for mutual TLS"},
-		{Name: WKeySSLSkipVerify, Type: TypeString, Default: "https", Allowed: []string{"https", ""}, Doc: "https checks the broker's host name; empty skips it"},
+func WorkerSpec() connector.ConfigSpec {
+	return connector.ConfigSpec{
+		{Name: WKeyBootstrap, Type: connector.TypeList, Required: true, Doc: "host:port of one or more Kafka brokers, comma-separated"},
+		{Name: WKeyGroupID, Type: connector.TypeString, Default: "sportsconnect", Doc: "worker group id; first part of every task's transactional.id"},
+		{Name: WKeyOffsetsTopic, Type: connector.TypeString, Default: "connect-offsets", Doc: "compacted topic holding source offsets in Kafka Connect's format"},
+		{Name: WKeyOffsetsParts, Type: connector.TypeInt, Default: "25", Min: connector.Min(1), Doc: "partitions of the offsets topic when it is created"},
+		{Name: WKeyOffsetsRepl, Type: connector.TypeInt, Default: "-1", Min: connector.Min(-1), Doc: "replication factor of the offsets topic when created; -1 = broker default"},
+		{Name: WKeyRegistryURL, Type: connector.TypeString, Required: true, Doc: "base URL of a Confluent-API schema registry"},
+		{Name: WKeyTopicPrefix, Type: connector.TypeString, Default: "", Doc: "default topic.prefix of connectors that do not set one"},
+		{Name: WKeyShutdownMs, Type: connector.TypeInt, Default: "5000", Min: connector.Min(0), Doc: "how long stopping waits for tasks to commit their open transaction"},
+		{Name: WKeyTxnTimeoutMs, Type: connector.TypeInt, Default: "60000", Min: connector.Min(1000), Doc: "transaction.timeout.ms of every task's producer: the broker aborts a transaction open longer; a connector's transaction.boundary.interval.ms may be at most half of it, and it may not exceed the broker's transaction.max.timeout.ms"},
+		{Name: WKeyListeners, Type: connector.TypeString, Default: "http://127.0.0.1:8083", Doc: "REST API listener, http://host:port; empty turns the API off"},
+		{Name: WKeyRESTAuthToken, Type: connector.TypePassword, Default: "", Doc: "bearer token every REST request must carry (Authorization: Bearer ...); empty = no authentication (the API then should stay bound to 127.0.0.1)"},
+		{Name: WKeySecurityProtocol, Type: connector.TypeString, Default: "PLAINTEXT", Allowed: []string{"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, Doc: "how to talk to the brokers"},
+		{Name: WKeySASLMechanism, Type: connector.TypeString, Default: "PLAIN", Allowed: []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, Doc: "SASL mechanism"},
+		{Name: WKeySASLJAAS, Type: connector.TypePassword, Default: "", Doc: `SASL credentials as Connect writes them: ... username="u" password="p";`},
+		{Name: WKeySSLCAFile, Type: connector.TypeString, Default: "", Doc: "PEM file of CA certificates to trust (default: the system's)"},
+		{Name: WKeySSLCertFile, Type: connector.TypeString, Default: "", Doc: "PEM file with the client certificate and private key, for mutual TLS"},
+		{Name: WKeySSLSkipVerify, Type: connector.TypeString, Default: "https", Allowed: []string{"https", ""}, Doc: "https checks the broker's host name; empty skips it"},
 	}
 }
 
 // WorkerSettings is a parsed worker config: everything a worker process
 // needs, REST API included, from one file.
 type WorkerSettings struct {
-	Config      Config // validated, defaults applied
+	Config      connector.Config // validated, defaults applied
 	RegistryURL string
 	TopicPrefix string
 	REST        RESTSettings
-	Options     []WorkerOption
+	Options     []Option
 	Kafka       []kgo.Opt
 }
 
@@ -92,7 +93,7 @@ func LoadWorkerConfig(path string) (*WorkerSettings, error) {
 // ParseWorkerConfig validates a worker config (after resolving ${env:…} and
 // ${file:…} references) and turns it into worker options and REST
 // settings. Every problem is reported once, as ConfigErrors.
-func ParseWorkerConfig(raw Config) (*WorkerSettings, error) {
+func ParseWorkerConfig(raw connector.Config) (*WorkerSettings, error) {
 	resolved, err := ResolveRefs(raw)
 	if err != nil {
 		return nil, err
@@ -104,8 +105,8 @@ func ParseWorkerConfig(raw Config) (*WorkerSettings, error) {
 	}
 	addr, lerr := parseListener(listeners)
 	if err != nil || lerr != nil {
-		var all ConfigErrors
-		if ces, ok := err.(ConfigErrors); ok {
+		var all connector.ConfigErrors
+		if ces, ok := err.(connector.ConfigErrors); ok {
 			all = ces
 		} else if err != nil {
 			return nil, err
@@ -128,7 +129,7 @@ func ParseWorkerConfig(raw Config) (*WorkerSettings, error) {
 		REST:        RESTSettings{Addr: addr, AuthToken: cfg.String(WKeyRESTAuthToken), Explicit: explicit},
 		Kafka:       kafka,
 	}
-	ws.Options = []WorkerOption{
+	ws.Options = []Option{
 		WithKafka(kafka...),
 		WithGroupID(cfg.String(WKeyGroupID)),
 		WithOffsetsTopic(cfg.String(WKeyOffsetsTopic), int32(cfg.Int(WKeyOffsetsParts)), int16(cfg.Int(WKeyOffsetsRepl))),
@@ -141,7 +142,7 @@ func ParseWorkerConfig(raw Config) (*WorkerSettings, error) {
 // jaasField matches key="value" pairs in a JAAS config line.
 var jaasField = regexp.MustCompile(`(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"`)
 
-func kafkaOpts(cfg Config) ([]kgo.Opt, error) {
+func kafkaOpts(cfg connector.Config) ([]kgo.Opt, error) {
 	opts := []kgo.Opt{kgo.SeedBrokers(cfg.List(WKeyBootstrap)...)}
 	proto := cfg.String(WKeySecurityProtocol)
 	if strings.HasSuffix(proto, "SSL") {
@@ -162,7 +163,7 @@ func kafkaOpts(cfg Config) ([]kgo.Opt, error) {
 			}
 		}
 		if user == "" {
-			return nil, ConfigErrors{{Key: WKeySASLJAAS, Value: Redacted, Problem: `expected username="…" password="…"`}}
+			return nil, connector.ConfigErrors{{Key: WKeySASLJAAS, Value: connector.Redacted, Problem: `expected username="…" password="…"`}}
 		}
 		switch mech := cfg.String(WKeySASLMechanism); mech {
 		case "PLAIN":
@@ -176,23 +177,23 @@ func kafkaOpts(cfg Config) ([]kgo.Opt, error) {
 	return opts, nil
 }
 
-func tlsConfig(cfg Config) (*tls.Config, error) {
+func tlsConfig(cfg connector.Config) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if ca := cfg.String(WKeySSLCAFile); ca != "" {
 		pem, err := os.ReadFile(ca)
 		if err != nil {
-			return nil, ConfigErrors{{Key: WKeySSLCAFile, Value: ca, Problem: err.Error()}}
+			return nil, connector.ConfigErrors{{Key: WKeySSLCAFile, Value: ca, Problem: err.Error()}}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, ConfigErrors{{Key: WKeySSLCAFile, Value: ca, Problem: "no PEM certificates in the file"}}
+			return nil, connector.ConfigErrors{{Key: WKeySSLCAFile, Value: ca, Problem: "no PEM certificates in the file"}}
 		}
 		tc.RootCAs = pool
 	}
 	if cert := cfg.String(WKeySSLCertFile); cert != "" {
 		pair, err := tls.LoadX509KeyPair(cert, cert)
 		if err != nil {
-			return nil, ConfigErrors{{Key: WKeySSLCertFile, Value: cert, Problem: fmt.Sprintf("expected a PEM file with a certificate and its key: %v", err)}}
+			return nil, connector.ConfigErrors{{Key: WKeySSLCertFile, Value: cert, Problem: fmt.Sprintf("expected a PEM file with a certificate and its key: %v", err)}}
 		}
 		tc.Certificates = []tls.Certificate{pair}
 	}

@@ -1,17 +1,19 @@
-package connector
+package worker
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
 )
 
 // ParseConnectorJSON reads a connector config in the shape of Kafka
 // Connect's POST /connectors body: {"name": "...", "config": {...}}. A bare
 // config object (with "name" inside) is accepted too. Values must be
 // strings; numbers and booleans are taken as their JSON text.
-func ParseConnectorJSON(b []byte) (Config, error) {
+func ParseConnectorJSON(b []byte) (connector.Config, error) {
 	var body struct {
 		Name   string                     `json:"name"`
 		Config map[string]json.RawMessage `json:"config"`
@@ -27,21 +29,21 @@ func ParseConnectorJSON(b []byte) (Config, error) {
 			return nil, fmt.Errorf("connector config is not a JSON object: %w", err)
 		}
 	}
-	out := Config{}
-	var errs ConfigErrors
+	out := connector.Config{}
+	var errs connector.ConfigErrors
 	for k, v := range raw {
 		s, err := jsonScalar(v)
 		if err != nil {
-			errs = append(errs, &ConfigError{Key: k, Problem: err.Error()})
+			errs = append(errs, &connector.ConfigError{Key: k, Problem: err.Error()})
 			continue
 		}
 		out[k] = s
 	}
 	if body.Name != "" {
-		if n, ok := out[KeyName]; ok && n != body.Name {
-			errs = append(errs, &ConfigError{Key: KeyName, Value: n, Problem: fmt.Sprintf("differs from the top-level name %q", body.Name)})
+		if n, ok := out[connector.KeyName]; ok && n != body.Name {
+			errs = append(errs, &connector.ConfigError{Key: connector.KeyName, Value: n, Problem: fmt.Sprintf("differs from the top-level name %q", body.Name)})
 		}
-		out[KeyName] = body.Name
+		out[connector.KeyName] = body.Name
 	}
 	if len(errs) > 0 {
 		return nil, errs

@@ -1,4 +1,4 @@
-package connector_test
+package worker_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/embedded"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
@@ -105,10 +106,10 @@ func (t *sTask) Stop() error { return nil }
 // scriptedEnv runs s on kfake.
 type scriptedEnv struct {
 	env *embedded.Env
-	w   *connector.Worker
+	w   *worker.Worker
 }
 
-func startScripted(t *testing.T, s *scripted, extra connector.Config, opts ...connector.WorkerOption) *scriptedEnv {
+func startScripted(t *testing.T, s *scripted, extra connector.Config, opts ...worker.Option) *scriptedEnv {
 	t.Helper()
 	env, err := embedded.Start()
 	if err != nil {
@@ -117,11 +118,11 @@ func startScripted(t *testing.T, s *scripted, extra connector.Config, opts ...co
 	t.Cleanup(env.Close)
 	src, _ := sr.NewClient(sr.URLs(env.RegistryURL()))
 	s.schema = avro.MustParse(scriptedSchema)
-	w, err := connector.NewWorker(connector.NewPlugins(s.plugin()), append([]connector.WorkerOption{
-		connector.WithKafka(kgo.SeedBrokers(env.Brokers()...)),
-		connector.WithSerializer(avroreg.NewSerializer(src)),
-		connector.WithLogger(zaptest.NewLogger(t)),
-		connector.WithOffsetsTopic("offsets", 1, -1),
+	w, err := worker.New(connector.NewPlugins(s.plugin()), append([]worker.Option{
+		worker.WithKafka(kgo.SeedBrokers(env.Brokers()...)),
+		worker.WithSerializer(avroreg.NewSerializer(src)),
+		worker.WithLogger(zaptest.NewLogger(t)),
+		worker.WithOffsetsTopic("offsets", 1, -1),
 	}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -133,13 +134,13 @@ func startScripted(t *testing.T, s *scripted, extra connector.Config, opts ...co
 	for k, v := range extra {
 		cfg[k] = v
 	}
-	if err := w.AddConnector(context.Background(), cfg); err != nil {
+	if err := w.CreateConnector(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
 	return &scriptedEnv{env: env, w: w}
 }
 
-func (e *scriptedEnv) status(t *testing.T) connector.TaskStatus {
+func (e *scriptedEnv) status(t *testing.T) worker.TaskStatus {
 	st, err := e.w.Status("s")
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +153,7 @@ func (e *scriptedEnv) waitPosition(t *testing.T, n int64) {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		ts := e.status(t)
-		if ts.State == connector.StateFailed {
+		if ts.State == worker.StateFailed {
 			t.Fatalf("task failed: %s", ts.Trace)
 		}
 		for _, o := range ts.Stats.Committed {
@@ -222,9 +223,9 @@ func TestDeadLettersWithToleranceAll(t *testing.T) {
 		h[x.Key] = string(x.Value)
 	}
 	want := map[string]string{
-		connector.HeaderErrTopic: "scripted", connector.HeaderErrConnector: "s", connector.HeaderErrTask: "0",
-		connector.HeaderErrStage: connector.StageTaskPoll, connector.HeaderErrExcMessage: "malformed packet",
-		connector.HeaderErrSourceOffset: `{"position":3}`,
+		worker.HeaderErrTopic: "scripted", worker.HeaderErrConnector: "s", worker.HeaderErrTask: "0",
+		worker.HeaderErrStage: connector.StageTaskPoll, worker.HeaderErrExcMessage: "malformed packet",
+		worker.HeaderErrSourceOffset: `{"position":3}`,
 	}
 	for k, v := range want {
 		if h[k] != v {
@@ -240,14 +241,14 @@ func TestDeadLetterWithToleranceNoneFailsTask(t *testing.T) {
 	s := &scripted{n: 10, batch: 4, dead: map[int64]bool{6: true}}
 	e := startScripted(t, s, nil)
 	deadline := time.Now().Add(10 * time.Second)
-	for e.status(t).State != connector.StateFailed {
+	for e.status(t).State != worker.StateFailed {
 		if time.Now().After(deadline) {
 			t.Fatalf("task did not fail: %+v", e.status(t))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	st := e.status(t)
-	if !strings.Contains(st.Trace, connector.ErrDeadLetter.Error()) || !strings.Contains(st.Trace, "malformed packet") {
+	if !strings.Contains(st.Trace, worker.ErrDeadLetter.Error()) || !strings.Contains(st.Trace, "malformed packet") {
 		t.Fatalf("trace %q", st.Trace)
 	}
 	// The first batch (1..4) committed; the batch holding 6 was aborted.
@@ -265,7 +266,7 @@ func TestDeadLetterWithToleranceNoneFailsTask(t *testing.T) {
 func TestPollErrorAbortsAndRestartsFromCommitted(t *testing.T) {
 	s := &scripted{n: 30, batch: 4}
 	s.pollErrAt.Store(15)
-	e := startScripted(t, s, connector.Config{"transaction.boundary": "interval", "transaction.boundary.interval.ms": "100000"}, connector.WithTransactionTimeout(300*time.Second))
+	e := startScripted(t, s, connector.Config{"transaction.boundary": "interval", "transaction.boundary.interval.ms": "100000"}, worker.WithTransactionTimeout(300*time.Second))
 	// With a 100 s interval nothing commits before the error at 15, so
 	// positions 1..14 are produced, aborted, and produced again after the
 	// restart.
@@ -296,7 +297,7 @@ func TestPollErrorAbortsAndRestartsFromCommitted(t *testing.T) {
 
 func TestGracefulStopCommitsOpenTransaction(t *testing.T) {
 	s := &scripted{n: 50, batch: 50}
-	e := startScripted(t, s, connector.Config{"transaction.boundary": "interval", "transaction.boundary.interval.ms": "100000"}, connector.WithTransactionTimeout(300*time.Second))
+	e := startScripted(t, s, connector.Config{"transaction.boundary": "interval", "transaction.boundary.interval.ms": "100000"}, worker.WithTransactionTimeout(300*time.Second))
 	// Give the task time to start and hand over all 50 records, which the
 	// 100 s interval keeps in an open transaction.
 	time.Sleep(500 * time.Millisecond)
@@ -330,9 +331,9 @@ func TestRecordFailingBeforeBufferingIsNeverAcknowledged(t *testing.T) {
 	// With a buffer cap below the record's size, kgo fails the record
 	// before buffering it.
 	e := startScripted(t, s, connector.Config{"errors.retry.timeout": "0"},
-		connector.WithProducerOpts(kgo.MaxBufferedBytes(256<<10)))
+		worker.WithProducerOpts(kgo.MaxBufferedBytes(256<<10)))
 	deadline := time.Now().Add(15 * time.Second)
-	for e.status(t).State != connector.StateFailed {
+	for e.status(t).State != worker.StateFailed {
 		if time.Now().After(deadline) {
 			t.Fatalf("task did not fail: %+v", e.status(t))
 		}

@@ -1,19 +1,13 @@
-package connector
+package worker
 
 import (
 	"context"
 	"fmt"
 	"strconv"
 
+	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
-)
-
-// Stages at which a record can fail, as Kafka Connect names them in the
-// __connect.errors.stage header.
-const (
-	StageTaskPoll       = "TASK_POLL"       // the task could not decode the provider's message
-	StageValueConverter = "VALUE_CONVERTER" // the value could not be encoded with its schema
 )
 
 // Dead-letter context headers, with Kafka Connect's names.
@@ -39,9 +33,9 @@ const (
 // errors.tolerance=none it fails the task; otherwise it writes the raw bytes
 // to the dead-letter topic in the open transaction, or, without a dead-letter
 // topic, logs and counts the drop.
-func (r *taskRunner) deadLetter(ctx context.Context, cl *kgo.Client, t *txn, rec *SourceRecord, dl *DeadLetter) error {
+func (r *taskRunner) deadLetter(ctx context.Context, cl *kgo.Client, t *txn, rec *connector.SourceRecord, dl *connector.DeadLetter) error {
 	if !r.set.TolerateAll {
-		return Permanent(fmt.Errorf("%w: %s: %w (set errors.tolerance=all and errors.deadletterqueue.topic.name to route such messages aside)", ErrDeadLetter, dl.Stage, dl.Err))
+		return connector.Permanent(fmt.Errorf("%w: %s: %w (set errors.tolerance=all and errors.deadletterqueue.topic.name to route such messages aside)", ErrDeadLetter, dl.Stage, dl.Err))
 	}
 	if dl.Err == nil {
 		dl.Err = fmt.Errorf("unspecified error")

@@ -1,4 +1,4 @@
-package connector_test
+package worker_test
 
 import (
 	"context"
@@ -11,13 +11,14 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/embedded"
 	"github.com/seed-474f70f7/sportsconnect/internal/eoscheck"
 	"github.com/seed-474f70f7/sportsconnect/internal/synthetic"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // adminEnv is a worker on kfake running one synthetic connector "adm".
 type adminEnv struct {
 	env *embedded.Env
-	w   *connector.Worker
+	w   *worker.Worker
 	ctx context.Context
 }
 
@@ -42,11 +43,11 @@ func startAdmin(t *testing.T, cfg connector.Config) *adminEnv {
 }
 
 // waitState waits until the connector and all its tasks are in state.
-func (a *adminEnv) waitState(t *testing.T, want connector.State) connector.ConnectorStatus {
+func (a *adminEnv) waitState(t *testing.T, want worker.State) worker.ConnectorStatus {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		st, err := a.w.StatusOf("adm")
+		st, err := a.w.Status("adm")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,13 +72,13 @@ func (a *adminEnv) waitAll(t *testing.T, k int, n int64) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		st, err := a.w.StatusOf("adm")
+		st, err := a.w.Status("adm")
 		if err != nil {
 			t.Fatal(err)
 		}
 		done := map[string]bool{}
 		for _, ts := range st.Tasks {
-			if ts.State == connector.StateFailed {
+			if ts.State == worker.StateFailed {
 				t.Fatalf("task %d failed: %s", ts.ID, ts.Trace)
 			}
 			for p, o := range ts.Stats.Committed {
@@ -96,9 +97,9 @@ func (a *adminEnv) waitAll(t *testing.T, k int, n int64) {
 	}
 }
 
-func commits(t *testing.T, w *connector.Worker) int64 {
+func commits(t *testing.T, w *worker.Worker) int64 {
 	t.Helper()
-	st, err := w.StatusOf("adm")
+	st, err := w.Status("adm")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,14 +112,14 @@ func commits(t *testing.T, w *connector.Worker) int64 {
 
 func TestPauseResume(t *testing.T) {
 	a := startAdmin(t, connector.Config{"tasks.max": "2", "synthetic.partitions": "2", "synthetic.rate": "500", "synthetic.batch.max": "10"})
-	a.waitState(t, connector.StateRunning)
+	a.waitState(t, worker.StateRunning)
 	for commits(t, a.w) == 0 {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if err := a.w.PauseConnector("adm"); err != nil {
 		t.Fatal(err)
 	}
-	a.waitState(t, connector.StatePaused)
+	a.waitState(t, worker.StatePaused)
 	before := commits(t, a.w)
 	time.Sleep(400 * time.Millisecond)
 	if after := commits(t, a.w); after != before {
@@ -127,7 +128,7 @@ func TestPauseResume(t *testing.T) {
 	if err := a.w.ResumeConnector(a.ctx, "adm"); err != nil {
 		t.Fatal(err)
 	}
-	a.waitState(t, connector.StateRunning)
+	a.waitState(t, worker.StateRunning)
 	deadline := time.Now().Add(10 * time.Second)
 	for commits(t, a.w) == before {
 		if time.Now().After(deadline) {
@@ -146,25 +147,25 @@ func TestStopAlterResume(t *testing.T) {
 
 	p0 := synthetic.PartitionOf(0).Fields()
 	p1 := synthetic.PartitionOf(1).Fields()
-	alter := connector.ConnectorOffsets{Offsets: []connector.OffsetEntry{
+	alter := worker.ConnectorOffsets{Offsets: []worker.OffsetEntry{
 		{Partition: p0, Offset: map[string]any{"position": 15}},
 		{Partition: p1, Offset: nil}, // deleted: partition 1 starts over
 	}}
-	if err := a.w.AlterOffsets(a.ctx, "adm", alter); !errors.Is(err, connector.ErrNotStopped) {
+	if err := a.w.AlterOffsets(a.ctx, "adm", alter); !errors.Is(err, worker.ErrNotStopped) {
 		t.Fatalf("altering a running connector's offsets: %v, want ErrNotStopped", err)
 	}
-	if err := a.w.ResetOffsets(a.ctx, "adm"); !errors.Is(err, connector.ErrNotStopped) {
+	if err := a.w.ResetOffsets(a.ctx, "adm"); !errors.Is(err, worker.ErrNotStopped) {
 		t.Fatalf("resetting a running connector's offsets: %v, want ErrNotStopped", err)
 	}
-	if err := a.w.HaltConnector("adm"); err != nil {
+	if err := a.w.StopConnector("adm"); err != nil {
 		t.Fatal(err)
 	}
-	st, err := a.w.StatusOf("adm")
-	if err != nil || st.State != connector.StateStopped || len(st.Tasks) != 0 {
+	st, err := a.w.Status("adm")
+	if err != nil || st.State != worker.StateStopped || len(st.Tasks) != 0 {
 		t.Fatalf("stopped connector status %+v, %v; want STOPPED without tasks", st, err)
 	}
-	if names := a.w.ConnectorNames(); !reflect.DeepEqual(names, []string{"adm"}) {
-		t.Fatalf("ConnectorNames = %v", names)
+	if names := a.w.Connectors(); !reflect.DeepEqual(names, []string{"adm"}) {
+		t.Fatalf("Connectors = %v", names)
 	}
 	if err := a.w.AlterOffsets(a.ctx, "adm", alter); err != nil {
 		t.Fatal(err)
@@ -200,7 +201,7 @@ func TestStopAlterResume(t *testing.T) {
 	}
 
 	// Reset: everything starts over.
-	if err := a.w.HaltConnector("adm"); err != nil {
+	if err := a.w.StopConnector("adm"); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.w.ResetOffsets(a.ctx, "adm"); err != nil {
@@ -221,15 +222,15 @@ func seq(from, to int64) []int64 {
 
 func TestRestartTaskAndConnector(t *testing.T) {
 	a := startAdmin(t, connector.Config{"tasks.max": "2", "synthetic.partitions": "2", "synthetic.rate": "200"})
-	a.waitState(t, connector.StateRunning)
+	a.waitState(t, worker.StateRunning)
 	if err := a.w.RestartTask("adm", 1); err != nil {
 		t.Fatal(err)
 	}
-	a.waitState(t, connector.StateRunning)
-	if err := a.w.RestartTask("adm", 7); !errors.Is(err, connector.ErrUnknownTask) {
+	a.waitState(t, worker.StateRunning)
+	if err := a.w.RestartTask("adm", 7); !errors.Is(err, worker.ErrUnknownTask) {
 		t.Fatalf("restart of task 7: %v, want ErrUnknownTask", err)
 	}
-	if err := a.w.RestartTask("nope", 0); !errors.Is(err, connector.ErrUnknownConnector) {
+	if err := a.w.RestartTask("nope", 0); !errors.Is(err, worker.ErrUnknownConnector) {
 		t.Fatalf("restart of unknown connector: %v", err)
 	}
 	if err := a.w.PauseConnector("adm"); err != nil {
@@ -238,7 +239,7 @@ func TestRestartTaskAndConnector(t *testing.T) {
 	if err := a.w.RestartConnector(a.ctx, "adm", true, false); err != nil {
 		t.Fatal(err)
 	}
-	a.waitState(t, connector.StatePaused) // a restart keeps the target state
+	a.waitState(t, worker.StatePaused) // a restart keeps the target state
 }
 
 func TestPutConfigAndInfoRedacted(t *testing.T) {
@@ -249,7 +250,7 @@ func TestPutConfigAndInfoRedacted(t *testing.T) {
 	if !errors.As(err, &ces) {
 		t.Fatalf("invalid update: %v, want ConfigErrors", err)
 	}
-	a.waitState(t, connector.StateRunning)
+	a.waitState(t, worker.StateRunning)
 
 	t.Setenv("ADM_SECRET", "s3cret-value")
 	created, err := a.w.PutConnectorConfig(a.ctx, connector.Config{"name": "adm", "connector.class": "synthetic", "tasks.max": "2",
@@ -273,10 +274,10 @@ func TestPutConfigAndInfoRedacted(t *testing.T) {
 	if err := a.w.DeleteConnector("other"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.w.Info("other"); !errors.Is(err, connector.ErrUnknownConnector) {
+	if _, err := a.w.Info("other"); !errors.Is(err, worker.ErrUnknownConnector) {
 		t.Fatalf("deleted connector still known: %v", err)
 	}
-	if err := a.w.CreateConnector(a.ctx, connector.Config{"name": "adm", "connector.class": "synthetic"}); !errors.Is(err, connector.ErrConnectorExists) {
+	if err := a.w.CreateConnector(a.ctx, connector.Config{"name": "adm", "connector.class": "synthetic"}); !errors.Is(err, worker.ErrConnectorExists) {
 		t.Fatalf("duplicate create: %v", err)
 	}
 }
@@ -300,11 +301,11 @@ func TestParseConnectorOffsets(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := connector.ParseConnectorOffsets([]byte(tc.body))
+			got, err := worker.ParseConnectorOffsets([]byte(tc.body))
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
 			}
-			if err != nil && !errors.Is(err, connector.ErrBadOffsets) {
+			if err != nil && !errors.Is(err, worker.ErrBadOffsets) {
 				t.Fatalf("err %v is not ErrBadOffsets", err)
 			}
 			if err == nil && len(got.Offsets) != tc.want {
@@ -313,7 +314,7 @@ func TestParseConnectorOffsets(t *testing.T) {
 		})
 	}
 	// Numbers stay exact.
-	got, err := connector.ParseConnectorOffsets([]byte(`{"offsets":[{"partition":{"p":1},"offset":{"position":9007199254740993}}]}`))
+	got, err := worker.ParseConnectorOffsets([]byte(`{"offsets":[{"partition":{"p":1},"offset":{"position":9007199254740993}}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}

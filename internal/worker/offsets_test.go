@@ -1,8 +1,10 @@
-package connector
+package worker
 
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
 )
 
 func TestOffsetKeyIsConnectFormat(t *testing.T) {
@@ -15,7 +17,7 @@ func TestOffsetKeyIsConnectFormat(t *testing.T) {
 		{`we"ird`, map[string]any{"partition": 3}, `["we\"ird",{"partition":3}]`},
 	}
 	for _, tt := range tests {
-		if got := string(OffsetKey(tt.conn, NewPartition(tt.p))); got != tt.want {
+		if got := string(OffsetKey(tt.conn, connector.NewPartition(tt.p))); got != tt.want {
 			t.Errorf("OffsetKey = %s, want %s", got, tt.want)
 		}
 	}
@@ -73,7 +75,7 @@ func TestParseOffsetRecord(t *testing.T) {
 }
 
 func TestOffsetValueRoundTrip(t *testing.T) {
-	v, err := OffsetValue(Offset{"last_event_id": "abc-1", "position": int64(5)})
+	v, err := OffsetValue(connector.Offset{"last_event_id": "abc-1", "position": int64(5)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func TestOffsetValueRoundTrip(t *testing.T) {
 	if nilV, _ := OffsetValue(nil); nilV != nil {
 		t.Fatal("nil offset must encode as a tombstone")
 	}
-	if _, err := OffsetValue(Offset{"bad": make(chan int)}); err == nil {
+	if _, err := OffsetValue(connector.Offset{"bad": make(chan int)}); err == nil {
 		t.Fatal("want an error for an unencodable offset")
 	}
 	var back map[string]any
@@ -93,7 +95,7 @@ func TestOffsetValueRoundTrip(t *testing.T) {
 }
 
 func TestOffsetAccessors(t *testing.T) {
-	o := Offset{"n": json.Number("42"), "i": 7, "f": 3.0, "frac": 2.5, "s": "x", "sn": "12"}
+	o := connector.Offset{"n": json.Number("42"), "i": 7, "f": 3.0, "frac": 2.5, "s": "x", "sn": "12"}
 	cases := []struct {
 		key  string
 		want int64

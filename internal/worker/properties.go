@@ -1,4 +1,4 @@
-package connector
+package worker
 
 import (
 	"bufio"
@@ -7,14 +7,16 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
 )
 
 // ParseProperties reads a Java-style .properties file: key=value or
 // key: value or key value, # and ! comments, backslash line continuations,
 // and the usual escapes (\t \n \r \f \uXXXX, \ before any other character
 // stands for that character).
-func ParseProperties(r io.Reader) (Config, error) {
-	out := Config{}
+func ParseProperties(r io.Reader) (connector.Config, error) {
+	out := connector.Config{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	lineNo := 0
@@ -138,9 +140,9 @@ var configRef = regexp.MustCompile(`\$\{(env|file):([^}]*)\}`)
 // replaced, so secrets can live in the environment or in files rather than
 // in the config. A reference that cannot be resolved is an error naming
 // the key (never the value).
-func ResolveRefs(cfg Config) (Config, error) {
-	out := make(Config, len(cfg))
-	var errs ConfigErrors
+func ResolveRefs(cfg connector.Config) (connector.Config, error) {
+	out := make(connector.Config, len(cfg))
+	var errs connector.ConfigErrors
 	for k, v := range cfg {
 		var problem string
 		out[k] = configRef.ReplaceAllStringFunc(v, func(ref string) string {
@@ -152,7 +154,7 @@ func ResolveRefs(cfg Config) (Config, error) {
 			return val
 		})
 		if problem != "" {
-			errs = append(errs, &ConfigError{Key: k, Problem: problem})
+			errs = append(errs, &connector.ConfigError{Key: k, Problem: problem})
 		}
 	}
 	if len(errs) > 0 {
