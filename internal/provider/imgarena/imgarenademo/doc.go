@@ -3,7 +3,9 @@
 // source (DemoSource, a demo.Source), the benchmark simulator → connector
 // → broker (Bench), the memory per idle connected fixture with the
 // simulator in another process (IdleMemory), and the read-back checks
-// that decode what a run committed (ReadActions, ReadFixtureRecords).
+// that decode what a run committed (ReadActions, ReadFixtureRecords), and
+// the connector's Driver of the connectortest acceptance suite
+// (Acceptance, run by TestAcceptance).
 // Its tests hold the connector's end-to-end proofs on a broker: workers on
 // kfake and on the real broker, the server variants over a worker
 // restart, and the crash test that SIGKILLs the real binary.
