@@ -27,7 +27,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Driver is what a provider writes to run the suite.
+// Driver is what a provider writes to run the suite. Keep it in a _test.go
+// file of the provider's demo package: the production binary must not link
+// the testing package.
 type Driver interface {
 	// Plugin is the connector class under test.
 	Plugin() connector.Plugin
@@ -39,8 +41,9 @@ type Driver interface {
 // Source is one simulator run and the connector config that reads it.
 type Source interface {
 	// Config is the provider's part of the connector config (addresses,
-	// credentials, what to follow). The suite sets name, connector.class,
-	// topic.prefix, tasks.max, errors.* and the transaction boundary.
+	// credentials, what to follow, tasks.max if more than one). The suite
+	// sets name, connector.class, topic.prefix, errors.tolerance=all with
+	// a dead-letter topic, and the transaction boundary.
 	Config() connector.Config
 	// Topic is the data topic whose records the suite checks.
 	Topic(prefix string) string
