@@ -105,10 +105,10 @@ func ReadOffsets(ctx context.Context, opts []kgo.Opt, topic, conn string) (*Comm
 // watermark and waits for every transaction open when it began to end
 // (ctx bounds the wait; with tunes it), so an offset committed after a
 // transaction that is still open is seen.
-func readOffsets(ctx context.Context, opts []kgo.Opt, topic, conn string, wait bool, with ...readback.Option) (*CommittedOffsets, error) {
+func readOffsets(ctx context.Context, opts []kgo.Opt, topic, name string, wait bool, with ...readback.Option) (*CommittedOffsets, error) {
 	out := &CommittedOffsets{Partitions: map[string]connector.Partition{}, Offsets: map[string]connector.Offset{}}
 	err := scanOffsets(ctx, opts, topic, func(conn string, p connector.Partition, o connector.Offset) {
-		if conn != conn {
+		if conn != name {
 			return
 		}
 		if o == nil {

@@ -1,10 +1,14 @@
 package worker
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/embedded"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestOffsetKeyIsConnectFormat(t *testing.T) {
@@ -132,4 +136,50 @@ func FuzzParseOffsetRecord(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadOffsetsKeepsToItsConnector: connectors share the offsets topic;
+// each read returns only the asked connector's partitions, the latest
+// offset of each, tombstones deleting, with the waiting read and the
+// snapshot alike.
+func TestReadOffsetsKeepsToItsConnector(t *testing.T) {
+	env, err := embedded.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	ctx := context.Background()
+	opts := []kgo.Opt{kgo.SeedBrokers(env.Brokers()...)}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, -1, nil, "offs"); err != nil {
+		t.Fatal(err)
+	}
+	p := func(n int) connector.Partition { return connector.NewPartition(map[string]any{"partition": n}) }
+	rec := func(conn string, part int, value string) *kgo.Record {
+		r := &kgo.Record{Topic: "offs", Key: OffsetKey(conn, p(part))}
+		if value != "" {
+			r.Value = []byte(value)
+		}
+		return r
+	}
+	if err := cl.ProduceSync(ctx,
+		rec("a", 0, `{"position":1}`), rec("a", 0, `{"position":2}`), rec("b", 0, `{"position":500}`),
+		rec("a", 1, `{"position":7}`), rec("a", 1, ""), rec("b", 1, `{"position":9}`), rec("b", 2, `{"position":3}`),
+	).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	for _, wait := range []bool{false, true} {
+		got, err := readOffsets(ctx, opts, "offs", "a", wait)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos, _ := got.Offsets[p(0).String()].OffsetInt("position")
+		if len(got.Offsets) != 1 || pos != 2 {
+			t.Fatalf("wait=%v: connector a's offsets %v, want only partition 0 at 2", wait, got.Offsets)
+		}
+	}
 }
