@@ -88,3 +88,24 @@ func TestForbidden(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryLinksNoTestCode: the production binary may link kfake through
+// its demo command, but never the testing package or test helpers (a
+// driver or helper left in a non-test file pulls them in).
+func TestBinaryLinksNoTestCode(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/seed-474f70f7/sportsconnect/cmd/sportsconnect").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	var bad []string
+	for _, dep := range strings.Fields(string(out)) {
+		switch {
+		case dep == "testing", strings.HasSuffix(dep, "/zaptest"),
+			strings.HasSuffix(dep, "/internal/testenv"), strings.HasSuffix(dep, "/internal/connectortest"):
+			bad = append(bad, dep)
+		}
+	}
+	if len(bad) > 0 {
+		t.Fatalf("cmd/sportsconnect links test code: %v", bad)
+	}
+}
