@@ -49,12 +49,16 @@ var (
 )
 
 // isFenced reports whether err means this producer lost its transactional id
-// to a newer owner. Under KIP-890 part 2 (Kafka 4) a zombie sees either
-// PRODUCER_FENCED or INVALID_PRODUCER_EPOCH; neither is retried.
+// to a newer owner. Under KIP-890 part 2 (Kafka 4) a zombie sees
+// PRODUCER_FENCED or INVALID_PRODUCER_EPOCH, and a commit that reaches the
+// coordinator while the new owner's initialisation is aborting the old
+// transaction gets INVALID_TXN_STATE; none is retried. The runner then
+// asks fencedOrTimedOut whether a transaction timeout explains it instead.
 func isFenced(err error) bool {
 	return errors.Is(err, ErrFenced) ||
 		errors.Is(err, kerr.ProducerFenced) ||
 		errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.InvalidTxnState) ||
 		errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
 }
 

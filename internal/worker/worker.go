@@ -193,7 +193,10 @@ type topicToCreate struct {
 
 // ensureTopics creates the topics that do not exist yet.
 func (w *Worker) ensureTopics(ctx context.Context, topics []topicToCreate) error {
-	cl, err := kgo.NewClient(w.cfg.kafka...)
+	// A short metadata age: waitTopicsReady polls, and kgo would answer
+	// from a cache up to 5 s old (the first start on a fresh cluster
+	// waited 5 s for leaders that were there after milliseconds).
+	cl, err := kgo.NewClient(append(w.KafkaOpts(), kgo.MetadataMinAge(20*time.Millisecond))...)
 	if err != nil {
 		return fmt.Errorf("creating admin client: %w", err)
 	}
