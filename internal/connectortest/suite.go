@@ -51,6 +51,10 @@ func Fencing(t *testing.T, d Driver) {
 	first := e.worker(cfg)
 	defer first.Close()
 	e.waitProgress(ctx, first, len(want)/4, runTimeout)
+	if got := e.progress(ctx); got >= len(want) {
+		// A task with nothing left to write never learns it was fenced.
+		t.Fatalf("the run was complete (%d records) before the takeover: make the driver's run last longer", got)
+	}
 	second := e.worker(cfg)
 	defer second.Close()
 	deadline := time.Now().Add(60 * time.Second)
