@@ -165,14 +165,14 @@ func (f *fixtureStream) brokenFrame(ctx context.Context, cs *connSeq, kind packe
 // emit hands a record to Poll, within the task's byte budget.
 func (f *fixtureStream) emit(ctx context.Context, rec *connector.SourceRecord) error {
 	n := len(rec.Raw)
-	if err := f.t.budget.acquire(ctx, n); err != nil {
+	if err := f.t.budget.Acquire(ctx, n); err != nil {
 		return err
 	}
 	select {
 	case f.t.out <- rec:
 		return nil
 	case <-ctx.Done():
-		f.t.budget.release(n)
+		f.t.budget.Release(n)
 		return ctx.Err()
 	}
 }

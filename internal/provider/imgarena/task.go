@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/hamba/avro/v2"
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/budget"
 	"go.uber.org/zap"
 )
 
@@ -119,7 +120,7 @@ type Task struct {
 	index    uint64
 	count    uint64
 	stats    counters
-	budget   *byteBudget
+	budget   *budget.Bytes
 	readings [2]atomic.Bool // how servers read startPosition: [0] skip that many, [1] 1-based
 	mu       sync.Mutex
 	running  map[string]bool
@@ -139,7 +140,7 @@ func (t *Task) Start(ctx context.Context, tc *connector.TaskContext) error {
 	t.dialer = &websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 2048, WriteBufferSize: 512, WriteBufferPool: &sync.Pool{}}
 	t.http = &http.Client{Timeout: 30 * time.Second}
 	t.out = make(chan *connector.SourceRecord, cfg.queue)
-	t.budget = newByteBudget(cfg.queueBytes)
+	t.budget = budget.New(cfg.queueBytes)
 	t.running, t.finished = map[string]bool{}, map[string]bool{}
 	t.ctx, t.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if len(cfg.fixtures) > 0 {
@@ -270,7 +271,7 @@ func (t *Task) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 		return nil, nil
 	}
 	size := len(batch[0].Raw)
-	defer func() { t.budget.release(size) }()
+	defer func() { t.budget.Release(size) }()
 	for len(batch) < t.cfg.batch {
 		select {
 		case r := <-t.out:

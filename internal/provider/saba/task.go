@@ -11,6 +11,7 @@ import (
 
 	"github.com/hamba/avro/v2"
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/budget"
 	"github.com/seed-474f70f7/sportsconnect/internal/sse"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -97,50 +98,6 @@ type batch struct {
 	err     error
 }
 
-// byteBudget bounds the bytes of messages queued between the streams and
-// Poll. One message is always let through, however large (a snapshot is
-// one message), so the bound is max(limit, largest message) + that message.
-type byteBudget struct {
-	mu    sync.Mutex
-	used  int
-	limit int
-	freed chan struct{} // closed and replaced on every release
-}
-
-func newByteBudget(limit int) *byteBudget {
-	return &byteBudget{limit: limit, freed: make(chan struct{})}
-}
-
-// acquire waits until n bytes fit (or nothing is queued), or ctx ends.
-func (b *byteBudget) acquire(ctx context.Context, n int) error {
-	for {
-		b.mu.Lock()
-		if b.used == 0 || b.used+n <= b.limit {
-			b.used += n
-			b.mu.Unlock()
-			return nil
-		}
-		freed := b.freed
-		b.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-freed:
-		}
-	}
-}
-
-func (b *byteBudget) release(n int) {
-	if n == 0 {
-		return
-	}
-	b.mu.Lock()
-	b.used -= n
-	close(b.freed)
-	b.freed = make(chan struct{})
-	b.mu.Unlock()
-}
-
 // Task runs its streams in goroutines that hand whole messages to Poll
 // through a bounded channel.
 type Task struct {
@@ -151,7 +108,7 @@ type Task struct {
 	metrics connector.TaskMetrics
 	set     settings
 	ch      chan batch
-	budget  *byteBudget
+	budget  *budget.Bytes
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	pending error // a stream's fatal error, returned after the records before it
@@ -190,7 +147,7 @@ func (t *Task) Start(ctx context.Context, tc *connector.TaskContext) error {
 		runs = append(runs, r)
 	}
 	t.ch = make(chan batch, set.queue*max(1, len(runs)))
-	t.budget = newByteBudget(set.queueBytes)
+	t.budget = budget.New(set.queueBytes)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.cancel = cancel
 	client := newClient(set, t.log, t.metrics)
@@ -226,7 +183,7 @@ func (t *Task) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 	case <-ctx.Done():
 		return nil, nil
 	case b := <-t.ch:
-		t.budget.release(b.size)
+		t.budget.Release(b.size)
 		if b.err != nil {
 			return nil, b.err
 		}
@@ -235,7 +192,7 @@ func (t *Task) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 	for len(out) < t.set.pollMax {
 		select {
 		case b := <-t.ch:
-			t.budget.release(b.size)
+			t.budget.Release(b.size)
 			if b.err != nil {
 				t.pending = b.err
 				return out, nil
@@ -274,12 +231,12 @@ type streamRun struct {
 // so a stream waiting for room holds its raw message, not its records too.
 func (r *streamRun) deliver(ctx context.Context, ev sse.Event) error {
 	received, size := time.Now(), len(ev.Data)
-	if err := r.t.budget.acquire(ctx, size); err != nil {
+	if err := r.t.budget.Acquire(ctx, size); err != nil {
 		return err
 	}
 	recs, err := r.records(ev, received)
 	if err != nil || len(recs) == 0 {
-		r.t.budget.release(size)
+		r.t.budget.Release(size)
 		return err
 	}
 	// One lag observation per message, when its transaction commits. Saba
@@ -294,7 +251,7 @@ func (r *streamRun) deliver(ctx context.Context, ev sse.Event) error {
 	case r.t.ch <- batch{records: recs, size: size}:
 		return nil
 	case <-ctx.Done():
-		r.t.budget.release(size)
+		r.t.budget.Release(size)
 		return ctx.Err()
 	}
 }
