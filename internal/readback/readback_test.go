@@ -104,10 +104,15 @@ func TestCommittedEndsAfterAbortedRecordBelowOpenTransaction(t *testing.T) {
 	produce(ctx, t, a, "aborted")   // offset 0
 	produce(ctx, t, c, "committed") // offset 1: the open transaction; LSO = 1
 	end(ctx, t, a, false)           // abort marker at 2, above the LSO
+	ended := make(chan struct{})
 	go func() {
+		defer close(ended)
 		time.Sleep(2 * time.Second)
-		end(ctx, t, c, true)
+		if err := c.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			t.Error(err)
+		}
 	}()
+	defer func() { <-ended }() // the commit's answer may come after the read ended
 	readCtx, readCancel := context.WithTimeout(ctx, 15*time.Second)
 	defer readCancel()
 	var got []string

@@ -29,6 +29,7 @@ type scripted struct {
 	schema    avro.Schema
 	starts    atomic.Int64 // Start calls: 1 + restarts
 	pollErrAt atomic.Int64 // Poll fails (once) when about to emit this position
+	emitted   atomic.Int64 // the last position a Poll handed over
 	dead      map[int64]bool
 	badValue  map[int64]bool // values that do not match the schema
 	huge      map[int64]bool // values larger than the producer may buffer
@@ -98,6 +99,7 @@ func (t *sTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 		<-ctx.Done()
 		return nil, nil
 	}
+	t.s.emitted.Store(t.last)
 	return out, nil
 }
 
@@ -271,9 +273,9 @@ func TestPollErrorAbortsAndRestartsFromCommitted(t *testing.T) {
 	// positions 1..14 are produced, aborted, and produced again after the
 	// restart.
 	deadline := time.Now().Add(20 * time.Second)
-	for s.starts.Load() < 2 {
+	for s.starts.Load() < 2 || s.emitted.Load() < 30 {
 		if time.Now().After(deadline) {
-			t.Fatalf("task not restarted: %+v", e.status(t))
+			t.Fatalf("task not restarted, or the restarted task did not hand over 1..30: %+v", e.status(t))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
