@@ -161,34 +161,81 @@ func (s *Simulator) sockSend(c *sockConn, match string) {
 	doc := s.matchDoc(match)
 	if f.malformedEvery > 0 && n%f.malformedEvery == 0 {
 		s.sock.malformed.Add(1)
-		doc = []byte(`{"data":{"key":` + "\x00" + `broken`)
+		doc = malformedDoc
 	}
-	variant := f.variant
-	if variant == VariantVary {
-		variant = (c.variant + n) % 3
-	}
-	var err error
-	switch variant {
-	case VariantBinary:
-		c.wmu.Lock()
-		_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		err = c.ws.WriteMessage(websocket.TextMessage, []byte(`451-/cricket,["on_match_update",{"_placeholder":true,"num":0}]`))
-		if err == nil {
-			err = c.ws.WriteMessage(websocket.BinaryMessage, c.attachment(gzipBytes(doc)))
-		}
-		c.wmu.Unlock()
-	case VariantBase64:
-		err = c.emit("on_match_update", base64.StdEncoding.EncodeToString(gzipBytes(doc)))
-	default:
-		err = c.emit("on_match_update", string(doc))
-	}
-	if err == nil {
+	if c.writeUpdate(doc, f.variant, n) == nil {
 		s.sock.updates.Add(1)
 	}
 	if f.dropEvery > 0 && n%f.dropEvery == 0 {
 		s.sock.drops.Add(1)
 		c.ws.Close()
 	}
+}
+
+// writeUpdate writes one on_match_update carrying doc to c in variant
+// (VariantVary: rotated by n).
+func (c *sockConn) writeUpdate(doc []byte, variant, n int) error {
+	if variant == VariantVary {
+		variant = (c.variant + n) % 3
+	}
+	switch variant {
+	case VariantBinary:
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if err := c.ws.WriteMessage(websocket.TextMessage, []byte(`451-/cricket,["on_match_update",{"_placeholder":true,"num":0}]`)); err != nil {
+			return err
+		}
+		return c.ws.WriteMessage(websocket.BinaryMessage, c.attachment(gzipBytes(doc)))
+	case VariantBase64:
+		return c.emit("on_match_update", base64.StdEncoding.EncodeToString(gzipBytes(doc)))
+	}
+	return c.emit("on_match_update", string(doc))
+}
+
+// malformedDoc is the body of a malformed on_match_update: a match
+// document cut short, with a NUL byte where JSON cannot have one.
+var malformedDoc = []byte(`{"data":{"key":` + "\x00" + `broken`)
+
+// Joined returns how many Socket.IO connections have joined match now.
+func (s *Simulator) Joined(match string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for c := range s.sconns {
+		if _, ok := c.joined[match]; ok {
+			n++
+		}
+	}
+	return n
+}
+
+// SendMalformed sends one malformed on_match_update of match (as
+// WithSockMalformedEvery does, in the connection's payload variant) to
+// every connection that joined it while it is subscribed, and returns to
+// how many it was written. Unlike WithSockMalformedEvery it is sent when
+// the caller chooses and besides the match's updates (it replaces none and
+// counts in no connection's fault counters), so a test knows exactly how
+// much bad input it sent.
+func (s *Simulator) SendMalformed(match string) int {
+	s.mu.Lock()
+	var to []*sockConn
+	if s.subs[match][MethodWebSocket] {
+		for c := range s.sconns {
+			if _, ok := c.joined[match]; ok {
+				to = append(to, c)
+			}
+		}
+	}
+	s.mu.Unlock()
+	sent := 0
+	for _, c := range to {
+		k := int(s.sock.malformed.Add(1))
+		if c.writeUpdate(malformedDoc, s.o.sockFaults.variant, k) == nil {
+			sent++
+		}
+	}
+	return sent
 }
 
 // sockCloseAll closes every Socket.IO connection.
