@@ -28,7 +28,7 @@ func TestMatchCatchUpOrderThroughCrashes(t *testing.T) {
 	u := testenv.UniqueName(t, "rzo-")
 	worker := testenv.WriteFile(t, "worker.properties", testenv.WorkerProperties(t, u+"-g", u+"-offsets"))
 	keys := []string{"om1", "om2"}
-	sim := startSim(t, roanuzsim.WithMatches(keys...), roanuzsim.WithOvers(5), roanuzsim.WithStepInterval(150*time.Millisecond), roanuzsim.WithClockOnSubscribe(),
+	sim := startSim(t, roanuzsim.WithMatches(keys...), roanuzsim.WithOvers(8), roanuzsim.WithStepInterval(150*time.Millisecond), roanuzsim.WithClockOnSubscribe(),
 		roanuzsim.WithRESTDelay(400*time.Millisecond), roanuzsim.WithRESTBehind(1), roanuzsim.WithSockQuietJoin(), roanuzsim.WithSockDropEvery(25),
 		roanuzsim.WithPingInterval(time.Second), roanuzsim.WithTokenLifetime(2*time.Second))
 	conn := testenv.WriteFile(t, "roanuz.json", fmt.Sprintf(`{"name": "rzorder", "config": {
@@ -56,10 +56,14 @@ func TestMatchCatchUpOrderThroughCrashes(t *testing.T) {
 	var logs strings.Builder
 	began := time.Now()
 	testenv.CrashLoop{
-		Args:   []string{"run", "--log-format", "json", worker, conn},
-		Env:    []string{"RZ_KEY=sim-api-key"},
-		Kills:  kills,
-		MinRun: time.Second, MaxRun: 2 * time.Second,
+		Args:  []string{"run", "--log-format", "json", worker, conn},
+		Env:   []string{"RZ_KEY=sim-api-key"},
+		Kills: kills,
+		// Each run outlives a token's renewal (80% of 2 s after its login,
+		// which follows the start by up to half a second), so renewals on
+		// an open connection happen in the killed runs too; at 1-2 s a
+		// run could end before its first renewal every time.
+		MinRun: 2500 * time.Millisecond, MaxRun: 3500 * time.Millisecond,
 		Progress: progress, Done: done,
 		FinalTimeout: 2 * time.Minute,
 		Logs: func(run int, out string) {
