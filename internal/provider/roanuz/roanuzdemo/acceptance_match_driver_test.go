@@ -78,6 +78,7 @@ type MatchAcceptance struct {
 	Matches   int
 	Overs     int
 	Seed      uint64
+	MinSteps  int           // the shortest match played, in steps
 	Step      time.Duration // between two steps of a match
 	MaxAway   int           // steps a match plays while no connection joined it, then it waits
 	DropEvery int           // the server closes each connection after every n-th update
@@ -85,25 +86,31 @@ type MatchAcceptance struct {
 }
 
 // MatchAcceptanceDriver returns the driver TestAcceptanceMatch runs: 3
-// matches of 2 overs an innings, a step every 300 ms (about 10 s a run:
-// Fencing needs the first worker to still be writing when the second one
-// takes over, see WebhookAcceptanceDriver), at most 3 steps played away
-// from the connector, every connection closed after 9 updates, and 2
+// matches of 2 overs an innings, of at least 32 steps each (75 balls in
+// all), a step every 350 ms (about 12 s a run), at most 3 steps played
+// away from the connector, every connection closed after 9 updates, and 2
 // broken updates per match.
+//
+// Why 12 s, and every match that long: Fencing needs each of the first
+// worker's two tasks to still have something to write when the second
+// worker takes over (a task that writes nothing never learns it was
+// fenced), and the suite's reading of the progress can lag by seconds (see
+// WebhookAcceptanceDriver); a task whose only match is over would stay
+// RUNNING.
 func MatchAcceptanceDriver() *MatchAcceptance {
-	return &MatchAcceptance{Matches: 3, Overs: 2, Seed: 474, Step: 300 * time.Millisecond, MaxAway: 3, DropEvery: 9, Malformed: 2}
+	return &MatchAcceptance{Matches: 3, Overs: 2, MinSteps: 32, Seed: 474, Step: 350 * time.Millisecond, MaxAway: 3, DropEvery: 9, Malformed: 2}
 }
 
 // Plugin implements connectortest.Driver.
 func (a *MatchAcceptance) Plugin() connector.Plugin { return roanuz.MatchPlugin() }
 
 // acceptanceMatches returns the first n of the candidate match keys
-// acc_match_01, acc_match_02, ... whose timelines (of seed, overs) have
-// no correction, and the content of every ball of theirs, by
-// "<match>/<ball key>".
-func acceptanceMatches(seed uint64, overs, n int) ([]string, map[string]string, error) {
+// acc_match_01, acc_match_02, ... whose timelines (of seed, overs) have at
+// least minSteps steps and no correction, and the content of every ball of
+// theirs, by "<match>/<ball key>".
+func acceptanceMatches(seed uint64, overs, minSteps, n int) ([]string, map[string]string, error) {
 	var cands []string
-	for i := 1; i <= 100; i++ {
+	for i := 1; i <= 200; i++ {
 		cands = append(cands, fmt.Sprintf("acc_match_%02d", i))
 	}
 	probe := roanuzsim.NewSimulator(roanuzsim.WithMatches(cands...), roanuzsim.WithOvers(overs), roanuzsim.WithSeed(seed))
@@ -111,6 +118,9 @@ func acceptanceMatches(seed uint64, overs, n int) ([]string, map[string]string, 
 	raws := map[string]string{}
 	var keys []string
 	for _, m := range cands {
+		if probe.Steps(m) < minSteps {
+			continue
+		}
 		balls, ok, err := timelineBalls(probe, m)
 		if err != nil {
 			return nil, nil, err
@@ -126,7 +136,7 @@ func acceptanceMatches(seed uint64, overs, n int) ([]string, map[string]string, 
 			return keys, raws, nil
 		}
 	}
-	return nil, nil, fmt.Errorf("only %d of %d candidate matches have no correction, want %d", len(keys), len(cands), n)
+	return nil, nil, fmt.Errorf("only %d of %d candidate matches have %d steps or more and no correction, want %d", len(keys), len(cands), minSteps, n)
 }
 
 // timelineBalls returns the content of every ball of match m's timeline,
@@ -163,7 +173,7 @@ func timelineBalls(sim *roanuzsim.Simulator, m string) (map[string]string, bool,
 // every ball of the timelines.
 func (a *MatchAcceptance) Start(t *testing.T) connectortest.Source {
 	t.Helper()
-	keys, raws, err := acceptanceMatches(a.Seed, a.Overs, a.Matches)
+	keys, raws, err := acceptanceMatches(a.Seed, a.Overs, a.MinSteps, a.Matches)
 	if err != nil {
 		t.Fatal(err)
 	}
