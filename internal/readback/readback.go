@@ -82,6 +82,10 @@ func Committed(ctx context.Context, opts []kgo.Opt, topics []string, fn func(*kg
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(),
+		// Short waits: a partition already read to its mark must not hold
+		// the next poll for the default 5 s fetch wait.
+		kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.MetadataMinAge(50*time.Millisecond),
 	)...)
 	if err != nil {
 		return fmt.Errorf("reading %v back: creating consumer: %w", topics, err)

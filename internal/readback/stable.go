@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -61,6 +62,10 @@ func Stable(ctx context.Context, opts []kgo.Opt, topics []string, fn func(*kgo.R
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadUncommitted()),
 		kgo.KeepControlRecords(),
+		// Short waits: a partition already read to its mark must not hold
+		// the next poll for the default 5 s fetch wait.
+		kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.MetadataMinAge(50*time.Millisecond),
 	)...)
 	if err != nil {
 		return fmt.Errorf("reading %v back: creating consumer: %w", topics, err)
