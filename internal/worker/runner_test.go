@@ -14,6 +14,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/embedded"
+	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -171,22 +172,19 @@ func (e *scriptedEnv) waitPosition(t *testing.T, n int64) {
 // read returns every committed record of topic.
 func (e *scriptedEnv) read(t *testing.T, topic string) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.env.Brokers()...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	// To the end the topic has now, read_committed: a read that stopped at
+	// the first quiet poll saw nothing when the machine was slow.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	err := readback.Committed(ctx, []kgo.Opt{kgo.SeedBrokers(e.env.Brokers()...)}, []string{topic}, func(r *kgo.Record) error {
+		out = append(out, r)
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	var out []*kgo.Record
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		if fs.NumRecords() == 0 {
-			return out
-		}
-		out = append(out, fs.Records()...)
-	}
+	return out
 }
 
 func positions(t *testing.T, rs []*kgo.Record, src string) []int64 {
