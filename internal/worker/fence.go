@@ -32,9 +32,9 @@ import (
 //     no task of this worker runs (a connector removed since the crash, or
 //     started later by the same process).
 
-// openStates are the transaction states whose records still hold the last
-// stable offset. Prepare* end on their own; only Ongoing needs a fence.
-var openStates = []string{"Ongoing"}
+// stateOngoing is the transaction state whose records hold the last stable
+// offset until someone ends it; Prepare* states end on their own.
+const stateOngoing = "Ongoing"
 
 // TaskTxn is one transactional id of a connector's task as the broker lists it.
 type TaskTxn struct {
@@ -122,7 +122,7 @@ func (w *Worker) fenceConnector(ctx context.Context, conn string) error {
 	}
 	var ids []string
 	for _, t := range txns {
-		if slices.Contains(openStates, t.State) {
+		if t.State == stateOngoing {
 			ids = append(ids, t.ID)
 		}
 	}
@@ -181,7 +181,7 @@ func (w *Worker) blockingIDs(ctx context.Context, waiting []readback.Waiting) ([
 	if len(pids) == 0 {
 		return nil, nil
 	}
-	txns, err := adm.ListTransactions(ctx, pids, openStates)
+	txns, err := adm.ListTransactions(ctx, pids, []string{stateOngoing})
 	if err != nil && len(txns) == 0 {
 		return nil, fmt.Errorf("listing transactions: %w", err)
 	}
