@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"sync"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -28,62 +26,6 @@ var (
 	// {"offsets":[{"partition":{...},"offset":{...}|null}]}.
 	ErrBadOffsets = errors.New("invalid offsets")
 )
-
-// adminState is the worker's record of what operators asked for beyond the
-// running connectors: the configs as given (with ${env:…} references
-// unresolved, for display) and the connectors stopped with StopConnector.
-type adminState struct {
-	mu      sync.Mutex // serialises the operations that start or stop connectors
-	dataMu  sync.Mutex // guards the maps
-	raw     map[string]connector.Config
-	stopped map[string]stoppedConnector
-}
-
-type stoppedConnector struct {
-	raw   connector.Config
-	class string
-	tasks int // tasks the connector had when it was stopped
-}
-
-func (a *adminState) rawConfig(name string) (connector.Config, bool) {
-	a.dataMu.Lock()
-	defer a.dataMu.Unlock()
-	c, ok := a.raw[name]
-	return c, ok
-}
-
-func (a *adminState) setRaw(name string, c connector.Config) {
-	a.dataMu.Lock()
-	defer a.dataMu.Unlock()
-	if a.raw == nil {
-		a.raw = map[string]connector.Config{}
-	}
-	if c == nil {
-		delete(a.raw, name)
-		return
-	}
-	a.raw[name] = c.Clone()
-}
-
-func (a *adminState) stoppedOne(name string) (stoppedConnector, bool) {
-	a.dataMu.Lock()
-	defer a.dataMu.Unlock()
-	s, ok := a.stopped[name]
-	return s, ok
-}
-
-func (a *adminState) setStopped(name string, s *stoppedConnector) {
-	a.dataMu.Lock()
-	defer a.dataMu.Unlock()
-	if a.stopped == nil {
-		a.stopped = map[string]stoppedConnector{}
-	}
-	if s == nil {
-		delete(a.stopped, name)
-		return
-	}
-	a.stopped[name] = *s
-}
 
 // TransactionalID returns the transactional.id of a connector's task:
 // <group>-<connector>-<task>.
@@ -111,46 +53,21 @@ func (w *Worker) ClusterID(ctx context.Context) (string, error) {
 	return md.Cluster, nil
 }
 
-func (w *Worker) running(name string) (*connectorRun, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	cr, ok := w.connectors[name]
-	return cr, ok
-}
-
 // Connectors returns every connector the worker knows, running,
 // paused or stopped, sorted.
-func (w *Worker) Connectors() []string {
-	names := w.runningNames()
-	w.admin.dataMu.Lock()
-	for n := range w.admin.stopped {
-		names = append(names, n)
-	}
-	w.admin.dataMu.Unlock()
-	sort.Strings(names)
-	return compactSorted(names)
-}
-
-func compactSorted(s []string) []string {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
-}
+func (w *Worker) Connectors() []string { return w.names(false) }
 
 // Status returns a connector's state and its tasks', stopped connectors
 // included (STOPPED, without tasks, as KIP-875 shows them).
 func (w *Worker) Status(name string) (ConnectorStatus, error) {
-	if st, err := w.runningStatus(name); err == nil {
-		return st, nil
+	rec, cr := w.record(name)
+	switch {
+	case rec == nil:
+		return ConnectorStatus{}, fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	case cr == nil:
+		return ConnectorStatus{Name: name, Class: rec.class, State: StateStopped}, nil
 	}
-	if s, ok := w.admin.stoppedOne(name); ok {
-		return ConnectorStatus{Name: name, Class: s.class, State: StateStopped}, nil
-	}
-	return ConnectorStatus{}, fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	return w.runningStatus(cr), nil
 }
 
 // Statuses returns the status of every connector, sorted by name.
@@ -182,26 +99,23 @@ type TaskInfo struct {
 // Info returns a connector's config and its tasks' configs, redacted with
 // the plugin's spec (TypePassword keys, and keys that look like secrets).
 func (w *Worker) Info(name string) (ConnectorInfo, error) {
-	if cr, ok := w.running(name); ok {
-		spec := connector.CommonSpec().Merge(cr.plugin.Spec)
-		raw, ok := w.admin.rawConfig(name)
-		if !ok {
-			raw = cr.config
-		}
-		info := ConnectorInfo{Name: name, Class: cr.settings.Class, Config: spec.Redact(raw)}
-		for _, t := range cr.tasks {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rec := w.connectors[name]
+	if rec == nil {
+		return ConnectorInfo{}, fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	}
+	spec := connector.CommonSpec()
+	if p, err := w.plugins.Lookup(rec.class); err == nil {
+		spec = spec.Merge(p.Spec)
+	}
+	info := ConnectorInfo{Name: name, Class: rec.class, Config: spec.Redact(rec.raw)}
+	if rec.run != nil {
+		for _, t := range rec.run.sortedTasks() {
 			info.Tasks = append(info.Tasks, TaskInfo{ID: t.id, Config: spec.Redact(t.cfg)})
 		}
-		return info, nil
 	}
-	if s, ok := w.admin.stoppedOne(name); ok {
-		spec := connector.CommonSpec()
-		if p, err := w.plugins.Lookup(s.class); err == nil {
-			spec = spec.Merge(p.Spec)
-		}
-		return ConnectorInfo{Name: name, Class: s.class, Config: spec.Redact(s.raw)}, nil
-	}
-	return ConnectorInfo{}, fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	return info, nil
 }
 
 // CheckConfig resolves a raw connector config's references and validates
@@ -219,24 +133,31 @@ func (w *Worker) CheckConfig(raw connector.Config) (connector.Config, connector.
 // ${env:…} and ${file:…} references are resolved to run it, and kept as
 // they are for display).
 func (w *Worker) CreateConnector(ctx context.Context, raw connector.Config) error {
-	w.admin.mu.Lock()
-	defer w.admin.mu.Unlock()
-	return w.createLocked(ctx, raw)
-}
-
-func (w *Worker) createLocked(ctx context.Context, raw connector.Config) error {
+	w.opMu.Lock()
+	defer w.opMu.Unlock()
 	name := raw[connector.KeyName]
-	if _, ok := w.admin.stoppedOne(name); ok {
+	if rec, _ := w.record(name); rec != nil {
 		return fmt.Errorf("%w: %s", ErrConnectorExists, name)
 	}
+	return w.launch(ctx, raw, false)
+}
+
+// launch starts a connector from raw and records it, running (paused if
+// asked). Call with opMu held; the connector must not be running.
+func (w *Worker) launch(ctx context.Context, raw connector.Config, paused bool) error {
+	name := raw[connector.KeyName]
 	resolved, err := ResolveRefs(raw)
 	if err != nil {
 		return fmt.Errorf("connector %q: invalid config:\n%w", name, err)
 	}
-	if err := w.startConnector(ctx, resolved); err != nil {
+	cr, err := w.startConnector(ctx, resolved)
+	if err != nil {
 		return err
 	}
-	w.admin.setRaw(name, raw)
+	cr.gate.set(paused)
+	w.mu.Lock()
+	w.connectors[name] = &connectorRecord{raw: raw.Clone(), class: cr.settings.Class, run: cr}
+	w.mu.Unlock()
 	return nil
 }
 
@@ -246,21 +167,20 @@ func (w *Worker) createLocked(ctx context.Context, raw connector.Config) error {
 // config is validated before anything is stopped.
 func (w *Worker) PutConnectorConfig(ctx context.Context, raw connector.Config) (created bool, err error) {
 	name := raw[connector.KeyName]
-	w.admin.mu.Lock()
-	defer w.admin.mu.Unlock()
-	_, isRunning := w.running(name)
-	s, isStopped := w.admin.stoppedOne(name)
-	if !isRunning && !isStopped {
-		return true, w.createLocked(ctx, raw)
+	w.opMu.Lock()
+	defer w.opMu.Unlock()
+	rec, cr := w.record(name)
+	if rec == nil {
+		return true, w.launch(ctx, raw, false)
 	}
 	_, p, err := w.CheckConfig(raw)
 	if err != nil {
 		return false, fmt.Errorf("connector %q: invalid config:\n%w", name, err)
 	}
-	if isStopped {
-		s.raw, s.class = raw.Clone(), p.Class
-		w.admin.setStopped(name, &s)
-		w.admin.setRaw(name, raw)
+	if cr == nil {
+		w.mu.Lock()
+		rec.raw, rec.class = raw.Clone(), p.Class
+		w.mu.Unlock()
 		return false, nil
 	}
 	return false, w.restartLocked(ctx, name, raw)
@@ -268,29 +188,24 @@ func (w *Worker) PutConnectorConfig(ctx context.Context, raw connector.Config) (
 
 // restartLocked stops a running connector and starts it again with raw,
 // keeping it paused if it was. If raw fails to start, the previous config
-// is started again and the error returned.
+// is started again and the error returned. Call with opMu held.
 func (w *Worker) restartLocked(ctx context.Context, name string, raw connector.Config) error {
-	cr, ok := w.running(name)
-	if !ok {
+	rec, cr := w.record(name)
+	if cr == nil {
 		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
 	}
-	paused := cr.ctl.gate.isPaused()
-	old, ok := w.admin.rawConfig(name)
-	if !ok {
-		old = cr.config
-	}
-	if err := w.shutdown(name); err != nil {
+	paused := cr.gate.isPaused()
+	w.mu.Lock()
+	old := rec.raw
+	w.mu.Unlock()
+	w.detach(name, true)
+	if err := w.closeRun(cr); err != nil {
 		w.log.Warn("stopping connector for a restart", zap.String("connector", name), zap.Error(err))
 	}
-	err := w.createLocked(ctx, raw)
+	err := w.launch(ctx, raw, paused)
 	if err != nil && !sameConfig(raw, old) {
-		if rerr := w.createLocked(ctx, old); rerr != nil {
+		if rerr := w.launch(ctx, old, paused); rerr != nil {
 			return errors.Join(err, fmt.Errorf("starting the previous config again: %w", rerr))
-		}
-	}
-	if paused {
-		if cr, ok := w.running(name); ok {
-			cr.ctl.gate.set(true)
 		}
 	}
 	return err
@@ -311,14 +226,17 @@ func sameConfig(a, b connector.Config) bool {
 // DeleteConnector stops a connector (each task committing its open
 // transaction) and forgets it. Its committed offsets stay in Kafka.
 func (w *Worker) DeleteConnector(name string) error {
-	w.admin.mu.Lock()
-	defer w.admin.mu.Unlock()
-	if _, ok := w.admin.stoppedOne(name); ok {
-		w.admin.setStopped(name, nil)
-	} else if err := w.shutdown(name); err != nil {
-		return err
+	w.opMu.Lock()
+	defer w.opMu.Unlock()
+	cr, ok := w.detach(name, true)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
 	}
-	w.admin.setRaw(name, nil)
+	if cr != nil {
+		if err := w.closeRun(cr); err != nil {
+			return err
+		}
+	}
 	if w.cfg.observer != nil {
 		w.cfg.observer.Forget(name)
 	}
@@ -327,27 +245,22 @@ func (w *Worker) DeleteConnector(name string) error {
 }
 
 // PauseConnector pauses a connector's tasks: each commits its open
-// transaction and stops polling until resumed.
+// transaction and stops polling until resumed. A stopped connector is
+// started with its tasks paused.
 func (w *Worker) PauseConnector(name string) error {
-	w.admin.mu.Lock()
-	defer w.admin.mu.Unlock()
-	cr, ok := w.running(name)
-	if !ok {
-		// A stopped connector is started with its tasks paused.
-		s, stopped := w.admin.stoppedOne(name)
-		if !stopped {
-			return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
-		}
-		w.admin.setStopped(name, nil)
-		if err := w.createLocked(context.Background(), s.raw); err != nil {
-			w.admin.setStopped(name, &s)
+	w.opMu.Lock()
+	defer w.opMu.Unlock()
+	rec, cr := w.record(name)
+	switch {
+	case rec == nil:
+		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	case cr == nil:
+		if err := w.launch(context.Background(), rec.raw, true); err != nil {
 			return err
 		}
-		if cr, ok = w.running(name); !ok {
-			return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
-		}
+	default:
+		cr.gate.set(true)
 	}
-	cr.ctl.gate.set(true)
 	w.log.Info("connector paused", zap.String("connector", name))
 	return nil
 }
@@ -356,20 +269,18 @@ func (w *Worker) PauseConnector(name string) error {
 // from its config (its tasks then read the committed offsets, as altered
 // while it was stopped).
 func (w *Worker) ResumeConnector(ctx context.Context, name string) error {
-	w.admin.mu.Lock()
-	defer w.admin.mu.Unlock()
-	if cr, ok := w.running(name); ok {
-		cr.ctl.gate.set(false)
+	w.opMu.Lock()
+	defer w.opMu.Unlock()
+	rec, cr := w.record(name)
+	switch {
+	case rec == nil:
+		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	case cr != nil:
+		cr.gate.set(false)
 		w.log.Info("connector resumed", zap.String("connector", name))
 		return nil
 	}
-	s, ok := w.admin.stoppedOne(name)
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
-	}
-	w.admin.setStopped(name, nil)
-	if err := w.createLocked(ctx, s.raw); err != nil {
-		w.admin.setStopped(name, &s)
+	if err := w.launch(ctx, rec.raw, false); err != nil {
 		return err
 	}
 	w.log.Info("stopped connector started again", zap.String("connector", name))
@@ -381,23 +292,17 @@ func (w *Worker) ResumeConnector(ctx context.Context, name string) error {
 // connector stays known, in the STOPPED state, until resumed or deleted.
 // Only a stopped connector's offsets can be altered.
 func (w *Worker) StopConnector(name string) error {
-	w.admin.mu.Lock()
-	defer w.admin.mu.Unlock()
-	if _, ok := w.admin.stoppedOne(name); ok {
-		return nil
-	}
-	cr, ok := w.running(name)
+	w.opMu.Lock()
+	defer w.opMu.Unlock()
+	// Detached but kept: it shows as STOPPED at once, never as deleted.
+	cr, ok := w.detach(name, false)
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
 	}
-	raw, ok := w.admin.rawConfig(name)
-	if !ok {
-		raw = cr.config
+	if cr == nil {
+		return nil
 	}
-	// Known as stopped before it leaves the running set, so it never
-	// looks deleted.
-	w.admin.setStopped(name, &stoppedConnector{raw: raw.Clone(), class: cr.settings.Class, tasks: len(cr.tasks)})
-	if err := w.shutdown(name); err != nil {
+	if err := w.closeRun(cr); err != nil {
 		return err
 	}
 	w.log.Info("connector stopped; its offsets can now be altered", zap.String("connector", name))
@@ -427,51 +332,42 @@ func (w *Worker) RestartConnector(ctx context.Context, name string, includeTasks
 		}
 		return nil
 	}
-	w.admin.mu.Lock()
-	defer w.admin.mu.Unlock()
-	if _, ok := w.admin.stoppedOne(name); ok {
+	w.opMu.Lock()
+	defer w.opMu.Unlock()
+	rec, cr := w.record(name)
+	switch {
+	case rec == nil:
+		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	case cr == nil:
 		return nil // Connect leaves a stopped connector stopped
 	}
-	raw, ok := w.admin.rawConfig(name)
-	if !ok {
-		cr, running := w.running(name)
-		if !running {
-			return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
-		}
-		raw = cr.config
-	}
+	w.mu.Lock()
+	raw := rec.raw
+	w.mu.Unlock()
 	return w.restartLocked(ctx, name, raw)
 }
 
-// RestartTask restarts one task: a running task commits its open
+// RestartTask restarts one task run here: a running task commits its open
 // transaction and stops first; a failed one is started again. Either way
 // it resumes from the offsets committed in Kafka.
 func (w *Worker) RestartTask(name string, id int) error {
-	w.admin.mu.Lock()
-	defer w.admin.mu.Unlock()
+	w.opMu.Lock()
+	defer w.opMu.Unlock()
 	cr, ok := w.running(name)
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
 	}
-	if id < 0 || id >= len(cr.tasks) {
-		return fmt.Errorf("%w: %s task %d (it has %d)", ErrUnknownTask, name, id, len(cr.tasks))
+	w.mu.Lock()
+	t, ok := cr.tasks[id]
+	n := cr.taskCount
+	w.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s task %d (it has %d)", ErrUnknownTask, name, id, n)
 	}
-	cr.ctl.mu.Lock()
-	h := cr.ctl.tasks[id]
-	cr.ctl.mu.Unlock()
-	if h.cancel != nil {
-		h.cancel()
-		<-h.done
-	}
-	// Start it under w.mu, only while the connector is still running:
-	// StopConnector removes it from the map under w.mu before it waits for
-	// the tasks, so the new goroutine is always waited for.
+	w.stopTaskGoroutine(cr, id)
+	// opMu keeps the connector running meanwhile: every stop takes it.
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.connectors[name] != cr || cr.ctl.runCtx.Err() != nil {
-		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
-	}
-	t := cr.tasks[id]
 	t.setState(StateRestarting, "")
 	t.log.Info("task restarted by request")
 	cr.startTask(t)

@@ -7,55 +7,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// This file holds how a running connector is controlled: each task runs
-// under its own context (so it can be restarted alone), and a pause gate
-// holds the tasks while the connector is paused.
-
-// controls is a running connector's handles: the context its tasks run
-// under, each task's cancel, and the pause gate the tasks wait on.
-type controls struct {
-	runCtx context.Context
-	gate   pauseGate
-	mu     sync.Mutex
-	tasks  map[int]taskHandle
-}
-
-type taskHandle struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func newControls(runCtx context.Context) *controls {
-	return &controls{runCtx: runCtx, tasks: map[int]taskHandle{}}
-}
-
-// paused reports whether the connector's tasks are held.
-func (c *controls) paused() bool { return c != nil && c.gate.isPaused() }
-
-// state is the connector's own state: PAUSED while its gate is shut.
-func (c *controls) state() State {
-	if c.paused() {
-		return StatePaused
-	}
-	return StateRunning
-}
-
-// startTask runs t in its own goroutine under a context of its own, so it
-// can be restarted alone.
-func (cr *connectorRun) startTask(t *taskRunner) {
-	ctx, cancel := context.WithCancel(cr.ctl.runCtx)
-	done := make(chan struct{})
-	cr.ctl.mu.Lock()
-	cr.ctl.tasks[t.id] = taskHandle{cancel: cancel, done: done}
-	cr.ctl.mu.Unlock()
-	cr.wg.Add(1)
-	go func() {
-		defer cr.wg.Done()
-		defer close(done)
-		defer cancel()
-		t.run(ctx)
-	}()
-}
+// This file holds the pause gate: it holds a connector's tasks while the
+// connector is paused.
 
 // pauseGate holds tasks while their connector is paused.
 type pauseGate struct {
@@ -108,7 +61,7 @@ func (r *taskRunner) pause(ctx, hard context.Context, cl *kgo.Client, t *txn) er
 	}
 	r.setState(StatePaused, "")
 	r.log.Info("task paused")
-	r.cr.ctl.gate.wait(ctx)
+	r.cr.gate.wait(ctx)
 	if ctx.Err() == nil {
 		r.setState(StateRunning, "")
 		r.log.Info("task resumed")

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
 	"sort"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
@@ -145,20 +143,9 @@ func (ow OffsetWriter) Reset(ctx context.Context) error {
 // id the broker knows for it), then writes what records returns, in one
 // transaction under task 0's id.
 func (ow OffsetWriter) write(ctx context.Context, records func(context.Context) ([]*kgo.Record, error)) error {
-	ids := map[string]bool{}
-	for i := 1; i < max(ow.Tasks, 1); i++ {
-		ids[TransactionalID(ow.Group, ow.Connector, i)] = true
-	}
-	known, err := ConnectorTransactions(ctx, ow.Kafka, ow.Group, ow.Connector)
-	if err != nil {
-		return err
-	}
-	for _, t := range known {
-		ids[t.ID] = true
-	}
 	id := TransactionalID(ow.Group, ow.Connector, 0)
-	delete(ids, id) // fenced by the writer itself
-	if err := FenceTransactionalIDs(ctx, ow.Kafka, slices.Collect(maps.Keys(ids))...); err != nil {
+	// Task 0's id is fenced by the writer itself.
+	if err := FenceConnector(ctx, ow.Kafka, ow.Group, ow.Connector, ow.Tasks, id); err != nil {
 		return err
 	}
 	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, ow.Kafka...), kgo.TransactionalID(id))...)
@@ -197,16 +184,18 @@ func (w *Worker) Offsets(ctx context.Context, name string) (ConnectorOffsets, er
 
 // offsetWriter returns the writer of a stopped connector's offsets.
 func (w *Worker) offsetWriter(name string) (OffsetWriter, error) {
-	s, ok := w.admin.stoppedOne(name)
-	if !ok {
-		if _, running := w.running(name); running {
-			return OffsetWriter{}, fmt.Errorf("%w: connectors must be in the STOPPED state before their offsets can be modified; "+
-				"stop %s first with PUT /connectors/%s/stop", ErrNotStopped, name, name)
-		}
+	rec, cr := w.record(name)
+	switch {
+	case rec == nil:
 		return OffsetWriter{}, fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	case cr != nil:
+		return OffsetWriter{}, fmt.Errorf("%w: connectors must be in the STOPPED state before their offsets can be modified; "+
+			"stop %s first with PUT /connectors/%s/stop", ErrNotStopped, name, name)
 	}
-	tasks := s.tasks
-	if resolved, err := ResolveRefs(s.raw); err == nil {
+	w.mu.Lock()
+	tasks, raw := rec.stoppedTasks, rec.raw
+	w.mu.Unlock()
+	if resolved, err := ResolveRefs(raw); err == nil {
 		if full, _, err := connector.ValidateConnector(w.plugins, resolved); err == nil {
 			tasks = max(tasks, connector.ParseSettings(full).TasksMax)
 		}
@@ -217,8 +206,8 @@ func (w *Worker) offsetWriter(name string) (OffsetWriter, error) {
 // AlterOffsets writes offsets for a STOPPED connector (KIP-875's PATCH):
 // when it is resumed, its tasks start from them.
 func (w *Worker) AlterOffsets(ctx context.Context, name string, offs ConnectorOffsets) error {
-	w.admin.mu.Lock()
-	defer w.admin.mu.Unlock()
+	w.opMu.Lock()
+	defer w.opMu.Unlock()
 	ow, err := w.offsetWriter(name)
 	if err != nil {
 		return err
@@ -233,8 +222,8 @@ func (w *Worker) AlterOffsets(ctx context.Context, name string, offs ConnectorOf
 // ResetOffsets deletes every offset of a STOPPED connector (KIP-875's
 // DELETE): when it is resumed, its tasks start from the beginning.
 func (w *Worker) ResetOffsets(ctx context.Context, name string) error {
-	w.admin.mu.Lock()
-	defer w.admin.mu.Unlock()
+	w.opMu.Lock()
+	defer w.opMu.Unlock()
 	ow, err := w.offsetWriter(name)
 	if err != nil {
 		return err

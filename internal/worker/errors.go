@@ -75,3 +75,24 @@ func (e *timedOutError) Error() string {
 }
 
 func (e *timedOutError) Unwrap() error { return ErrTransactionTimedOut }
+
+// ForwardError means this worker cannot do a request itself: another
+// worker of the cluster must (the leader for config writes, a task's owner
+// for its restart). The REST API forwards the request to URL, as Kafka
+// Connect's workers do. An empty URL means no such worker is known yet (a
+// rebalance is under way): the request is answered 409, to be retried.
+type ForwardError struct {
+	URL    string // the base URL of the worker to ask, e.g. http://10.0.0.5:8083
+	Reason string // what only that worker may do
+}
+
+func (e *ForwardError) Error() string {
+	if e.URL == "" {
+		return "cannot complete the request during a worker group rebalance (" + e.Reason + "); retry"
+	}
+	return e.Reason + ": forwarded to " + e.URL
+}
+
+// IsFenced reports whether err means a transactional producer was fenced
+// (another instance initialised its id).
+func IsFenced(err error) bool { return isFenced(err) }

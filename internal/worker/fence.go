@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -101,6 +102,27 @@ func FenceTransactionalIDs(ctx context.Context, opts []kgo.Opt, ids ...string) e
 	return errors.Join(errs...)
 }
 
+// FenceConnector fences every task id of conn in group: tasks 0..tasks-1
+// and every id the broker knows for the connector, but those in except.
+// Afterwards no earlier owner of any of them can write again.
+func FenceConnector(ctx context.Context, opts []kgo.Opt, group, conn string, tasks int, except ...string) error {
+	ids := map[string]bool{}
+	for i := range tasks {
+		ids[TransactionalID(group, conn, i)] = true
+	}
+	known, err := ConnectorTransactions(ctx, opts, group, conn)
+	if err != nil {
+		return err
+	}
+	for _, t := range known {
+		ids[t.ID] = true
+	}
+	for _, id := range except {
+		delete(ids, id)
+	}
+	return FenceTransactionalIDs(ctx, opts, slices.Sorted(maps.Keys(ids))...)
+}
+
 func fenceOne(ctx context.Context, opts []kgo.Opt, id string) error {
 	cl, err := kgo.NewClient(append(slices.Clone(opts), kgo.TransactionalID(id))...)
 	if err != nil {
@@ -195,13 +217,22 @@ func (w *Worker) blockingIDs(ctx context.Context, waiting []readback.Waiting) ([
 	return ids, nil
 }
 
-// liveTxnIDs returns the transactional ids of every task this worker runs.
+// liveTxnIDs returns the transactional ids of every task this worker runs,
+// and in distributed mode of every task the cluster runs.
 func (w *Worker) liveTxnIDs() map[string]bool {
+	out := map[string]bool{}
+	if w.cfg.clusterIDs != nil { // outside mu: the herder's callback takes its own lock
+		for id := range w.cfg.clusterIDs() {
+			out[id] = true
+		}
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := map[string]bool{}
-	for _, cr := range w.connectors {
-		for _, t := range cr.tasks {
+	for _, rec := range w.connectors {
+		if rec.run == nil {
+			continue
+		}
+		for _, t := range rec.run.tasks {
 			out[t.txnID] = true
 		}
 	}

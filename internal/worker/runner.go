@@ -285,7 +285,7 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 			// Graceful stop: commit what was produced, within the shutdown timeout.
 			return r.commit(hard, cl, t)
 		}
-		if r.cr.ctl.paused() {
+		if r.cr.gate.isPaused() {
 			if err := r.pause(ctx, hard, cl, t); err != nil {
 				return err
 			}

@@ -21,18 +21,20 @@ const (
 
 // ConnectorStatus is a connector's state and its tasks'.
 type ConnectorStatus struct {
-	Name  string
-	Class string
-	State State
-	Tasks []TaskStatus
+	Name     string
+	Class    string
+	State    State
+	WorkerID string // the worker that reports it (host:port); empty = this one
+	Tasks    []TaskStatus
 }
 
 // TaskStatus is one task's state, the error that failed it, and its counters.
 type TaskStatus struct {
-	ID    int
-	State State
-	Trace string // why the task failed, for FAILED
-	Stats TaskStats
+	ID       int
+	State    State
+	Trace    string // why the task failed, for FAILED
+	WorkerID string // the worker that runs it (host:port); empty = this one
+	Stats    TaskStats
 }
 
 // TaskStats are a task's counters since the worker started it.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +40,8 @@ type workerConfig struct {
 	pollMax         time.Duration
 	txnTimeout      time.Duration
 	observer        Observer // metrics; nil = none (see observer.go)
+	noPresence      bool     // the membership is a distributed herder's
+	clusterIDs      func() map[string]bool
 }
 
 // Option configures a Worker.
@@ -91,6 +92,18 @@ func WithTransactionTimeout(d time.Duration) Option {
 	return func(c *workerConfig) { c.txnTimeout = d }
 }
 
+// WithoutPresence makes the worker skip its standalone membership of the
+// group (presence.go): a distributed herder's membership takes its place.
+func WithoutPresence() Option { return func(c *workerConfig) { c.noPresence = true } }
+
+// WithClusterTaskIDs gives the transactional ids of every task the cluster
+// runs, on any worker. The offsets read never fences those ids when it
+// waits on their transactions: they are live elsewhere, and end their
+// transactions within their interval.
+func WithClusterTaskIDs(ids func() map[string]bool) Option {
+	return func(c *workerConfig) { c.clusterIDs = ids }
+}
+
 // Worker runs connectors and their tasks. It holds no state a task needs
 // after a move to another worker: offsets live in Kafka, and each task's
 // transactional id fences its previous owner.
@@ -99,10 +112,11 @@ type Worker struct {
 	plugins *connector.Plugins
 	log     *zap.Logger
 
+	// opMu serialises operations; mu guards connectors (see connectors.go).
+	opMu       sync.Mutex
 	mu         sync.Mutex
-	connectors map[string]*connectorRun
+	connectors map[string]*connectorRecord
 	presence   *kgo.Client // the worker's membership in its group (presence.go)
-	admin      adminState  // operators' requests: raw configs, stopped connectors (admin.go)
 }
 
 // New returns a worker for plugins. Call Start before adding connectors.
@@ -126,7 +140,7 @@ func New(plugins *connector.Plugins, opts ...Option) (*Worker, error) {
 	if len(c.kafka) == 0 {
 		return nil, errors.New("worker: no Kafka options (WithKafka with seed brokers)")
 	}
-	return &Worker{cfg: c, plugins: plugins, log: c.logger, connectors: map[string]*connectorRun{}}, nil
+	return &Worker{cfg: c, plugins: plugins, log: c.logger, connectors: map[string]*connectorRecord{}}, nil
 }
 
 // Start creates the offsets topic (compacted) if it is missing, refuses one
@@ -144,7 +158,16 @@ func (w *Worker) Start(ctx context.Context) error {
 	if err := w.checkOffsetsCompacted(ctx); err != nil {
 		return err
 	}
+	if w.cfg.noPresence {
+		return nil
+	}
 	return w.joinPresence()
+}
+
+// EnsureTopic creates a topic if it is missing (compacted if asked) and
+// waits until every partition has a leader.
+func (w *Worker) EnsureTopic(ctx context.Context, name string, partitions int32, replication int16, compact bool) error {
+	return w.ensureTopics(ctx, []topicToCreate{{name: name, partitions: partitions, replication: replication, compact: compact}})
 }
 
 // checkOffsetsCompacted refuses an offsets topic that is not compacted, as
@@ -259,82 +282,37 @@ func waitTopicsReady(ctx context.Context, adm *kadm.Client, topics []topicToCrea
 	}
 }
 
-// connectorRun is one running connector and its tasks.
-type connectorRun struct {
-	name     string
-	config   connector.Config
-	settings connector.Settings
-	plugin   connector.Plugin
-	conn     connector.Connector
-	tasks    []*taskRunner
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	ctl      *controls      // per-task cancels and the pause gate (admin.go)
-	maxBytes map[string]int // max.message.bytes of each topic; read-only once running
-}
-
-// startConnector validates cfg, starts the connector, creates its topics,
-// registers its schemas and starts its tasks.
-func (w *Worker) startConnector(ctx context.Context, cfg connector.Config) error {
-	full, plugin, err := connector.ValidateConnector(w.plugins, cfg)
+// startConnector starts a connector from a resolved config: its instance,
+// topics and schemas, then every task of its task set. Call with opMu held;
+// the connector must not be running.
+func (w *Worker) startConnector(ctx context.Context, cfg connector.Config) (*connectorRun, error) {
+	cr, err := w.openConnector(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("connector %q: invalid config:\n%w", cfg[connector.KeyName], err)
+		return nil, err
 	}
-	set := connector.ParseSettings(full)
-	if err := w.checkBoundary(set); err != nil {
-		return fmt.Errorf("connector %q: invalid config:\n%w", set.Name, err)
+	fail := func(err error) (*connectorRun, error) {
+		cr.cancel()
+		_ = cr.conn.Stop()
+		return nil, fmt.Errorf("connector %s: %w", cr.name, err)
 	}
-	w.mu.Lock()
-	_, exists := w.connectors[set.Name]
-	w.mu.Unlock()
-	if exists {
-		return fmt.Errorf("%w: %s", ErrConnectorExists, set.Name)
-	}
-	log := w.log.With(zap.String("connector", set.Name))
-	conn := plugin.New(log)
-	if err := conn.Start(ctx, full); err != nil {
-		return fmt.Errorf("starting connector %s: %w", set.Name, err)
-	}
-	maxBytes, err := w.prepareTopics(ctx, set, conn.Topics())
+	taskCfgs, err := cr.conn.TaskConfigs(cr.settings.TasksMax)
 	if err != nil {
-		_ = conn.Stop()
-		return fmt.Errorf("connector %s: %w", set.Name, err)
-	}
-	taskCfgs, err := conn.TaskConfigs(set.TasksMax)
-	if err != nil {
-		_ = conn.Stop()
-		return fmt.Errorf("connector %s: splitting work into tasks: %w", set.Name, err)
+		return fail(fmt.Errorf("splitting work into tasks: %w", err))
 	}
 	// Before any task reads offsets: end the transactions a previous task
 	// set left open (a crash, a lowered tasks.max), so neither the offsets
 	// read nor any consumer of the data topics waits for their timeout.
-	if err := w.fenceConnector(ctx, set.Name); err != nil {
-		_ = conn.Stop()
-		return fmt.Errorf("connector %s: fencing the previous task set: %w", set.Name, err)
-	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	cr := &connectorRun{name: set.Name, config: full, settings: set, plugin: plugin, conn: conn, cancel: cancel, ctl: newControls(runCtx), maxBytes: maxBytes}
-	for i, tc := range taskCfgs {
-		tc = tc.Clone()
-		tc[connector.KeyTaskIndex] = fmt.Sprint(i)
-		tc[connector.KeyTaskCount] = fmt.Sprint(len(taskCfgs))
-		cr.tasks = append(cr.tasks, newTaskRunner(w, cr, i, tc))
+	if err := w.fenceConnector(ctx, cr.name); err != nil {
+		return fail(fmt.Errorf("fencing the previous task set: %w", err))
 	}
 	w.mu.Lock()
-	if _, exists := w.connectors[set.Name]; exists {
-		w.mu.Unlock()
-		cancel()
-		_ = conn.Stop()
-		return fmt.Errorf("%w: %s", ErrConnectorExists, set.Name)
+	for i, tc := range taskCfgs {
+		cr.startTask(w.addTask(cr, i, len(taskCfgs), tc))
 	}
-	w.connectors[set.Name] = cr
 	w.mu.Unlock()
-	for _, t := range cr.tasks {
-		cr.startTask(t)
-	}
-	log.Info("connector started", zap.String("class", set.Class), zap.Int("tasks", len(cr.tasks)),
-		zap.String("transaction.boundary", set.Boundary))
-	return nil
+	w.log.Info("connector started", zap.String("connector", cr.name), zap.String("class", cr.settings.Class),
+		zap.Int("tasks", len(taskCfgs)), zap.String("transaction.boundary", cr.settings.Boundary))
+	return cr, nil
 }
 
 // checkBoundary refuses a transaction interval that cannot fit in the
@@ -377,62 +355,17 @@ func (w *Worker) prepareTopics(ctx context.Context, set connector.Settings, spec
 	return w.topicLimits(ctx, names)
 }
 
-// shutdown stops a running connector's tasks, each committing its open
-// transaction within the shutdown timeout, then the connector instance,
-// and forgets it (StopConnector and DeleteConnector build on it).
-func (w *Worker) shutdown(name string) error {
-	w.mu.Lock()
-	cr, ok := w.connectors[name]
-	delete(w.connectors, name)
-	w.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
-	}
-	cr.cancel()
-	cr.wg.Wait()
-	if err := cr.conn.Stop(); err != nil {
-		return fmt.Errorf("stopping connector %s: %w", name, err)
-	}
-	w.log.Info("connector stopped", zap.String("connector", name))
-	return nil
-}
-
 // Close stops every connector. Each task commits its open transaction
 // within the shutdown timeout; the rest is aborted by the broker.
 func (w *Worker) Close() error {
+	w.opMu.Lock()
+	defer w.opMu.Unlock()
 	var errs []error
-	for _, name := range w.runningNames() {
-		if err := w.shutdown(name); err != nil {
-			errs = append(errs, err)
+	for _, name := range w.names(true) {
+		if cr, _ := w.detach(name, true); cr != nil {
+			errs = append(errs, w.closeRun(cr))
 		}
 	}
 	w.leavePresence()
 	return errors.Join(errs...)
-}
-
-// runningNames returns the names of the running connectors, sorted.
-func (w *Worker) runningNames() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := make([]string, 0, len(w.connectors))
-	for n := range w.connectors {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// runningStatus returns a running connector's state and each task's.
-func (w *Worker) runningStatus(name string) (ConnectorStatus, error) {
-	w.mu.Lock()
-	cr, ok := w.connectors[name]
-	w.mu.Unlock()
-	if !ok {
-		return ConnectorStatus{}, fmt.Errorf("%w: %s", ErrUnknownConnector, name)
-	}
-	st := ConnectorStatus{Name: name, Class: cr.settings.Class, State: cr.ctl.state()}
-	for _, t := range cr.tasks {
-		st.Tasks = append(st.Tasks, t.status())
-	}
-	return st, nil
 }

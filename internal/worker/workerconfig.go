@@ -35,6 +35,19 @@ const (
 	WKeySSLCAFile        = "ssl.truststore.location" // a PEM file of CA certificates
 	WKeySSLCertFile      = "ssl.keystore.location"   // a PEM file holding the client certificate and key
 	WKeySSLSkipVerify    = "ssl.endpoint.identification.algorithm"
+
+	// Distributed mode only.
+	WKeyConfigTopic      = "config.storage.topic"
+	WKeyConfigRepl       = "config.storage.replication.factor"
+	WKeyStatusTopic      = "status.storage.topic"
+	WKeyStatusParts      = "status.storage.partitions"
+	WKeyStatusRepl       = "status.storage.replication.factor"
+	WKeySessionMs        = "session.timeout.ms"
+	WKeyHeartbeatMs      = "heartbeat.interval.ms"
+	WKeyRebalanceMs      = "rebalance.timeout.ms"
+	WKeyAdvertisedHost   = "rest.advertised.host.name"
+	WKeyAdvertisedPort   = "rest.advertised.port"
+	WKeyAdvertisedScheme = "rest.advertised.listener"
 )
 
 // WorkerSpec is the spec of a worker's properties file.
@@ -57,6 +70,17 @@ func WorkerSpec() connector.ConfigSpec {
 		{Name: WKeySSLCAFile, Type: connector.TypeString, Default: "", Doc: "PEM file of CA certificates to trust (default: the system's)"},
 		{Name: WKeySSLCertFile, Type: connector.TypeString, Default: "", Doc: "PEM file with the client certificate and private key, for mutual TLS"},
 		{Name: WKeySSLSkipVerify, Type: connector.TypeString, Default: "https", Allowed: []string{"https", ""}, Doc: "https checks the broker's host name; empty skips it"},
+		{Name: WKeyConfigTopic, Type: connector.TypeString, Default: "connect-configs", Doc: "distributed mode: compacted one-partition topic of connector configs, task configs and target states"},
+		{Name: WKeyConfigRepl, Type: connector.TypeInt, Default: "-1", Min: connector.Min(-1), Doc: "distributed mode: replication factor of the config topic when created; -1 = broker default"},
+		{Name: WKeyStatusTopic, Type: connector.TypeString, Default: "connect-status", Doc: "distributed mode: compacted topic of connector and task states"},
+		{Name: WKeyStatusParts, Type: connector.TypeInt, Default: "5", Min: connector.Min(1), Doc: "distributed mode: partitions of the status topic when created"},
+		{Name: WKeyStatusRepl, Type: connector.TypeInt, Default: "-1", Min: connector.Min(-1), Doc: "distributed mode: replication factor of the status topic when created; -1 = broker default"},
+		{Name: WKeySessionMs, Type: connector.TypeInt, Default: "10000", Min: connector.Min(1000), Doc: "distributed mode: a worker silent this long leaves the group and its tasks start elsewhere"},
+		{Name: WKeyHeartbeatMs, Type: connector.TypeInt, Default: "3000", Min: connector.Min(100), Doc: "distributed mode: how often a worker tells the group coordinator it is alive"},
+		{Name: WKeyRebalanceMs, Type: connector.TypeInt, Default: "60000", Min: connector.Min(1000), Doc: "distributed mode: how long a rebalance waits for every worker to rejoin"},
+		{Name: WKeyAdvertisedHost, Type: connector.TypeString, Default: "", Doc: "distributed mode: host name the other workers reach this one's REST API at (default: the listener's host)"},
+		{Name: WKeyAdvertisedPort, Type: connector.TypeInt, Default: "0", Min: connector.Min(0), Doc: "distributed mode: port the other workers reach this one's REST API at (default: the listener's port)"},
+		{Name: WKeyAdvertisedScheme, Type: connector.TypeString, Default: "http", Allowed: []string{"http", "https"}, Doc: "distributed mode: scheme of the advertised REST URL"},
 	}
 }
 
@@ -67,6 +91,7 @@ type WorkerSettings struct {
 	RegistryURL string
 	TopicPrefix string
 	REST        RESTSettings
+	Distributed DistributedSettings
 	Options     []Option
 	Kafka       []kgo.Opt
 }
@@ -128,6 +153,16 @@ func ParseWorkerConfig(raw connector.Config) (*WorkerSettings, error) {
 		TopicPrefix: cfg.String(WKeyTopicPrefix),
 		REST:        RESTSettings{Addr: addr, AuthToken: cfg.String(WKeyRESTAuthToken), Explicit: explicit},
 		Kafka:       kafka,
+		Distributed: DistributedSettings{
+			ConfigTopic: cfg.String(WKeyConfigTopic), ConfigReplication: int16(cfg.Int(WKeyConfigRepl)),
+			StatusTopic: cfg.String(WKeyStatusTopic), StatusPartitions: int32(cfg.Int(WKeyStatusParts)),
+			StatusReplication: int16(cfg.Int(WKeyStatusRepl)),
+			SessionTimeout:    time.Duration(cfg.Int(WKeySessionMs)) * time.Millisecond,
+			HeartbeatInterval: time.Duration(cfg.Int(WKeyHeartbeatMs)) * time.Millisecond,
+			RebalanceTimeout:  time.Duration(cfg.Int(WKeyRebalanceMs)) * time.Millisecond,
+			AdvertisedHost:    cfg.String(WKeyAdvertisedHost), AdvertisedPort: int(cfg.Int(WKeyAdvertisedPort)),
+			AdvertisedScheme: cfg.String(WKeyAdvertisedScheme),
+		},
 	}
 	ws.Options = []Option{
 		WithKafka(kafka...),
@@ -137,6 +172,23 @@ func ParseWorkerConfig(raw connector.Config) (*WorkerSettings, error) {
 		WithTransactionTimeout(time.Duration(cfg.Int(WKeyTxnTimeoutMs)) * time.Millisecond),
 	}
 	return ws, nil
+}
+
+// DistributedSettings are the settings only distributed mode reads.
+type DistributedSettings struct {
+	ConfigTopic       string
+	ConfigReplication int16
+	StatusTopic       string
+	StatusPartitions  int32
+	StatusReplication int16
+	SessionTimeout    time.Duration
+	HeartbeatInterval time.Duration
+	RebalanceTimeout  time.Duration
+	// AdvertisedHost and AdvertisedPort override the REST listener's
+	// host and port in the URL other workers forward requests to.
+	AdvertisedHost   string
+	AdvertisedPort   int
+	AdvertisedScheme string
 }
 
 // jaasField matches key="value" pairs in a JAAS config line.
