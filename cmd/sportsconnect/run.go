@@ -31,10 +31,22 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
      "synthetic.partitions": "8", "synthetic.events.per.partition": "1000"}}`, stderr)
 	logFormat := fs.String("log-format", logging.FormatAuto, "log format: auto (console on a terminal, else json), json, console")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	mode := fs.String("mode", "standalone", "standalone (one process runs the connectors given on the command line) or distributed "+
+		"(workers sharing group.id divide the connectors created through the REST API)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() < 2 {
+	switch *mode {
+	case "standalone":
+	case "distributed":
+		if fs.NArg() != 1 {
+			fs.Usage()
+			return fmt.Errorf("%w: distributed mode takes only the worker config; create connectors through the REST API", errUsage)
+		}
+	default:
+		return fmt.Errorf("%w: --mode must be standalone or distributed, not %q", errUsage, *mode)
+	}
+	if *mode == "standalone" && fs.NArg() < 2 {
 		fs.Usage()
 		return fmt.Errorf("%w: need a worker config and at least one connector config", errUsage)
 	}
@@ -47,6 +59,9 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	ws, conns, err := loadConfigs(fs.Arg(0), fs.Args()[1:])
 	if err != nil {
 		return err
+	}
+	if *mode == "distributed" {
+		return runDistributed(ctx, ws, log)
 	}
 	src, err := sr.NewClient(sr.URLs(ws.RegistryURL))
 	if err != nil {

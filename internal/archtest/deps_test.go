@@ -45,6 +45,7 @@ func TestProductionImportGraphs(t *testing.T) {
 		"github.com/seed-474f70f7/sportsconnect/internal/worker",
 		"github.com/seed-474f70f7/sportsconnect/internal/rest",
 		"github.com/seed-474f70f7/sportsconnect/internal/cluster",
+		"github.com/seed-474f70f7/sportsconnect/internal/distributed",
 		"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena",
 		"github.com/seed-474f70f7/sportsconnect/internal/provider/saba",
 		"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz",

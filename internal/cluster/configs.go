@@ -72,6 +72,12 @@ type ConnectorState struct {
 	Config map[string]string
 	Target string              // TargetStarted unless set
 	Tasks  []map[string]string // the last committed task set; nil before the first
+	// TasksVersion is the offset of the commit record of Tasks (-1 before
+	// the first): tasks of different versions never run at once.
+	TasksVersion int64
+	// MaxTasks is the largest task count the topic shows for the
+	// connector: the ids a fencing of its previous task sets must cover.
+	MaxTasks int
 }
 
 // Configs is the config topic applied: the cluster's connectors. It is
@@ -82,7 +88,9 @@ type Configs struct {
 	targets    map[string]string
 	pending    map[string]map[int]map[string]string // task configs not committed yet
 	tasks      map[string][]map[string]string
-	version    int64 // records applied
+	tasksAt    map[string]int64 // offset of each task set's commit record
+	maxTasks   map[string]int
+	version    int64 // the offset after the last applied record
 	onChange   func()
 }
 
@@ -90,7 +98,8 @@ type Configs struct {
 // each applied record.
 func NewConfigs(onChange func()) *Configs {
 	return &Configs{connectors: map[string]map[string]string{}, targets: map[string]string{},
-		pending: map[string]map[int]map[string]string{}, tasks: map[string][]map[string]string{}, onChange: onChange}
+		pending: map[string]map[int]map[string]string{}, tasks: map[string][]map[string]string{},
+		tasksAt: map[string]int64{}, maxTasks: map[string]int{}, onChange: onChange}
 }
 
 // Apply applies one config topic record; records it does not know are
@@ -98,7 +107,7 @@ func NewConfigs(onChange func()) *Configs {
 func (c *Configs) Apply(r *kgo.Record) {
 	key := string(r.Key)
 	c.mu.Lock()
-	c.version++
+	c.version = max(c.version, r.Offset+1)
 	switch {
 	case strings.HasPrefix(key, "connector-"):
 		name := strings.TrimPrefix(key, "connector-")
@@ -109,6 +118,7 @@ func (c *Configs) Apply(r *kgo.Record) {
 			delete(c.targets, name)
 			delete(c.tasks, name)
 			delete(c.pending, name)
+			delete(c.tasksAt, name)
 		}
 	case strings.HasPrefix(key, "target-state-"):
 		var v struct{ State string }
@@ -126,6 +136,7 @@ func (c *Configs) Apply(r *kgo.Record) {
 				c.pending[name] = map[int]map[string]string{}
 			}
 			c.pending[name][n] = props
+			c.maxTasks[name] = max(c.maxTasks[name], n+1)
 		}
 	case strings.HasPrefix(key, "commit-"):
 		name := strings.TrimPrefix(key, "commit-")
@@ -140,6 +151,7 @@ func (c *Configs) Apply(r *kgo.Record) {
 			}
 			if complete {
 				c.tasks[name] = set
+				c.tasksAt[name] = r.Offset
 				delete(c.pending, name)
 			}
 		}
@@ -164,14 +176,17 @@ func parseProps(v []byte) (map[string]string, bool) {
 	return w.Properties, true
 }
 
-// Snapshot returns every connector, by name, and the number of records
-// applied so far (a version that only grows).
+// Snapshot returns every connector, by name, and the offset after the last
+// record applied (a version that only grows, the same on every worker).
 func (c *Configs) Snapshot() (map[string]ConnectorState, int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := make(map[string]ConnectorState, len(c.connectors))
 	for name, cfg := range c.connectors {
-		st := ConnectorState{Config: maps.Clone(cfg), Target: TargetStarted}
+		st := ConnectorState{Config: maps.Clone(cfg), Target: TargetStarted, TasksVersion: -1, MaxTasks: c.maxTasks[name]}
+		if at, ok := c.tasksAt[name]; ok {
+			st.TasksVersion = at
+		}
 		if t, ok := c.targets[name]; ok {
 			st.Target = t
 		}

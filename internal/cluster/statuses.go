@@ -27,6 +27,9 @@ type Status struct {
 	Trace      string `json:"trace,omitempty"`
 	WorkerID   string `json:"worker_id"`
 	Generation int32  `json:"generation"`
+	// URL is the worker's REST API (not in Connect's records): where a
+	// request about the task is forwarded.
+	URL string `json:"worker_url,omitempty"`
 }
 
 // ConnectorStatusRecord returns the status record of a connector.
@@ -83,6 +86,11 @@ func (s *Statuses) Apply(r *kgo.Record) {
 		}
 		if s.tasks[name] == nil {
 			s.tasks[name] = map[int]Status{}
+		}
+		// A task's previous owner may write after its new one: the
+		// record of an older generation never replaces a newer one.
+		if old, seen := s.tasks[name][n]; seen && old.Generation > st.Generation {
+			return
 		}
 		s.tasks[name][n] = st
 	}

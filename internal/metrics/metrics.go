@@ -52,6 +52,8 @@ type Metrics struct {
 	gaps       *prometheus.CounterVec
 	missing    *prometheus.CounterVec
 	lag        *prometheus.HistogramVec
+	rebalances *prometheus.CounterVec
+	rebalTime  prometheus.Histogram
 }
 
 // New returns the metrics of the worker src (which may be set later with
@@ -73,7 +75,12 @@ func New(src StatusSource) *Metrics {
 	m.lag = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "provider_commit_lag_seconds",
 		Help:    "Time from the provider's event time to the commit of the record holding it, per fixture.",
 		Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}, append(labels, "fixture"))
-	m.reg.MustRegister(m.polled, m.commitTime, m.reconnects, m.gaps, m.missing, m.lag,
+	m.rebalances = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "worker_rebalances_total",
+		Help: "Completed rebalances of the worker group seen by this worker (distributed mode), by whether it led them."}, []string{"leader"})
+	m.rebalTime = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "worker_rebalance_seconds",
+		Help:    "Time from joining the group to this worker's assignment applied (tasks stopped and started).",
+		Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)})
+	m.reg.MustRegister(m.polled, m.commitTime, m.reconnects, m.gaps, m.missing, m.lag, m.rebalances, m.rebalTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&statusCollector{m: m})
 	return m
@@ -89,6 +96,12 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 // Handler serves the metrics in Prometheus' text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Rebalanced implements distributed.RebalanceObserver.
+func (m *Metrics) Rebalanced(took time.Duration, leader bool) {
+	m.rebalances.WithLabelValues(strconv.FormatBool(leader)).Inc()
+	m.rebalTime.Observe(took.Seconds())
 }
 
 // Task implements worker.Observer.

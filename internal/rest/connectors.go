@@ -58,10 +58,15 @@ func (s *Server) status(name string) (connectorStatus, error) {
 	if err != nil {
 		return connectorStatus{}, err
 	}
-	wid := s.worker()
-	out := connectorStatus{Name: name, Connector: stateInfo{State: string(st.State), WorkerID: wid}, Tasks: []taskState{}, Type: connectorType}
+	wid := func(id string) string {
+		if id == "" {
+			return s.worker()
+		}
+		return id
+	}
+	out := connectorStatus{Name: name, Connector: stateInfo{State: string(st.State), WorkerID: wid(st.WorkerID)}, Tasks: []taskState{}, Type: connectorType}
 	for _, t := range st.Tasks {
-		out.Tasks = append(out.Tasks, taskState{ID: t.ID, State: string(t.State), WorkerID: wid, Trace: trace(t)})
+		out.Tasks = append(out.Tasks, taskState{ID: t.ID, State: string(t.State), WorkerID: wid(t.WorkerID), Trace: trace(t)})
 	}
 	return out, nil
 }

@@ -26,7 +26,9 @@ const requestTimeout = 90 * time.Second
 
 // Options configure a Server.
 type Options struct {
-	Worker *worker.Worker
+	// Worker is the herder the API drives: a standalone *worker.Worker or
+	// a distributed mode herder.
+	Worker Herder
 	// WorkerID is the worker_id shown in statuses (host:port); empty = the
 	// address the server listens on.
 	WorkerID string
@@ -54,6 +56,8 @@ type Server struct {
 	handler http.Handler
 	log     *zap.Logger
 
+	client *http.Client // forwards requests to other workers
+
 	mu        sync.Mutex
 	workerID  string
 	clusterID string
@@ -62,7 +66,8 @@ type Server struct {
 
 // New returns a server; Start listens, Handler serves without listening.
 func New(opts Options) *Server {
-	s := &Server{opts: opts, log: opts.Logger, workerID: opts.WorkerID, clusterID: opts.ClusterID}
+	s := &Server{opts: opts, log: opts.Logger, workerID: opts.WorkerID, clusterID: opts.ClusterID,
+		client: &http.Client{Timeout: forwardTimeout}}
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -80,6 +85,12 @@ func (s *Server) Start(addr string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("REST API: listening on %s: %w", addr, err)
 	}
+	return s.Serve(ln), nil
+}
+
+// Serve serves on ln in the background (for a caller that must know the
+// bound address before it builds the server). It returns ln's address.
+func (s *Server) Serve(ln net.Listener) string {
 	bound := ln.Addr().String()
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		ErrorLog: zap.NewStdLog(s.log.Named("http"))}
@@ -95,7 +106,7 @@ func (s *Server) Start(addr string) (string, error) {
 		}
 	}()
 	s.log.Info("REST API listening", zap.String("address", "http://"+bound), zap.Bool("auth", s.opts.AuthToken != ""))
-	return bound, nil
+	return bound
 }
 
 // Shutdown stops the server, letting requests in flight finish until ctx ends.
@@ -121,7 +132,15 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 			defer cancel()
-			if err := fn(w, r.WithContext(ctx)); err != nil {
+			r = r.WithContext(ctx)
+			body, err := bufferBody(w, r)
+			if err == nil {
+				err = fn(w, r)
+			}
+			if fe, ok := isForward(err); ok {
+				err = s.forward(w, r, body, fe)
+			}
+			if err != nil {
 				s.writeError(w, r, err)
 			}
 		})

@@ -1,0 +1,111 @@
+package distributed
+
+import (
+	"context"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/cluster"
+	"github.com/seed-474f70f7/sportsconnect/internal/worker"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+)
+
+// This file writes the status topic: each worker the state of the tasks it
+// runs, the leader the state of each connector, every record with the
+// generation it was written in, so a reader prefers the newest owner's.
+
+// writeStatuses writes the state of every task run here that changed since
+// it was last written, and, on the leader, each connector's.
+func (h *Herder) writeStatuses(ctx context.Context) {
+	local := map[string]worker.ConnectorStatus{}
+	h.mu.Lock()
+	conns := map[string]bool{}
+	for k := range h.running {
+		conns[k.connector] = true
+	}
+	h.mu.Unlock()
+	for name := range conns {
+		if st, err := h.w.Status(name); err == nil {
+			local[name] = st
+		}
+	}
+	var recs []*kgo.Record
+	h.mu.Lock()
+	g := h.gen.ID
+	for k := range h.running {
+		state, trace := worker.StateUnassigned, ""
+		if why, failed := h.failedStart[k]; failed {
+			state, trace = worker.StateFailed, why
+		} else {
+			for _, t := range local[k.connector].Tasks {
+				if t.ID == k.task {
+					state, trace = t.State, t.Trace
+				}
+			}
+		}
+		if h.written[k] == state {
+			continue
+		}
+		h.written[k] = state
+		recs = append(recs, cluster.TaskStatusRecord(h.opts.StatusTopic, k.connector, k.task,
+			cluster.Status{State: string(state), Trace: trace, WorkerID: h.opts.WorkerID, URL: h.opts.URL, Generation: g}))
+	}
+	leading := h.leaderCl != nil
+	h.mu.Unlock()
+	if leading {
+		recs = append(recs, h.connectorStatuses(g)...)
+	}
+	h.produceStatuses(ctx, recs)
+}
+
+// connectorStatuses returns the leader's records of connectors whose state
+// changed since it last wrote them.
+func (h *Herder) connectorStatuses(g int32) []*kgo.Record {
+	snap, _ := h.configs.Snapshot()
+	var recs []*kgo.Record
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for name, c := range snap {
+		state := connectorState(c.Target)
+		if h.writtenConn[name] == string(state) || h.writtenConn[name] == string(worker.StateFailed) && state == worker.StateRunning {
+			continue
+		}
+		h.writtenConn[name] = string(state)
+		recs = append(recs, cluster.ConnectorStatusRecord(h.opts.StatusTopic, name,
+			cluster.Status{State: string(state), WorkerID: h.opts.WorkerID, URL: h.opts.URL, Generation: g}))
+	}
+	return recs
+}
+
+// setConnectorStatus writes a connector's state now (the leader, when its
+// config cannot be split into tasks).
+func (h *Herder) setConnectorStatus(ctx context.Context, name string, state worker.State, trace string) {
+	h.mu.Lock()
+	if h.writtenConn[name] == string(state) {
+		h.mu.Unlock()
+		return
+	}
+	h.writtenConn[name] = string(state)
+	g := h.gen.ID
+	h.mu.Unlock()
+	h.produceStatuses(ctx, []*kgo.Record{cluster.ConnectorStatusRecord(h.opts.StatusTopic, name,
+		cluster.Status{State: string(state), Trace: trace, WorkerID: h.opts.WorkerID, URL: h.opts.URL, Generation: g})})
+}
+
+func connectorState(target string) worker.State {
+	switch target {
+	case cluster.TargetPaused:
+		return worker.StatePaused
+	case cluster.TargetStopped:
+		return worker.StateStopped
+	}
+	return worker.StateRunning
+}
+
+func (h *Herder) produceStatuses(ctx context.Context, recs []*kgo.Record) {
+	if len(recs) == 0 {
+		return
+	}
+	if err := h.statusCl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		h.log.Warn("writing the status topic", zap.Int("records", len(recs)), zap.Error(err))
+	}
+}
