@@ -47,7 +47,7 @@ type Options struct {
 	Group string
 	// ConfigTopic (config.storage.topic, one partition) and StatusTopic
 	// (status.storage.topic) are created compacted if missing, with their
-	// replication factors (-1 = the broker's default).
+	// replication factors (-1 or 0 = the broker's default).
 	ConfigTopic, StatusTopic             string
 	StatusPartitions                     int32
 	ConfigReplication, StatusReplication int16
@@ -111,6 +111,12 @@ func New(opts Options) (*Herder, error) {
 	}
 	if opts.StatusPartitions <= 0 {
 		opts.StatusPartitions = 5
+	}
+	if opts.ConfigReplication == 0 {
+		opts.ConfigReplication = -1
+	}
+	if opts.StatusReplication == 0 {
+		opts.StatusReplication = -1
 	}
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
