@@ -108,6 +108,16 @@ type Plugin struct {
 	Doc   string     // one line on what it does
 	Spec  ConfigSpec // the plugin's own settings (the common ones are added by the worker)
 	New   func(logger *zap.Logger) Connector
+
+	// PushAddress is set by a connector whose one task receives pushes (a
+	// webhook): it returns the host:port the task listens on, from the
+	// connector's config (defaults applied). The task listens with
+	// SO_REUSEPORT (internal/reuseport); in distributed mode every worker
+	// that does not run the task answers 503 with Retry-After at the same
+	// address, so behind one shared address (a Kubernetes Service) the
+	// provider retries until its push reaches the owner, and no two
+	// connectors may share an address. Nil for connectors without pushes.
+	PushAddress func(cfg Config) string
 }
 
 // Plugins is the set of connector classes a worker can run. It is built in

@@ -110,8 +110,8 @@ func (h *Herder) CreateConnector(ctx context.Context, raw connector.Config) erro
 	if _, err := h.connector(name); err == nil {
 		return fmt.Errorf("%w: %s", worker.ErrConnectorExists, name)
 	}
-	if _, _, err := h.w.CheckConfig(raw); err != nil {
-		return fmt.Errorf("connector %q: invalid config:\n%w", name, err)
+	if err := h.checkConfig(name, raw); err != nil {
+		return err
 	}
 	return h.writeConfig(ctx, cluster.ConnectorRecord(h.opts.ConfigTopic, name, raw),
 		cluster.TargetStateRecord(h.opts.ConfigTopic, name, cluster.TargetStarted))
@@ -126,14 +126,33 @@ func (h *Herder) PutConnectorConfig(ctx context.Context, raw connector.Config) (
 	name := raw[connector.KeyName]
 	_, err := h.connector(name)
 	created := err != nil
-	if _, _, err := h.w.CheckConfig(raw); err != nil {
-		return false, fmt.Errorf("connector %q: invalid config:\n%w", name, err)
+	if err := h.checkConfig(name, raw); err != nil {
+		return false, err
 	}
 	recs := []*kgo.Record{cluster.ConnectorRecord(h.opts.ConfigTopic, name, raw)}
 	if created {
 		recs = append(recs, cluster.TargetStateRecord(h.opts.ConfigTopic, name, cluster.TargetStarted))
 	}
 	return created, h.writeConfig(ctx, recs...)
+}
+
+// checkConfig validates a connector's config as this worker would run it,
+// and refuses a push address another connector of the cluster uses.
+func (h *Herder) checkConfig(name string, raw connector.Config) error {
+	if _, _, err := h.w.CheckConfig(raw); err != nil {
+		return fmt.Errorf("connector %q: invalid config:\n%w", name, err)
+	}
+	addr := h.pushAddress(raw)
+	if addr == "" {
+		return nil
+	}
+	snap, _ := h.configs.Snapshot()
+	for other, c := range snap {
+		if other != name && h.pushAddress(c.Config) == addr {
+			return fmt.Errorf("connector %q: its push address %s is already used by connector %s", name, addr, other)
+		}
+	}
+	return nil
 }
 
 // DeleteConnector removes a connector from the config topic (on the

@@ -87,6 +87,7 @@ type Herder struct {
 	restarts  chan restartReq // restart-connector records read after start
 
 	writeMu sync.Mutex // one config topic transaction at a time (leader.go)
+	sb      standbys   // push address standbys (standby.go)
 
 	mu          sync.Mutex
 	gen         cluster.Generation
@@ -238,6 +239,7 @@ func (h *Herder) open(ctx context.Context) error {
 }
 
 func (h *Herder) close() {
+	h.closeStandbys()
 	h.mu.Lock()
 	lc := h.leaderCl
 	h.leaderCl = nil

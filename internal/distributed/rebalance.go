@@ -97,6 +97,7 @@ func (h *Herder) onConfigChange(ctx context.Context) {
 			h.w.SetPaused(name, c.Target == cluster.TargetPaused)
 		}
 	}
+	h.syncStandbys(snap, nil)
 	if rejoin && h.member != nil {
 		h.member.Rejoin()
 	}
@@ -205,17 +206,26 @@ func (h *Herder) assigned(ctx context.Context, g cluster.Generation, raw []byte)
 	h.mu.Lock()
 	h.lastShape = shape(snap) // this assignment answers every change read so far
 	h.mu.Unlock()
-	started := 0
+	var starting []TaskRef
+	startingConn := map[string]bool{}
 	for _, t := range a.Tasks {
 		h.mu.Lock()
 		_, runs := h.running[t.key()]
 		h.mu.Unlock()
-		if runs {
-			continue
+		if !runs {
+			starting = append(starting, t)
+			startingConn[t.Connector] = true
 		}
-		h.startTask(ctx, t, snap)
-		started++
 	}
+	// A push connector's standby here gives its address up to the task.
+	for name := range startingConn {
+		h.closeStandby(name)
+	}
+	for _, t := range starting {
+		h.startTask(ctx, t, snap)
+	}
+	started := len(starting)
+	h.syncStandbys(snap, nil)
 	if a.Rejoin {
 		h.member.Rejoin()
 	}
@@ -298,6 +308,8 @@ func (h *Herder) stopAll(reason string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	h.forget(ctx, ids, g)
+	snap, _ := h.configs.Snapshot()
+	h.syncStandbys(snap, nil)
 }
 
 // restartLocal does a restart-connector request for the tasks run here.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"sync"
 
@@ -71,6 +72,9 @@ func (w *Worker) openConnector(ctx context.Context, cfg connector.Config) (*conn
 	if err := w.checkBoundary(set); err != nil {
 		return nil, fmt.Errorf("connector %q: invalid config:\n%w", set.Name, err)
 	}
+	if err := w.checkPushAddress(set.Name, plugin, full); err != nil {
+		return nil, err
+	}
 	conn := plugin.New(w.log.With(zap.String("connector", set.Name)))
 	if err := conn.Start(ctx, full); err != nil {
 		return nil, fmt.Errorf("starting connector %s: %w", set.Name, err)
@@ -83,6 +87,41 @@ func (w *Worker) openConnector(ctx context.Context, cfg connector.Config) (*conn
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	return &connectorRun{name: set.Name, config: full, settings: set, plugin: plugin, conn: conn, maxBytes: maxBytes,
 		runCtx: runCtx, cancel: cancel, tasks: map[int]*taskRunner{}, handles: map[int]taskHandle{}}, nil
+}
+
+// checkPushAddress refuses a connector whose push address another running
+// connector here already uses: push listeners share their address
+// (SO_REUSEPORT), so the kernel would split one provider's pushes between
+// two connectors instead of refusing the second bind.
+func (w *Worker) checkPushAddress(name string, plugin connector.Plugin, cfg connector.Config) error {
+	addr := PushAddress(plugin, cfg)
+	if addr == "" {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for other, rec := range w.connectors {
+		if other == name || rec.run == nil {
+			continue
+		}
+		if PushAddress(rec.run.plugin, rec.run.config) == addr {
+			return fmt.Errorf("connector %s: its push address %s is already used by connector %s", name, addr, other)
+		}
+	}
+	return nil
+}
+
+// PushAddress returns the address a connector's task receives pushes on,
+// "" if it receives none or listens on a port picked at random (port 0).
+func PushAddress(plugin connector.Plugin, cfg connector.Config) string {
+	if plugin.PushAddress == nil {
+		return ""
+	}
+	addr := plugin.PushAddress(cfg)
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "0" {
+		return ""
+	}
+	return addr
 }
 
 // addTask makes task id (config tc, one of count) part of cr. Call with

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/internal/reuseport"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
@@ -74,7 +75,10 @@ func newReceiver(cfg webhookConfig, log *zap.Logger) *receiver {
 
 // start listens and serves in the background.
 func (rc *receiver) start() error {
-	ln, err := net.Listen("tcp", rc.cfg.listen)
+	// Shared (SO_REUSEPORT) so the standbys of a distributed cluster's
+	// other workers on this host may answer at the same address; the
+	// worker refuses two connectors on one address.
+	ln, err := reuseport.Listen(context.Background(), rc.cfg.listen)
 	if err != nil {
 		return fmt.Errorf("roanuz webhook: listening on %s: %w", rc.cfg.listen, err)
 	}

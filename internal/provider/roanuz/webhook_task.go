@@ -22,6 +22,9 @@ func WebhookPlugin() connector.Plugin {
 		Doc:   "Roanuz cricket ball-by-ball detail push: an HTTP receiver answering 2xx once the push is committed",
 		Spec:  WebhookSpec(),
 		New:   func(log *zap.Logger) connector.Connector { return &WebhookConnector{log: log} },
+		// One task, one listener: in distributed mode the other workers
+		// answer 503 at this address until the task runs there.
+		PushAddress: func(cfg connector.Config) string { return cfg.String(KeyListen) },
 	}
 }
 
