@@ -15,6 +15,18 @@
 //   - Every member runs the tasks assigned to it on its worker.Worker, which
 //     fences each task's previous owner when the task's producer starts.
 //
+// Why Connect's own group protocol (JoinGroup/SyncGroup/Heartbeat with
+// protocol type "connect", spoken through kmsg in internal/cluster) and
+// not franz-go's consumer groups with a custom balancer: the consumer
+// protocol assigns topic partitions to members that subscribe to topics,
+// and Kafka Streams-style tunnelling would have us subscribe to a topic we
+// do not read and squeeze tasks into partition assignments. Connect's
+// protocol carries opaque member metadata and assignments, which are
+// exactly our task lists; operators see the group as Connect's in every
+// Kafka tool; and the coordinator refuses a group.id already used by
+// consumers or by standalone workers (another protocol type) instead of
+// mixing them.
+//
 // Concurrency: the member's callbacks (Assign, Assigned, Lost) run on its
 // goroutine one at a time; Run's loop reacts to config topic changes and
 // writes statuses; REST calls come from any goroutine. h.mu guards the
