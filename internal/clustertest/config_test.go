@@ -2,6 +2,10 @@ package clustertest
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +59,40 @@ func TestConfigSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d records read_committed: every partition 1..%d exactly once after both workers were killed", count, n)
+
+	// Operations: the expanded listing names the worker of each task, and
+	// the worker counts its rebalances.
+	var listing map[string]struct {
+		Status status `json:"status"`
+	}
+	fresh.mustCall(t, "GET", "/connectors?expand=status", nil, &listing)
+	for _, ts := range listing["survivor"].Status.Tasks {
+		if ts.WorkerID != fresh.id {
+			t.Errorf("task %d: worker_id %q, want the only live worker %s", ts.ID, ts.WorkerID, fresh.id)
+		}
+	}
+	if got := len(listing["survivor"].Status.Tasks); got != 2 {
+		t.Errorf("expand=status lists %d tasks, want 2", got)
+	}
+	resp, err := http.Get(fresh.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`(?m)^sportsconnect_worker_rebalances_total\{leader="true"\} [1-9]`).Match(body) ||
+		!regexp.MustCompile(`(?m)^sportsconnect_worker_rebalance_seconds_count [1-9]`).Match(body) {
+		t.Errorf("/metrics lacks the rebalance count and time:\n%s", grepLines(string(body), "rebalance"))
+	}
 	fresh.term(t)
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
