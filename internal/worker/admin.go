@@ -60,10 +60,10 @@ func (w *Worker) Connectors() []string { return w.names(false) }
 // Status returns a connector's state and its tasks', stopped connectors
 // included (STOPPED, without tasks, as KIP-875 shows them).
 func (w *Worker) Status(name string) (ConnectorStatus, error) {
-	rec, cr := w.record(name)
+	rec, cr, err := w.known(name)
 	switch {
-	case rec == nil:
-		return ConnectorStatus{}, fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	case err != nil:
+		return ConnectorStatus{}, err
 	case cr == nil:
 		return ConnectorStatus{Name: name, Class: rec.class, State: StateStopped}, nil
 	}
@@ -250,10 +250,10 @@ func (w *Worker) DeleteConnector(name string) error {
 func (w *Worker) PauseConnector(name string) error {
 	w.opMu.Lock()
 	defer w.opMu.Unlock()
-	rec, cr := w.record(name)
+	rec, cr, err := w.known(name)
 	switch {
-	case rec == nil:
-		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	case err != nil:
+		return err
 	case cr == nil:
 		if err := w.launch(context.Background(), rec.raw, true); err != nil {
 			return err
@@ -271,10 +271,10 @@ func (w *Worker) PauseConnector(name string) error {
 func (w *Worker) ResumeConnector(ctx context.Context, name string) error {
 	w.opMu.Lock()
 	defer w.opMu.Unlock()
-	rec, cr := w.record(name)
+	rec, cr, err := w.known(name)
 	switch {
-	case rec == nil:
-		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	case err != nil:
+		return err
 	case cr != nil:
 		cr.gate.set(false)
 		w.log.Info("connector resumed", zap.String("connector", name))
@@ -334,10 +334,10 @@ func (w *Worker) RestartConnector(ctx context.Context, name string, includeTasks
 	}
 	w.opMu.Lock()
 	defer w.opMu.Unlock()
-	rec, cr := w.record(name)
+	rec, cr, err := w.known(name)
 	switch {
-	case rec == nil:
-		return fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	case err != nil:
+		return err
 	case cr == nil:
 		return nil // Connect leaves a stopped connector stopped
 	}

@@ -184,10 +184,10 @@ func (w *Worker) Offsets(ctx context.Context, name string) (ConnectorOffsets, er
 
 // offsetWriter returns the writer of a stopped connector's offsets.
 func (w *Worker) offsetWriter(name string) (OffsetWriter, error) {
-	rec, cr := w.record(name)
+	rec, cr, err := w.known(name)
 	switch {
-	case rec == nil:
-		return OffsetWriter{}, fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	case err != nil:
+		return OffsetWriter{}, err
 	case cr != nil:
 		return OffsetWriter{}, fmt.Errorf("%w: connectors must be in the STOPPED state before their offsets can be modified; "+
 			"stop %s first with PUT /connectors/%s/stop", ErrNotStopped, name, name)

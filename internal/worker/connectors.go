@@ -192,6 +192,16 @@ func (w *Worker) record(name string) (*connectorRecord, *connectorRun) {
 	return rec, rec.run
 }
 
+// known is record for a connector that must exist: ErrUnknownConnector
+// otherwise.
+func (w *Worker) known(name string) (*connectorRecord, *connectorRun, error) {
+	rec, cr := w.record(name)
+	if rec == nil {
+		return nil, nil, fmt.Errorf("%w: %s", ErrUnknownConnector, name)
+	}
+	return rec, cr, nil
+}
+
 // running returns name's run, if it is running.
 func (w *Worker) running(name string) (*connectorRun, bool) {
 	_, cr := w.record(name)
