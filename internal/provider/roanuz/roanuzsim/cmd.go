@@ -24,6 +24,9 @@ const simExamples = `Examples:
   # catch-up faults: the Match API answers 400 ms late and one step behind, joins send no state:
   sportsconnect simulate roanuz --rest-delay 400ms --rest-behind 1 --sock-quiet-join
 
+  # Roanuz's limit of 20 Socket.IO connections per project (the 21st is refused with HTTP 429):
+  sportsconnect simulate roanuz --sock-conn-limit 20
+
   # a socket.io 2.x server (Engine.IO v3 only), and a featured list of two of three matches:
   sportsconnect simulate roanuz --sock-eio 3 --matches m1,m2,m3 --listed m2,m3
 
@@ -115,7 +118,8 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 	}
 	<-ctx.Done()
-	fmt.Fprintf(stdout, "roanuz simulator stopped: %d tokens issued, %d REST calls\n", sim.Auths(), sim.restCalls.Load())
+	fmt.Fprintf(stdout, "roanuz simulator stopped: %d tokens issued, %d REST calls, at most %d Socket.IO connections open at once, %d refused\n",
+		sim.Auths(), sim.restCalls.Load(), sim.PeakConnections(), sim.RefusedConnections())
 	return nil
 }
 

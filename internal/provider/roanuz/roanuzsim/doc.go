@@ -9,9 +9,11 @@
 // faults are injected on purpose: dropped connections, malformed updates,
 // each payload variant of on_match_update (text, gzipped binary
 // attachment, gzipped base64), late or stale REST answers, joins without
-// state, duplicate, reordered, corrupt, oversized and gzip-bomb pushes,
-// wrong secrets and lost acknowledgements. It backs the connector's tests,
-// 'sportsconnect simulate roanuz', the demo and the benchmark.
+// state, Socket.IO connections refused beyond a per-project limit (the
+// most ever open at once is counted), duplicate, reordered, corrupt,
+// oversized and gzip-bomb pushes, wrong secrets and lost
+// acknowledgements. It backs the connector's tests, 'sportsconnect
+// simulate roanuz', the demo and the benchmark.
 //
 // It stands in for a real server, so it shares no code with the client it
 // serves: it must not import package roanuz (the connector),

@@ -69,8 +69,13 @@ func (s *Simulator) handleSocket(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"code":5,"message":"Unsupported protocol version"}`))
 		return
 	}
+	if !s.sockAdmit() {
+		s.refuseConnection(w)
+		return
+	}
 	ws, err := sockUpgrader.Upgrade(w, r, nil)
 	if err != nil {
+		s.sockRelease()
 		return
 	}
 	ws.SetReadLimit(1 << 20)
@@ -92,6 +97,9 @@ func (s *Simulator) handleSocket(w http.ResponseWriter, r *http.Request) {
 		delete(s.sconns, c)
 		c.closed = true
 		s.mu.Unlock()
+		// Released before the socket closes: a client that waits for the
+		// server's close before dialing again is never counted twice.
+		s.sockRelease()
 		ws.Close()
 	}()
 	ping := s.o.sockFaults.pingInterval

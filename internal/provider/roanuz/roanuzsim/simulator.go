@@ -45,6 +45,7 @@ type Simulator struct {
 
 	auths, authFailures, restCalls, featuredCalls atomic.Int64
 	sock                                          sockStats
+	cl                                            connLimit
 }
 
 // simOptions are the simulator's settings; see the Sim* options.
@@ -65,6 +66,7 @@ type simOptions struct {
 	restBehind   int           // the Match API answers this many steps behind
 	// clockOnSubscribe starts a match's clock at its first web_socket subscribe.
 	clockOnSubscribe bool
+	connLimit        int // most Socket.IO connections open at once; 0 = no limit
 }
 
 // SimOption configures a Simulator.

@@ -266,9 +266,9 @@ func (s *Simulator) SockEngineStats() (v3Conns, v3Pings int64) {
 
 // sockFlagSet holds the Socket.IO fault flags of RunSimulator.
 type sockFlagSet struct {
-	variant, dropEvery, malformedEvery, eio *int
-	ping                                    *time.Duration
-	quietJoin                               *bool
+	variant, dropEvery, malformedEvery, eio, connLimit *int
+	ping                                               *time.Duration
+	quietJoin                                          *bool
 }
 
 func sockFlags(fs *flag.FlagSet) *sockFlagSet {
@@ -279,11 +279,13 @@ func sockFlags(fs *flag.FlagSet) *sockFlagSet {
 		ping:           fs.Duration("sock-ping", 25*time.Second, "Engine.IO ping interval"),
 		eio:            fs.Int("sock-eio", EngineIOv4, "Engine.IO version: 4 (refuses EIO=3), 3 (speaks v3 to everyone, like socket.io 2.x), 0 (both, as asked)"),
 		quietJoin:      fs.Bool("sock-quiet-join", false, "a join gets on_match_joined only, no update with the current state"),
+		connLimit:      fs.Int("sock-conn-limit", 0, "refuse a Socket.IO connection with HTTP 429 while N are open (Roanuz allows 20 per project; 0 = no limit)"),
 	}
 }
 
 func (f *sockFlagSet) options() []SimOption {
-	opts := []SimOption{WithVariant(*f.variant), WithSockDropEvery(*f.dropEvery), WithSockMalformedEvery(*f.malformedEvery), WithPingInterval(*f.ping), WithEngineIO(*f.eio)}
+	opts := []SimOption{WithVariant(*f.variant), WithSockDropEvery(*f.dropEvery), WithSockMalformedEvery(*f.malformedEvery), WithPingInterval(*f.ping), WithEngineIO(*f.eio),
+		WithConnectionLimit(*f.connLimit)}
 	if *f.quietJoin {
 		opts = append(opts, WithSockQuietJoin())
 	}
