@@ -79,43 +79,7 @@ func TestFailoverAfterKill(t *testing.T) {
 	arr.follow(ctx, t, c.prefix+".synthetic.events")
 	waitFor(t, 60*time.Second, "the fixture's first records", func() bool { last, _ := arr.newest(); return last > 50 })
 
-	var took []time.Duration
-	for i := range kills {
-		var owner *proc
-		waitFor(t, 60*time.Second, "a worker running the task", func() bool {
-			id := workers[0].taskOwner(t, "live", 0)
-			for _, p := range workers {
-				if p.id == id && p.alive() {
-					owner = p
-				}
-			}
-			return owner != nil
-		})
-		// Let the owner run a little, so the kill lands mid-stream.
-		time.Sleep(time.Duration(300+100*i) * time.Millisecond)
-		owner.kill()
-		killed := time.Now()
-		// Records the killed worker committed just before the kill may
-		// still be on their way; anything above what is visible 1 s after
-		// the kill was written by the new owner (the session timeout is
-		// far longer).
-		time.Sleep(time.Second)
-		base, _ := arr.newest()
-		var visible time.Time
-		waitFor(t, session+30*time.Second, "the fixture's next record after the kill", func() bool {
-			last, at := arr.newest()
-			visible = at
-			return last > base
-		})
-		d := visible.Sub(killed)
-		took = append(took, d)
-		t.Logf("kill %d of %s: next record visible %.2f s later", i+1, owner.id, d.Seconds())
-		for j, p := range workers {
-			if p == owner {
-				workers[j] = c.start()
-			}
-		}
-	}
+	took := handOver(t, c, workers, &arr, kills, func(p *proc) { p.kill() }, session+30*time.Second)
 	sorted := slices.Clone(took)
 	slices.Sort(sorted)
 	median := (sorted[kills/2-1] + sorted[kills/2]) / 2
@@ -123,6 +87,17 @@ func TestFailoverAfterKill(t *testing.T) {
 		kills, session.Milliseconds(), median.Seconds(), sorted[kills-1].Seconds(), sorted[0].Seconds())
 	if sorted[kills-1] > session+10*time.Second {
 		t.Errorf("a failover took %s: the task must start elsewhere about a session timeout (%s) after the kill", sorted[kills-1], session)
+	}
+
+	// A graceful stop hands the task over at once: it commits, leaves the
+	// group, and the survivor starts it without waiting for a session
+	// timeout.
+	const terms = 3
+	handed := handOver(t, c, workers, &arr, terms, func(p *proc) { p.term(t) }, 30*time.Second)
+	slices.Sort(handed)
+	t.Logf("hand-over over %d SIGTERMs: median %.2f s, max %.2f s", terms, handed[terms/2].Seconds(), handed[terms-1].Seconds())
+	if handed[terms-1] >= session {
+		t.Errorf("a SIGTERM hand-over took %s, as long as a session timeout: the worker did not leave the group", handed[terms-1])
 	}
 
 	// Finish the run fast and check every position once, in order.
@@ -142,4 +117,48 @@ func TestFailoverAfterKill(t *testing.T) {
 	for _, p := range workers {
 		p.term(t)
 	}
+}
+
+// handOver stops the worker running the task rounds times with stop,
+// starts a replacement each time, and returns, for each round, the time
+// from the stop to the fixture's next record visible read_committed.
+func handOver(t *testing.T, c *cluster, workers []*proc, arr *arrivals, rounds int, stop func(*proc), wait time.Duration) []time.Duration {
+	t.Helper()
+	var took []time.Duration
+	for i := range rounds {
+		var owner *proc
+		waitFor(t, 60*time.Second, "a worker running the task", func() bool {
+			id := workers[0].taskOwner(t, "live", 0)
+			for _, p := range workers {
+				if p.id == id && p.alive() {
+					owner = p
+				}
+			}
+			return owner != nil
+		})
+		// Let the owner run a little, so the stop lands mid-stream.
+		time.Sleep(time.Duration(300+100*i) * time.Millisecond)
+		stopped := time.Now()
+		stop(owner)
+		// Records the stopped worker committed just before may still be on
+		// their way; anything above what is visible 1 s after the stop
+		// begins was written by the new owner (it needs longer to start).
+		time.Sleep(time.Until(stopped.Add(time.Second)))
+		base, _ := arr.newest()
+		var visible time.Time
+		waitFor(t, wait, "the fixture's next record after the stop", func() bool {
+			last, at := arr.newest()
+			visible = at
+			return last > base
+		})
+		d := visible.Sub(stopped)
+		took = append(took, d)
+		t.Logf("round %d, %s: next record visible %.2f s after the stop", i+1, owner.id, d.Seconds())
+		for j, p := range workers {
+			if p == owner {
+				workers[j] = c.start()
+			}
+		}
+	}
+	return took
 }
