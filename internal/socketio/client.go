@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -162,8 +163,11 @@ func dialVersion(ctx context.Context, rawURL string, v Version, o options) (*Cli
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 			_ = resp.Body.Close()
 			herr := &HandshakeError{Version: v, StatusCode: resp.StatusCode, Body: string(body)}
-			// Servers refuse an unsupported EIO with a 4xx (socket.io: 400).
-			fallback := resp.StatusCode >= 400 && resp.StatusCode < 500
+			// Servers refuse an unsupported EIO with 400 (socket.io:
+			// "Unsupported protocol version"). Other refusals (401, 403,
+			// 429 too many connections) are not about the version: trying
+			// another would only send the provider a second handshake.
+			fallback := resp.StatusCode == http.StatusBadRequest
 			return nil, fallback, fmt.Errorf("socketio: dial %s: %w", where, herr)
 		}
 		return nil, false, fmt.Errorf("socketio: dial %s (EIO=%d): %w", where, int(v), err)

@@ -409,6 +409,14 @@ func TestDialFailures(t *testing.T) {
 			},
 		},
 		{
+			name:   "too many connections: no fallback",
+			reject: http.StatusTooManyRequests,
+			check: func(err error) bool {
+				var he *HandshakeError
+				return errors.As(err, &he) && he.Version == V4 && he.StatusCode == 429 && !strings.Contains(err.Error(), "EIO=3")
+			},
+		},
+		{
 			name:   "server error: no fallback",
 			reject: http.StatusServiceUnavailable,
 			check: func(err error) bool {
