@@ -2,6 +2,7 @@ package distributed
 
 import (
 	"context"
+	"maps"
 	"fmt"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
@@ -124,8 +125,11 @@ func (h *Herder) PutConnectorConfig(ctx context.Context, raw connector.Config) (
 		return false, err
 	}
 	name := raw[connector.KeyName]
-	_, err := h.connector(name)
+	c, err := h.connector(name)
 	created := err != nil
+	if !created && maps.Equal(c.Config, map[string]string(raw)) {
+		return false, nil // unchanged: nothing restarts (apply at every upgrade)
+	}
 	if err := h.checkConfig(name, raw); err != nil {
 		return false, err
 	}
