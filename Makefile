@@ -7,7 +7,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT ?= 60m
 FUZZTIME    ?= 20s
 
-.PHONY: all build demo test test-short bench lint fuzz services-up services-down clean
+.PHONY: all build demo test test-short bench lint fuzz image services-up services-down clean
 
 all: build
 
@@ -44,6 +44,11 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg || exit 1; \
 	  done; \
 	done
+
+## image: the container image (deploy/container: FROM scratch, static binary, user 65532) with podman; installs podman and runc
+## when missing; tags sportsconnect:latest and sportsconnect:<version>, or IMAGE=name:tag.
+image:
+	GO=$(GO) bash deploy/container/build.sh
 
 services-up:
 	bash deploy/local/kafka.sh start
