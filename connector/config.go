@@ -93,6 +93,10 @@ type ConfigKey struct {
 	Doc      string
 	Allowed  []string // if set, the value must be one of these
 	Min      *int64   // for TypeInt: the smallest allowed value
+	// Check, if set, is called on a value given for the key (not on the
+	// default) once its type is right; its error says what is expected.
+	// See CheckTopicName, CheckTopicPrefix, CheckConnectorName, CheckURL.
+	Check func(v string) error
 }
 
 // ConfigSpec is the set of settings a component understands.
@@ -122,7 +126,8 @@ func (s ConfigSpec) Key(name string) (ConfigKey, bool) {
 
 // Validate checks cfg against the spec and returns a copy with defaults
 // applied. Every problem is reported, each naming its key: unknown keys,
-// missing required keys, values of the wrong type or outside the allowed set.
+// missing required keys, values of the wrong type, outside the allowed set
+// or refused by the key's Check.
 func (s ConfigSpec) Validate(cfg Config) (Config, error) {
 	out := cfg.Clone()
 	var errs ConfigErrors
@@ -154,6 +159,19 @@ func (s ConfigSpec) Validate(cfg Config) (Config, error) {
 	return out, nil
 }
 
+// WithDefaults returns a copy of cfg with the default of every absent key
+// that is not required: what Validate returns for a valid config, for
+// reading settings of one whose problems lie elsewhere.
+func (s ConfigSpec) WithDefaults(cfg Config) Config {
+	out := cfg.Clone()
+	for _, k := range s {
+		if _, ok := out[k.Name]; !ok && !k.Required {
+			out[k.Name] = k.Default
+		}
+	}
+	return out
+}
+
 func (k ConfigKey) check(v string) *ConfigError {
 	shown := v
 	if k.Type == TypePassword {
@@ -180,9 +198,27 @@ func (k ConfigKey) check(v string) *ConfigError {
 				return nil
 			}
 		}
-		return bad("expected one of " + strings.Join(k.Allowed, ", "))
+		return bad("expected one of " + AllowedList(k.Allowed))
+	}
+	if k.Check != nil {
+		if err := k.Check(v); err != nil {
+			return bad(err.Error())
+		}
 	}
 	return nil
+}
+
+// AllowedList renders allowed values legibly: each quoted, the empty
+// string named, e.g. `"" (empty), "fast", "normal"`.
+func AllowedList(allowed []string) string {
+	parts := make([]string, len(allowed))
+	for i, a := range allowed {
+		parts[i] = strconv.Quote(a)
+		if a == "" {
+			parts[i] += " (empty)"
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // shown returns v, or Redacted if name is a secret (or unknown but looks like one).

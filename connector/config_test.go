@@ -14,6 +14,8 @@ func testSpec() ConfigSpec {
 		{Name: "a.choice", Type: TypeString, Default: "x", Allowed: []string{"x", "y"}},
 		{Name: "a.secret", Type: TypePassword, Default: ""},
 		{Name: "a.list", Type: TypeList, Default: "p, q,,r"},
+		{Name: "a.speed", Type: TypeString, Default: "", Allowed: []string{"", "fast", "normal"}},
+		{Name: "a.topic", Type: TypeString, Default: "t", Check: CheckTopicName},
 	}
 }
 
@@ -41,7 +43,14 @@ func TestConfigSpecValidate(t *testing.T) {
 		{name: "bad int", in: Config{"a.required": "v", "an.int": "five"}, wantErr: []string{`config "an.int" = "five": expected an integer`}},
 		{name: "int below min", in: Config{"a.required": "v", "an.int": "0"}, wantErr: []string{`expected an integer >= 1`}},
 		{name: "bad bool", in: Config{"a.required": "v", "a.bool": "yes please"}, wantErr: []string{`"a.bool" = "yes please": expected true or false`}},
-		{name: "not allowed", in: Config{"a.required": "v", "a.choice": "z"}, wantErr: []string{`expected one of x, y`}},
+		{name: "not allowed", in: Config{"a.required": "v", "a.choice": "z"}, wantErr: []string{`expected one of "x", "y"`}},
+		{name: "not allowed, the empty value named", in: Config{"a.required": "v", "a.speed": "slow"}, wantErr: []string{`config "a.speed" = "slow": expected one of "" (empty), "fast", "normal"`}},
+		{name: "allowed empty value", in: Config{"a.required": "v", "a.speed": ""}, check: func(t *testing.T, c Config) {
+			if c.String("a.speed") != "" {
+				t.Fatalf("a.speed = %q", c.String("a.speed"))
+			}
+		}},
+		{name: "refused by Check", in: Config{"a.required": "v", "a.topic": "bad topic"}, wantErr: []string{`config "a.topic" = "bad topic": " " is not allowed in a topic name`}},
 		{name: "unknown key", in: Config{"a.required": "v", "typo.key": "1"}, wantErr: []string{`config "typo.key" = "1": unknown setting`}},
 		{name: "unknown secret-looking key is redacted", in: Config{"a.required": "v", "my.api.key": "s3cr3t"}, wantErr: []string{`"my.api.key" = "[hidden]": unknown setting`}},
 		{name: "every problem reported", in: Config{"an.int": "x", "zz": "1"}, wantErr: []string{`a.required`, `an.int`, `zz`}},

@@ -37,14 +37,14 @@ const (
 // plugin's own spec is merged with it.
 func CommonSpec() ConfigSpec {
 	return ConfigSpec{
-		{Name: KeyName, Type: TypeString, Required: true, Doc: "globally unique connector name; part of every task's transactional.id and offset key"},
+		{Name: KeyName, Type: TypeString, Required: true, Check: CheckConnectorName, Doc: "globally unique connector name; part of every task's transactional.id and offset key; no '/' and no control characters"},
 		{Name: KeyClass, Type: TypeString, Required: true, Doc: "the connector plugin, e.g. synthetic, imgarena, saba, roanuz.match, roanuz.webhook"},
 		{Name: KeyTasksMax, Type: TypeInt, Default: "1", Min: Min(1), Doc: "the most tasks the connector's work is split into"},
-		{Name: KeyTopicPrefix, Type: TypeString, Default: "sportsconnect", Doc: "prefix of every topic the connector writes"},
+		{Name: KeyTopicPrefix, Type: TypeString, Default: "sportsconnect", Check: CheckTopicPrefix, Doc: "prefix of every topic the connector writes (prefix.name); empty = no prefix"},
 		{Name: KeyTxnBoundary, Type: TypeString, Default: BoundaryPoll, Allowed: []string{BoundaryPoll, BoundaryInterval}, Doc: "poll: one transaction per batch a task returns; interval: one transaction per transaction.boundary.interval.ms"},
 		{Name: KeyTxnBoundaryIntervalMs, Type: TypeInt, Default: "1000", Min: Min(1), Doc: "with transaction.boundary=interval, how long a transaction stays open"},
 		{Name: KeyErrorsTolerance, Type: TypeString, Default: ToleranceNone, Allowed: []string{ToleranceNone, ToleranceAll}, Doc: "none: a bad message fails the task; all: it goes to the dead-letter topic (or is logged and counted without one)"},
-		{Name: KeyDLQTopic, Type: TypeString, Default: "", Doc: "dead-letter topic for messages that cannot be converted (with errors.tolerance=all)"},
+		{Name: KeyDLQTopic, Type: TypeString, Default: "", Check: OrEmpty(CheckTopicName), Doc: "dead-letter topic for messages that cannot be converted (with errors.tolerance=all)"},
 		{Name: KeyDLQReplication, Type: TypeInt, Default: "-1", Doc: "replication factor of the dead-letter topic when created; -1 = broker default"},
 		{Name: KeyDLQContextHeaders, Type: TypeBool, Default: "true", Doc: "add __connect.errors.* headers to dead-letter records (Connect's default is false; ours is true)"},
 		{Name: KeyRetryTimeoutMs, Type: TypeInt, Default: "300000", Min: Min(-1), Doc: "how long a task is restarted from its committed offsets after aborted transactions before it fails; -1 = forever, 0 = fail at once"},
@@ -101,7 +101,8 @@ func (s Settings) Topic(name string) string {
 }
 
 // ValidateConnector checks a connector config against the common settings
-// and its plugin's spec, returning the config with defaults applied.
+// and its plugin's spec, and the names of the topics it writes (when the
+// plugin says which), returning the config with defaults applied.
 func ValidateConnector(plugins *Plugins, cfg Config) (Config, Plugin, error) {
 	p, err := plugins.Lookup(cfg[KeyClass])
 	if err != nil {
@@ -113,6 +114,17 @@ func ValidateConnector(plugins *Plugins, cfg Config) (Config, Plugin, error) {
 	out, err := CommonSpec().Merge(p.Spec).Validate(cfg)
 	if err != nil {
 		return nil, p, err
+	}
+	if p.Topics != nil {
+		var errs ConfigErrors
+		for _, topic := range p.Topics(out) {
+			if terr := CheckTopicName(topic); terr != nil {
+				errs = append(errs, &ConfigError{Key: KeyTopicPrefix, Value: out[KeyTopicPrefix], Problem: fmt.Sprintf("makes the topic %q: %v", topic, terr)})
+			}
+		}
+		if len(errs) > 0 {
+			return nil, p, errs
+		}
 	}
 	return out, p, nil
 }

@@ -118,6 +118,11 @@ type Plugin struct {
 	// provider retries until its push reaches the owner, and no two
 	// connectors may share an address. Nil for connectors without pushes.
 	PushAddress func(cfg Config) string
+
+	// Topics, if set, returns the topics the connector writes for a
+	// config (defaults applied), so ValidateConnector can check each is a
+	// legal Kafka topic name before anything starts.
+	Topics func(cfg Config) []string
 }
 
 // Plugins is the set of connector classes a worker can run. It is built in
