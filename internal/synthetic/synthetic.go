@@ -42,10 +42,11 @@ func Spec() connector.ConfigSpec {
 // Plugin returns the plugin description for the worker.
 func Plugin() connector.Plugin {
 	return connector.Plugin{
-		Class: Class,
-		Doc:   "deterministic sequenced events over K source partitions, for tests, demos and benchmarks",
-		Spec:  Spec(),
-		New:   func(log *zap.Logger) connector.Connector { return &Connector{log: log} },
+		Class:  Class,
+		Doc:    "deterministic sequenced events over K source partitions, for tests, demos and benchmarks",
+		Spec:   Spec(),
+		New:    func(log *zap.Logger) connector.Connector { return &Connector{log: log} },
+		Topics: func(cfg connector.Config) []string { return []string{Topic(connector.ParseSettings(cfg))} },
 	}
 }
 

@@ -40,10 +40,10 @@ const (
 // Spec returns the imgarena connector's own settings.
 func Spec() connector.ConfigSpec {
 	return connector.ConfigSpec{
-		{Name: KeyURL, Type: connector.TypeString, Required: true, Doc: "WebSocket base URL, e.g. wss://dde-streams.data.imgarena.com (or the simulator's ws://127.0.0.1:PORT)"},
-		{Name: KeyRESTURL, Type: connector.TypeString, Default: "", Doc: "Fixtures REST API base URL; empty = imgarena.url with ws→http, wss→https"},
+		{Name: KeyURL, Type: connector.TypeString, Required: true, Check: connector.CheckURL("ws", "wss"), Doc: "WebSocket base URL, e.g. wss://dde-streams.data.imgarena.com (or the simulator's ws://127.0.0.1:PORT)"},
+		{Name: KeyRESTURL, Type: connector.TypeString, Default: "", Check: connector.OrEmpty(connector.CheckURL("http", "https")), Doc: "Fixtures REST API base URL; empty = imgarena.url with ws→http, wss→https"},
 		{Name: KeyToken, Type: connector.TypePassword, Required: true, Doc: "the auth token sent as the first frame {\"authToken\": ...} and as the REST Bearer token"},
-		{Name: KeySport, Type: connector.TypeString, Default: "soccer", Doc: "sport path segment: soccer, basketball, cricket, ice-hockey, snooker, v2/volleyball, ..."},
+		{Name: KeySport, Type: connector.TypeString, Default: "soccer", Check: checkSport, Doc: "sport path segment: soccer, basketball, cricket, ice-hockey, snooker, v2/volleyball, ...; its last segment is part of the topic names"},
 		{Name: KeyFeed, Type: connector.TypeString, Default: FeedBetting, Allowed: []string{FeedBetting, FeedMedia}, Doc: "betting: /{sport}/fixtures/{id}/actions; media: /media/{sport}/fixtures/{id}/actions"},
 		{Name: KeyFixtures, Type: connector.TypeList, Default: "", Doc: "fixture ids to follow; empty = discover live fixtures from the Fixtures REST API"},
 		{Name: KeyPollIntervalMs, Type: connector.TypeInt, Default: "60000", Min: connector.Min(100), Doc: "how often live fixtures are discovered (without imgarena.fixtures)"},
@@ -132,6 +132,19 @@ func (c config) streamURL(fixture string, start int64) string {
 // fixturesURL returns the Fixtures REST API URL of the live, subscribed fixtures.
 func (c config) fixturesURL() string {
 	return c.restBase + "/" + c.sport + "/fixtures?live=true&subscribed=true"
+}
+
+// checkSport accepts a sport whose last path segment can be part of a
+// topic name.
+func checkSport(v string) error {
+	sport := strings.Trim(v, "/")
+	if sport == "" {
+		return fmt.Errorf("expected a sport path segment such as soccer or v2/volleyball")
+	}
+	if err := connector.CheckTopicName(topicSport(sport)); err != nil {
+		return fmt.Errorf("its last segment is part of the topic names: %w", err)
+	}
+	return nil
 }
 
 // topicSport is the sport as a topic name segment (v2/volleyball → volleyball).

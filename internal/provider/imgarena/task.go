@@ -24,6 +24,10 @@ func Plugin() connector.Plugin {
 		Doc:   "IMG Arena live actions / FastPath: one WebSocket per fixture, resumed exactly with startPosition",
 		Spec:  Spec(),
 		New:   func(log *zap.Logger) connector.Connector { return &Connector{log: log} },
+		Topics: func(cfg connector.Config) []string {
+			set, sport := connector.ParseSettings(cfg), cfg.String(KeySport)
+			return []string{ActionsTopic(set, sport), StatusTopic(set, sport)}
+		},
 	}
 }
 

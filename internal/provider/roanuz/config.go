@@ -46,7 +46,7 @@ const (
 
 func sharedSpec(apiRequired bool) connector.ConfigSpec {
 	return connector.ConfigSpec{
-		{Name: KeyAPIURL, Type: connector.TypeString, Default: "https://api.sports.roanuz.com", Doc: "Roanuz REST base URL (or the simulator's http://127.0.0.1:PORT)"},
+		{Name: KeyAPIURL, Type: connector.TypeString, Default: "https://api.sports.roanuz.com", Check: connector.CheckURL("http", "https"), Doc: "Roanuz REST base URL (or the simulator's http://127.0.0.1:PORT)"},
 		{Name: KeyProject, Type: connector.TypeString, Required: apiRequired, Default: "", Doc: "Roanuz project key"},
 		{Name: KeyAPIKey, Type: connector.TypePassword, Required: apiRequired, Default: "", Doc: "Roanuz api key, exchanged for a 24 h rs-token at /v5/core/{project}/auth/"},
 		{Name: KeyMatches, Type: connector.TypeList, Default: "", Doc: "match keys to subscribe"},

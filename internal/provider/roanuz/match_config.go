@@ -41,7 +41,7 @@ const maxConnections = 20
 // MatchSpec returns the settings of roanuz.match.
 func MatchSpec() connector.ConfigSpec {
 	return sharedSpec(true).Merge(connector.ConfigSpec{
-		{Name: KeySocketURL, Type: connector.TypeString, Default: "", Doc: "Socket.IO server base URL (http(s) or ws(s)); empty = roanuz.api.url's host"},
+		{Name: KeySocketURL, Type: connector.TypeString, Default: "", Check: connector.OrEmpty(connector.CheckURL("http", "https", "ws", "wss")), Doc: "Socket.IO server base URL (http(s) or ws(s)); empty = roanuz.api.url's host"},
 		{Name: KeySocketEngineIO, Type: connector.TypeString, Default: "auto", Allowed: []string{"auto", "3", "4"},
 			Doc: "Engine.IO version of the Socket.IO server: auto tries 4 and falls back to 3 (and keeps what worked for the reconnects)"},
 		{Name: KeyConnectionsMax, Type: connector.TypeInt, Default: "20", Min: connector.Min(1), Doc: "most Socket.IO connections of the project, over all tasks (Roanuz allows 20)"},

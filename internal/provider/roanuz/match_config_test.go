@@ -25,6 +25,50 @@ func rawMatchConfig(t testing.TB, extra map[string]string) connector.Config {
 	return cfg
 }
 
+// TestSpecURLs: the spec accepts only the schemes the client speaks (the
+// REST API over http(s), Socket.IO over http(s) or ws(s)), so validate
+// refuses the others before a task starts.
+func TestSpecURLs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  map[string]string
+		want string // substring of the error; "" = valid
+	}{
+		{"simulator URLs", map[string]string{KeyAPIURL: "http://127.0.0.1:1", KeySocketURL: "ws://127.0.0.1:2"}, ""},
+		{"socket URL over https", map[string]string{KeySocketURL: "https://socket.example.com"}, ""},
+		{"socket URL empty: the API URL's", map[string]string{KeySocketURL: ""}, ""},
+		{"socket URL of another scheme", map[string]string{KeySocketURL: "ftp://x"}, `"roanuz.socket.url" = "ftp://x": expected a http:// or https:// or ws:// or wss:// URL, not ftp://`},
+		{"socket URL not a URL", map[string]string{KeySocketURL: "::nope"}, `"roanuz.socket.url" = "::nope"`},
+		{"API URL over WebSocket", map[string]string{KeyAPIURL: "wss://api.example"}, `"roanuz.api.url" = "wss://api.example": expected a http:// or https:// URL, not wss://`},
+		{"API URL without a scheme", map[string]string{KeyAPIURL: "api.sports.roanuz.com"}, `"roanuz.api.url" = "api.sports.roanuz.com"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for class, spec := range map[string]connector.ConfigSpec{ClassMatch: MatchSpec(), ClassWebhook: WebhookSpec()} {
+				if _, ok := tc.set[KeySocketURL]; ok && class == ClassWebhook {
+					continue
+				}
+				raw := connector.Config{"name": "rz", "connector.class": class, KeyProject: "p", KeyAPIKey: "k", KeySecret: "s"}
+				if class == ClassMatch {
+					delete(raw, KeySecret)
+				}
+				for k, v := range tc.set {
+					raw[k] = v
+				}
+				_, err := connector.CommonSpec().Merge(spec).Validate(raw)
+				if tc.want == "" {
+					if err != nil {
+						t.Fatalf("%s: %v", class, err)
+					}
+					continue
+				}
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("%s: error %v, want %q", class, err, tc.want)
+				}
+			}
+		})
+	}
+}
+
 func keys(n int) string {
 	var out []string
 	for i := 0; i < n; i++ {
@@ -61,8 +105,6 @@ func TestParseMatchConfig(t *testing.T) {
 				t.Fatalf("socket URL %q", c.socketURL)
 			}
 		}},
-		{name: "bad scheme", extra: map[string]string{KeySocketURL: "ftp://x"}, want: "scheme"},
-		{name: "not a URL", extra: map[string]string{KeySocketURL: "::nope"}, want: "not a URL"},
 		{name: "pinned Engine.IO v3", extra: map[string]string{KeySocketEngineIO: "3"}, check: func(t *testing.T, c matchConfig) {
 			if c.engineIO != socketio.V3 {
 				t.Fatalf("engineIO %v", c.engineIO)

@@ -23,6 +23,10 @@ func MatchPlugin() connector.Plugin {
 		Doc:   "Roanuz cricket match stream over Socket.IO: match documents and their new balls",
 		Spec:  MatchSpec(),
 		New:   func(log *zap.Logger) connector.Connector { return &MatchConnector{log: log} },
+		Topics: func(cfg connector.Config) []string {
+			set := connector.ParseSettings(cfg)
+			return []string{set.Topic(TopicMatches), set.Topic(TopicBalls), set.Topic(TopicSubscriptions)}
+		},
 	}
 }
 

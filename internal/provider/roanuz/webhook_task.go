@@ -25,6 +25,10 @@ func WebhookPlugin() connector.Plugin {
 		// One task, one listener: in distributed mode the other workers
 		// answer 503 at this address until the task runs there.
 		PushAddress: func(cfg connector.Config) string { return cfg.String(KeyListen) },
+		Topics: func(cfg connector.Config) []string {
+			set := connector.ParseSettings(cfg)
+			return []string{set.Topic(TopicBallUpdates), set.Topic(TopicMatchEvents)}
+		},
 	}
 }
 

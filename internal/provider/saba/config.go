@@ -1,6 +1,7 @@
 package saba
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -36,11 +37,11 @@ const (
 // Spec returns the saba connector's own settings.
 func Spec() connector.ConfigSpec {
 	return connector.ConfigSpec{
-		{Name: KeyBaseURL, Type: connector.TypeString, Required: true, Doc: "base URL of the OddsDirect API, e.g. http://127.0.0.1:8090 for the simulator"},
+		{Name: KeyBaseURL, Type: connector.TypeString, Required: true, Check: connector.CheckURL("http", "https"), Doc: "base URL of the OddsDirect API, e.g. http://127.0.0.1:8090 for the simulator"},
 		{Name: KeyVendorID, Type: connector.TypePassword, Required: true, Doc: "vendor_id sent to POST /login (a secret; use ${env:NAME})"},
 		{Name: KeyVendorMemberID, Type: connector.TypeString, Required: true, Doc: "vendor_member_id sent to POST /login"},
 		{Name: KeyVersion, Type: connector.TypeString, Default: "v1", Doc: "the {version} path segment of /sports/stream/{version}/..."},
-		{Name: KeyStreams, Type: connector.TypeString, Required: true, Doc: "streams, separated by ';' or newlines, each 'ENDPOINT [OData query]', e.g. 'GetEvents $filter=sporttype eq 1; GetMarkets $filter=sporttype eq 2'"},
+		{Name: KeyStreams, Type: connector.TypeString, Required: true, Check: checkStreams, Doc: "streams, separated by ';' or newlines, each 'ENDPOINT [OData query]', e.g. 'GetEvents $filter=sporttype eq 1; GetMarkets $filter=sporttype eq 2'"},
 		{Name: KeyIncludeMarkets, Type: connector.TypeString, Default: "", Doc: "includeMarkets of GetEvents streams: empty (server default), none, or an OData filter such as $filter=bettype eq 1"},
 		{Name: KeyLanguage, Type: connector.TypeString, Default: "en", Doc: "language query parameter"},
 		{Name: KeyTombstones, Type: connector.TypeBool, Default: "false", Doc: "also write a null-value tombstone keyed by eventId after each event remove (for a compacted events topic)"},
@@ -94,6 +95,22 @@ func ParseStreams(s string) ([]StreamSpec, error) {
 		return nil, &connector.ConfigError{Key: KeyStreams, Value: s, Problem: "names no stream"}
 	}
 	return out, nil
+}
+
+// checkStreams is the spec's check of saba.streams: ParseStreams' problem,
+// naming the stream it is about.
+func checkStreams(v string) error {
+	if _, err := ParseStreams(v); err != nil {
+		var ce *connector.ConfigError
+		if errors.As(err, &ce) && ce.Value != v {
+			return fmt.Errorf("%q: %s", ce.Value, ce.Problem)
+		}
+		if ce != nil {
+			return errors.New(ce.Problem)
+		}
+		return err
+	}
+	return nil
 }
 
 // settings are the parsed connector settings a task needs.

@@ -35,6 +35,39 @@ func TestParseStreams(t *testing.T) {
 	}
 }
 
+// TestSpecChecks: the spec refuses a base URL the HTTP client cannot use
+// and streams it cannot open, before a task starts.
+func TestSpecChecks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  map[string]string
+		want string // substring of the error; "" = valid
+	}{
+		{"simulator", map[string]string{KeyBaseURL: "http://127.0.0.1:8090"}, ""},
+		{"over WebSocket", map[string]string{KeyBaseURL: "wss://odds.example"}, `"saba.base.url" = "wss://odds.example": expected a http:// or https:// URL, not wss://`},
+		{"without a scheme", map[string]string{KeyBaseURL: "odds.example:443"}, `"saba.base.url" = "odds.example:443": expected a http:// or https:// URL`},
+		{"unknown endpoint", map[string]string{KeyStreams: "GetEvents; GetFixtures $top=1"}, `"saba.streams" = "GetEvents; GetFixtures $top=1": "GetFixtures $top=1": unknown endpoint`},
+		{"no stream", map[string]string{KeyStreams: " ; "}, `"saba.streams" = " ; ": names no stream`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := connector.Config{"name": "n", "connector.class": Class, KeyBaseURL: "https://odds.example", KeyVendorID: "v", KeyVendorMemberID: "m", KeyStreams: "GetEvents"}
+			for k, v := range tc.set {
+				raw[k] = v
+			}
+			_, err := connector.CommonSpec().Merge(Spec()).Validate(raw)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestSpecRedactsVendorID(t *testing.T) {
 	cfg := connector.Config{KeyVendorID: "secret-vendor", KeyVendorMemberID: "m"}
 	if got := Spec().Redact(cfg)[KeyVendorID]; got != connector.Redacted {

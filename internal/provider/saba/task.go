@@ -28,6 +28,10 @@ func Plugin() connector.Plugin {
 		Doc:   "Saba OddsDirect GetEvents/GetMarkets over Server-Sent Events, resumed by Last-Event-Id",
 		Spec:  Spec(),
 		New:   func(log *zap.Logger) connector.Connector { return &Connector{log: log} },
+		Topics: func(cfg connector.Config) []string {
+			set := connector.ParseSettings(cfg)
+			return []string{EventsTopic(set), MarketsTopic(set)}
+		},
 	}
 }
 
