@@ -9,7 +9,8 @@
 // exit 0 on SIGTERM. It logs the image's size.
 //
 // Like every test on the real broker it fails, never skips, when podman
-// cannot be installed or the broker is missing (it is skipped only under
-// -short, with the other broker tests). The package has no code of its own:
-// only this file and its tests.
+// cannot be installed or the broker is missing; only under -short with no
+// broker configured is it skipped, as internal/testenv skips the other
+// broker tests. The package has no code of its own: only this file and its
+// tests.
 package containertest
