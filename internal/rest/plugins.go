@@ -106,10 +106,7 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request) error {
 	}
 	cfg[connector.KeyClass] = p.Class
 	problems := map[string][]string{}
-	resolved, rerr := worker.ResolveRefs(cfg)
-	if rerr == nil {
-		_, _, rerr = connector.ValidateConnector(s.opts.Worker.Plugins(), resolved)
-	}
+	_, _, rerr := worker.CheckConnectorConfig(s.opts.Worker.Plugins(), cfg)
 	var ces connector.ConfigErrors
 	if rerr != nil && !errors.As(rerr, &ces) {
 		return rerr

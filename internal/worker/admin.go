@@ -118,15 +118,9 @@ func (w *Worker) Info(name string) (ConnectorInfo, error) {
 	return info, nil
 }
 
-// CheckConfig resolves a raw connector config's references and validates
-// it against the common settings and its plugin, returning the resolved
-// config with defaults applied.
+// CheckConfig is CheckConnectorConfig with the worker's plugins.
 func (w *Worker) CheckConfig(raw connector.Config) (connector.Config, connector.Plugin, error) {
-	resolved, err := ResolveRefs(raw)
-	if err != nil {
-		return nil, connector.Plugin{}, err
-	}
-	return connector.ValidateConnector(w.plugins, resolved)
+	return CheckConnectorConfig(w.plugins, raw)
 }
 
 // CreateConnector starts a new connector from a raw config (as given:

@@ -51,6 +51,20 @@ func ParseConnectorJSON(b []byte) (connector.Config, error) {
 	return out, nil
 }
 
+// CheckConnectorConfig resolves a raw connector config's references and
+// validates it against the common settings and its plugin, returning the
+// resolved config with defaults applied. Every problem is reported at
+// once, as ConfigErrors: a reference that does not resolve beside the
+// config's other problems.
+func CheckConnectorConfig(plugins *connector.Plugins, raw connector.Config) (connector.Config, connector.Plugin, error) {
+	resolved, refErrs := resolvePartial(raw)
+	full, p, err := connector.ValidateConnector(plugins, resolved)
+	if err := withRefProblems(refErrs, err); err != nil {
+		return nil, p, err
+	}
+	return full, p, nil
+}
+
 func jsonScalar(v json.RawMessage) (string, error) {
 	var s string
 	if err := json.Unmarshal(v, &s); err == nil {

@@ -54,3 +54,46 @@ func FuzzParseConnectorJSON(f *testing.F) {
 		_, _ = ParseConnectorJSON(in)
 	})
 }
+
+func TestCheckConnectorConfig(t *testing.T) {
+	t.Setenv("SC_TEST_CC_TOKEN", "tok")
+	plugins := connector.NewPlugins(connector.Plugin{Class: "x", Spec: connector.ConfigSpec{
+		{Name: "x.token", Type: connector.TypePassword, Required: true},
+		{Name: "x.count", Type: connector.TypeInt, Default: "1"},
+	}})
+	tests := []struct {
+		name string
+		in   connector.Config
+		want []string // one substring per problem; none = valid
+	}{
+		{"references resolved", connector.Config{"name": "c", "connector.class": "x", "x.token": "${env:SC_TEST_CC_TOKEN}"}, nil},
+		{"an unresolved reference beside the other problems", connector.Config{"name": "c", "connector.class": "x", "x.token": "${env:SC_TEST_CC_UNSET}",
+			"tasks.max": "0", "x.cuont": "2"},
+			[]string{`"tasks.max" = "0": expected an integer >= 1`, `"x.cuont" = "2": unknown setting`, `"x.token": environment variable SC_TEST_CC_UNSET is not set`}},
+		{"a key with an unresolved reference is reported once", connector.Config{"name": "c", "connector.class": "x", "x.token": "t",
+			"x.count": "${file:/nonexistent/c.properties:count}"},
+			[]string{`"x.count": reading /nonexistent/c.properties`}},
+		{"an unresolved reference and an unknown class", connector.Config{"name": "c", "connector.class": "y", "x.token": "${env:SC_TEST_CC_UNSET}"},
+			[]string{`"connector.class" = "y": no such plugin`, `"x.token": environment variable SC_TEST_CC_UNSET is not set`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			full, _, err := CheckConnectorConfig(plugins, tt.in)
+			if len(tt.want) == 0 {
+				if err != nil || full["x.token"] != "tok" || full["x.count"] != "1" {
+					t.Fatalf("config %v, error %v", full, err)
+				}
+				return
+			}
+			ces, ok := err.(connector.ConfigErrors)
+			if !ok || len(ces) != len(tt.want) {
+				t.Fatalf("want %d problems, each once; got %v", len(tt.want), err)
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(ces[i].Error(), w) {
+					t.Errorf("problem %d is %q, want one containing %q", i, ces[i], w)
+				}
+			}
+		})
+	}
+}

@@ -2,10 +2,12 @@ package worker
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
@@ -141,11 +143,22 @@ var configRef = regexp.MustCompile(`\$\{(env|file):([^}]*)\}`)
 // in the config. A reference that cannot be resolved is an error naming
 // the key (never the value).
 func ResolveRefs(cfg connector.Config) (connector.Config, error) {
+	out, errs := resolvePartial(cfg)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return out, nil
+}
+
+// resolvePartial returns cfg with every value whose references all resolve
+// resolved, the others left as written, and one problem (in key order) per
+// key holding a reference that does not resolve.
+func resolvePartial(cfg connector.Config) (connector.Config, connector.ConfigErrors) {
 	out := make(connector.Config, len(cfg))
 	var errs connector.ConfigErrors
 	for k, v := range cfg {
 		var problem string
-		out[k] = configRef.ReplaceAllStringFunc(v, func(ref string) string {
+		resolved := configRef.ReplaceAllStringFunc(v, func(ref string) string {
 			m := configRef.FindStringSubmatch(ref)
 			val, err := resolveRef(m[1], m[2])
 			if err != nil && problem == "" {
@@ -155,12 +168,45 @@ func ResolveRefs(cfg connector.Config) (connector.Config, error) {
 		})
 		if problem != "" {
 			errs = append(errs, &connector.ConfigError{Key: k, Problem: problem})
+			out[k] = v
+			continue
+		}
+		out[k] = resolved
+	}
+	sortProblems(errs)
+	return out, errs
+}
+
+// withRefProblems returns every problem of a config at once: refs, the
+// references that did not resolve, and those of err, found validating the
+// config with those references left as written. A key whose reference did
+// not resolve is reported once, for the reference. An err that is not
+// ConfigErrors is returned as it is; nil if there is no problem.
+func withRefProblems(refs connector.ConfigErrors, err error) error {
+	var ces connector.ConfigErrors
+	if err != nil && !errors.As(err, &ces) {
+		return err
+	}
+	if len(refs) == 0 {
+		return err
+	}
+	unresolved := make(map[string]bool, len(refs))
+	for _, e := range refs {
+		unresolved[e.Key] = true
+	}
+	all := append(connector.ConfigErrors{}, refs...)
+	for _, e := range ces {
+		if !unresolved[e.Key] {
+			all = append(all, e)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return out, nil
+	sortProblems(all)
+	return all
+}
+
+// sortProblems orders problems by key, keeping the order of a key's own.
+func sortProblems(errs connector.ConfigErrors) {
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Key < errs[j].Key })
 }
 
 func resolveRef(kind, arg string) (string, error) {

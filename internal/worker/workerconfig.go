@@ -3,10 +3,10 @@ package worker
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -55,11 +55,11 @@ func WorkerSpec() connector.ConfigSpec {
 	return connector.ConfigSpec{
 		{Name: WKeyBootstrap, Type: connector.TypeList, Required: true, Doc: "host:port of one or more Kafka brokers, comma-separated"},
 		{Name: WKeyGroupID, Type: connector.TypeString, Default: "sportsconnect", Doc: "worker group id; first part of every task's transactional.id"},
-		{Name: WKeyOffsetsTopic, Type: connector.TypeString, Default: "connect-offsets", Doc: "compacted topic holding source offsets in Kafka Connect's format"},
+		{Name: WKeyOffsetsTopic, Type: connector.TypeString, Default: "connect-offsets", Check: connector.CheckTopicName, Doc: "compacted topic holding source offsets in Kafka Connect's format"},
 		{Name: WKeyOffsetsParts, Type: connector.TypeInt, Default: "25", Min: connector.Min(1), Doc: "partitions of the offsets topic when it is created"},
 		{Name: WKeyOffsetsRepl, Type: connector.TypeInt, Default: "-1", Min: connector.Min(-1), Doc: "replication factor of the offsets topic when created; -1 = broker default"},
-		{Name: WKeyRegistryURL, Type: connector.TypeString, Required: true, Doc: "base URL of a Confluent-API schema registry"},
-		{Name: WKeyTopicPrefix, Type: connector.TypeString, Default: "", Doc: "default topic.prefix of connectors that do not set one"},
+		{Name: WKeyRegistryURL, Type: connector.TypeString, Required: true, Check: connector.CheckURL("http", "https"), Doc: "base URL of a Confluent-API schema registry"},
+		{Name: WKeyTopicPrefix, Type: connector.TypeString, Default: "", Check: connector.CheckTopicPrefix, Doc: "default topic.prefix of connectors that do not set one"},
 		{Name: WKeyShutdownMs, Type: connector.TypeInt, Default: "5000", Min: connector.Min(0), Doc: "how long stopping waits for tasks to commit their open transaction"},
 		{Name: WKeyTxnTimeoutMs, Type: connector.TypeInt, Default: "60000", Min: connector.Min(1000), Doc: "transaction.timeout.ms of every task's producer: the broker aborts a transaction open longer; a connector's transaction.boundary.interval.ms may be at most half of it, and it may not exceed the broker's transaction.max.timeout.ms"},
 		{Name: WKeyListeners, Type: connector.TypeString, Default: "http://127.0.0.1:8083", Doc: "REST API listener, http://host:port; empty turns the API off"},
@@ -70,9 +70,9 @@ func WorkerSpec() connector.ConfigSpec {
 		{Name: WKeySSLCAFile, Type: connector.TypeString, Default: "", Doc: "PEM file of CA certificates to trust (default: the system's)"},
 		{Name: WKeySSLCertFile, Type: connector.TypeString, Default: "", Doc: "PEM file with the client certificate and private key, for mutual TLS"},
 		{Name: WKeySSLSkipVerify, Type: connector.TypeString, Default: "https", Allowed: []string{"https", ""}, Doc: "https checks the broker's host name; empty skips it"},
-		{Name: WKeyConfigTopic, Type: connector.TypeString, Default: "connect-configs", Doc: "distributed mode: compacted one-partition topic of connector configs, task configs and target states"},
+		{Name: WKeyConfigTopic, Type: connector.TypeString, Default: "connect-configs", Check: connector.CheckTopicName, Doc: "distributed mode: compacted one-partition topic of connector configs, task configs and target states"},
 		{Name: WKeyConfigRepl, Type: connector.TypeInt, Default: "-1", Min: connector.Min(-1), Doc: "distributed mode: replication factor of the config topic when created; -1 = broker default"},
-		{Name: WKeyStatusTopic, Type: connector.TypeString, Default: "connect-status", Doc: "distributed mode: compacted topic of connector and task states"},
+		{Name: WKeyStatusTopic, Type: connector.TypeString, Default: "connect-status", Check: connector.CheckTopicName, Doc: "distributed mode: compacted topic of connector and task states"},
 		{Name: WKeyStatusParts, Type: connector.TypeInt, Default: "5", Min: connector.Min(1), Doc: "distributed mode: partitions of the status topic when created"},
 		{Name: WKeyStatusRepl, Type: connector.TypeInt, Default: "-1", Min: connector.Min(-1), Doc: "distributed mode: replication factor of the status topic when created; -1 = broker default"},
 		{Name: WKeySessionMs, Type: connector.TypeInt, Default: "10000", Min: connector.Min(1000), Doc: "distributed mode: a worker silent this long leaves the group and its tasks start elsewhere"},
@@ -117,34 +117,29 @@ func LoadWorkerConfig(path string) (*WorkerSettings, error) {
 
 // ParseWorkerConfig validates a worker config (after resolving ${env:…} and
 // ${file:…} references) and turns it into worker options and REST
-// settings. Every problem is reported once, as ConfigErrors.
+// settings. Every problem is reported at once, as ConfigErrors: a
+// reference that does not resolve, beside whatever else is wrong.
 func ParseWorkerConfig(raw connector.Config) (*WorkerSettings, error) {
-	resolved, err := ResolveRefs(raw)
-	if err != nil {
+	spec := WorkerSpec()
+	resolved, refErrs := resolvePartial(raw)
+	cfg, err := spec.Validate(resolved)
+	var all connector.ConfigErrors
+	if err != nil && !errors.As(err, &all) {
 		return nil, err
 	}
-	cfg, err := WorkerSpec().Validate(resolved)
-	listeners, ok := resolved[WKeyListeners]
-	if k, known := WorkerSpec().Key(WKeyListeners); !ok && known {
-		listeners = k.Default
+	withDefaults := spec.WithDefaults(resolved)
+	addr, lerr := parseListener(withDefaults[WKeyListeners])
+	if lerr != nil {
+		all = append(all, lerr)
 	}
-	addr, lerr := parseListener(listeners)
-	if err != nil || lerr != nil {
-		var all connector.ConfigErrors
-		if ces, ok := err.(connector.ConfigErrors); ok {
-			all = ces
-		} else if err != nil {
-			return nil, err
-		}
-		if lerr != nil {
-			all = append(all, lerr)
-			sort.SliceStable(all, func(i, j int) bool { return all[i].Key < all[j].Key })
-		}
-		return nil, all
-	}
-	kafka, err := kafkaOpts(cfg)
-	if err != nil {
-		return nil, err
+	// The TLS and SASL settings are read further (files, credentials)
+	// unless they already have a problem.
+	known := append(append(connector.ConfigErrors{}, all...), refErrs...)
+	kafka, kes := kafkaOpts(withDefaults, func(keys ...string) bool { return !hasProblem(known, keys...) })
+	all = append(all, kes...)
+	if len(all) > 0 || len(refErrs) > 0 {
+		sortProblems(all)
+		return nil, withRefProblems(refErrs, all)
 	}
 	_, explicit := raw[WKeyListeners]
 	ws := &WorkerSettings{
@@ -174,6 +169,18 @@ func ParseWorkerConfig(raw connector.Config) (*WorkerSettings, error) {
 	return ws, nil
 }
 
+// hasProblem reports whether any of keys has a problem in errs.
+func hasProblem(errs connector.ConfigErrors, keys ...string) bool {
+	for _, e := range errs {
+		for _, k := range keys {
+			if e.Key == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // DistributedSettings are the settings only distributed mode reads.
 type DistributedSettings struct {
 	ConfigTopic       string
@@ -194,17 +201,25 @@ type DistributedSettings struct {
 // jaasField matches key="value" pairs in a JAAS config line.
 var jaasField = regexp.MustCompile(`(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"`)
 
-func kafkaOpts(cfg connector.Config) ([]kgo.Opt, error) {
+// kafkaOpts returns the client options of a worker config (defaults
+// applied). The TLS and SASL parts are each built only if ok says their
+// keys have no problem already; the problems of each are all returned.
+func kafkaOpts(cfg connector.Config, ok func(keys ...string) bool) ([]kgo.Opt, connector.ConfigErrors) {
 	opts := []kgo.Opt{kgo.SeedBrokers(cfg.List(WKeyBootstrap)...)}
+	if !ok(WKeySecurityProtocol) {
+		return opts, nil
+	}
+	var errs connector.ConfigErrors
 	proto := cfg.String(WKeySecurityProtocol)
-	if strings.HasSuffix(proto, "SSL") {
+	if strings.HasSuffix(proto, "SSL") && ok(WKeySSLCAFile, WKeySSLCertFile, WKeySSLSkipVerify) {
 		tc, err := tlsConfig(cfg)
 		if err != nil {
-			return nil, err
+			errs = append(errs, err...)
+		} else {
+			opts = append(opts, kgo.DialTLSConfig(tc))
 		}
-		opts = append(opts, kgo.DialTLSConfig(tc))
 	}
-	if strings.HasPrefix(proto, "SASL") {
+	if strings.HasPrefix(proto, "SASL") && ok(WKeySASLMechanism, WKeySASLJAAS) {
 		user, pass := "", ""
 		for _, m := range jaasField.FindAllStringSubmatch(cfg.String(WKeySASLJAAS), -1) {
 			switch m[1] {
@@ -215,7 +230,7 @@ func kafkaOpts(cfg connector.Config) ([]kgo.Opt, error) {
 			}
 		}
 		if user == "" {
-			return nil, connector.ConfigErrors{{Key: WKeySASLJAAS, Value: connector.Redacted, Problem: `expected username="…" password="…"`}}
+			return opts, append(errs, &connector.ConfigError{Key: WKeySASLJAAS, Value: connector.Redacted, Problem: `expected username="…" password="…"`})
 		}
 		switch mech := cfg.String(WKeySASLMechanism); mech {
 		case "PLAIN":
@@ -226,31 +241,37 @@ func kafkaOpts(cfg connector.Config) ([]kgo.Opt, error) {
 			opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()))
 		}
 	}
-	return opts, nil
+	return opts, errs
 }
 
-func tlsConfig(cfg connector.Config) (*tls.Config, error) {
+// tlsConfig reads the CA and client certificate files; every problem of
+// the two is returned.
+func tlsConfig(cfg connector.Config) (*tls.Config, connector.ConfigErrors) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	var errs connector.ConfigErrors
 	if ca := cfg.String(WKeySSLCAFile); ca != "" {
-		pem, err := os.ReadFile(ca)
-		if err != nil {
-			return nil, connector.ConfigErrors{{Key: WKeySSLCAFile, Value: ca, Problem: err.Error()}}
-		}
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, connector.ConfigErrors{{Key: WKeySSLCAFile, Value: ca, Problem: "no PEM certificates in the file"}}
+		pem, err := os.ReadFile(ca)
+		switch {
+		case err != nil:
+			errs = append(errs, &connector.ConfigError{Key: WKeySSLCAFile, Value: ca, Problem: err.Error()})
+		case !pool.AppendCertsFromPEM(pem):
+			errs = append(errs, &connector.ConfigError{Key: WKeySSLCAFile, Value: ca, Problem: "no PEM certificates in the file"})
 		}
 		tc.RootCAs = pool
 	}
 	if cert := cfg.String(WKeySSLCertFile); cert != "" {
 		pair, err := tls.LoadX509KeyPair(cert, cert)
 		if err != nil {
-			return nil, connector.ConfigErrors{{Key: WKeySSLCertFile, Value: cert, Problem: fmt.Sprintf("expected a PEM file with a certificate and its key: %v", err)}}
+			errs = append(errs, &connector.ConfigError{Key: WKeySSLCertFile, Value: cert, Problem: fmt.Sprintf("expected a PEM file with a certificate and its key: %v", err)})
 		}
 		tc.Certificates = []tls.Certificate{pair}
 	}
 	if cfg.String(WKeySSLSkipVerify) == "" {
 		tc.InsecureSkipVerify = true //nolint:gosec // the operator asked for it, as in Connect
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return tc, nil
 }

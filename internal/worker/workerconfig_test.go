@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ func TestParseWorkerConfig(t *testing.T) {
 		{name: "minimal", in: connector.Config{"bootstrap.servers": "a:9092,b:9092", "schema.registry.url": "http://r"}},
 		{name: "missing both required", in: connector.Config{}, wantErr: []string{`"bootstrap.servers": is required`, `"schema.registry.url": is required`}},
 		{name: "bad protocol", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "http://r", "security.protocol": "SSL_PLAIN"},
-			wantErr: []string{`expected one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL`}},
+			wantErr: []string{`expected one of "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"`}},
 		{name: "sasl without user", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "http://r", "security.protocol": "SASL_PLAINTEXT", "sasl.jaas.config": "nonsense secretvalue"},
 			wantErr: []string{`"sasl.jaas.config" = "[hidden]": expected username=`}},
 		{name: "sasl scram", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "http://r", "security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
@@ -25,6 +26,26 @@ func TestParseWorkerConfig(t *testing.T) {
 			wantErr: []string{`"ssl.truststore.location"`}},
 		{name: "unknown key", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "http://r", "bootstrap.server": "typo"},
 			wantErr: []string{`"bootstrap.server" = "typo": unknown setting`}},
+		{name: "unresolved reference beside the other problems", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "http://r",
+			"rest.auth.token": "${env:SC_TEST_WC_UNSET}", "offset.storage.partitions": "many", "bogus": "1"},
+			wantErr: []string{`"bogus" = "1": unknown setting`, `"offset.storage.partitions" = "many": expected an integer`, `"rest.auth.token": environment variable SC_TEST_WC_UNSET is not set`}},
+		{name: "a key with an unresolved reference is reported once", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "${env:SC_TEST_WC_UNSET}",
+			"offset.storage.partitions": "${env:SC_TEST_WC_UNSET}"},
+			wantErr: []string{`"offset.storage.partitions": environment variable SC_TEST_WC_UNSET is not set`, `"schema.registry.url": environment variable SC_TEST_WC_UNSET is not set`}},
+		{name: "unresolved credentials beside a missing CA file and a bad listener", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "http://r",
+			"security.protocol": "SASL_SSL", "sasl.jaas.config": "${file:/nonexistent/secrets.properties:jaas}", "ssl.truststore.location": "/nonexistent/ca.pem", "listeners": "https://x:1"},
+			wantErr: []string{`"listeners" = "https://x:1": scheme "https" is not supported`, `"sasl.jaas.config": reading /nonexistent/secrets.properties`, `"ssl.truststore.location" = "/nonexistent/ca.pem"`}},
+		{name: "missing CA and client certificate files", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "http://r", "security.protocol": "SSL",
+			"ssl.truststore.location": "/nonexistent/ca.pem", "ssl.keystore.location": "/nonexistent/client.pem"},
+			wantErr: []string{`"ssl.keystore.location" = "/nonexistent/client.pem": expected a PEM file`, `"ssl.truststore.location" = "/nonexistent/ca.pem"`}},
+		{name: "topic names Kafka refuses", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "http://r",
+			"offset.storage.topic": "connect offsets", "config.storage.topic": "..", "status.storage.topic": strings.Repeat("s", 250), "topic.prefix": "a/b"},
+			wantErr: []string{`"config.storage.topic" = "..": ".." is not a legal topic name`, `"offset.storage.topic" = "connect offsets": " " is not allowed in a topic name`,
+				`"status.storage.topic" = "sss`, `"topic.prefix" = "a/b": "/" is not allowed in a topic name`}},
+		{name: "registry URL without a scheme", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "registry:8081"},
+			wantErr: []string{`"schema.registry.url" = "registry:8081": expected a http:// or https:// URL`}},
+		{name: "registry URL of another scheme", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "ftp://registry:8081"},
+			wantErr: []string{`expected a http:// or https:// URL, not ftp://`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,8 +59,12 @@ func TestParseWorkerConfig(t *testing.T) {
 				}
 				return
 			}
-			if err == nil {
-				t.Fatal("want an error")
+			var ces connector.ConfigErrors
+			if !errors.As(err, &ces) {
+				t.Fatalf("error %v, want ConfigErrors", err)
+			}
+			if len(ces) != len(tt.wantErr) {
+				t.Errorf("%d problems, want %d, each once:\n%v", len(ces), len(tt.wantErr), err)
 			}
 			for _, w := range tt.wantErr {
 				if !strings.Contains(err.Error(), w) {
