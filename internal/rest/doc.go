@@ -27,7 +27,8 @@
 //
 // Errors are {"error_code":N,"message":"..."}. The API listens on the
 // worker's "listeners" setting (default http://127.0.0.1:8083, loopback
-// only). With rest.auth.token set, every request but the probes needs
+// only; empty turns it off); a listener that cannot be bound fails the
+// worker's start. With rest.auth.token set, every request but the probes needs
 // "Authorization: Bearer <token>". Every config it returns is redacted with
 // the plugin's spec: password settings, and any key that looks like a
 // secret, show as "[hidden]".

@@ -333,10 +333,10 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// Launch starts the API as the worker's settings say: not at all without a
-// listener; on the default listener (not set in the config) a port already
-// in use is logged and the worker runs without its API, so several workers
-// can run on one machine; on a listener the config sets, it is fatal.
+// Launch starts the API as the worker's settings say: not at all when
+// listeners is empty; otherwise a listener that cannot be bound (a port
+// already in use) is an error, default listener included, so a worker
+// never runs silently without its API, /metrics and probes.
 func Launch(set worker.RESTSettings, opts Options) (*Server, error) {
 	opts.AuthToken = set.AuthToken
 	s := New(opts)
@@ -345,10 +345,7 @@ func Launch(set worker.RESTSettings, opts Options) (*Server, error) {
 		return s, nil
 	}
 	if _, err := s.Start(set.Addr); err != nil {
-		if set.Explicit {
-			return nil, err
-		}
-		s.log.Error("REST API not started; the worker runs without it (set listeners to choose another address)", zap.Error(err))
+		return nil, fmt.Errorf("%w (set listeners to another http://host:port, or listeners= to run without the REST API, /metrics and the probes)", err)
 	}
 	return s, nil
 }

@@ -13,9 +13,6 @@ import (
 type RESTSettings struct {
 	Addr      string // host:port to listen on; empty = no REST API
 	AuthToken string // bearer token every request must carry; empty = none
-	// Explicit is true when the worker config sets listeners: failing to
-	// bind it is then fatal; the default listener is best effort.
-	Explicit bool
 }
 
 // parseListener turns Connect's "listeners" value (http://host:port; one

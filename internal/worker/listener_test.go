@@ -48,11 +48,11 @@ func TestWorkerConfigOneWayIn(t *testing.T) {
 		return c
 	}
 	ws, err := ParseWorkerConfig(with(WKeyRESTAuthToken, "${env:REST_TEST_TOKEN}", WKeyListeners, "http://127.0.0.1:0"))
-	if err != nil || ws.REST.AuthToken != "tok" || ws.REST.Addr != "127.0.0.1:0" || !ws.REST.Explicit {
+	if err != nil || ws.REST.AuthToken != "tok" || ws.REST.Addr != "127.0.0.1:0" {
 		t.Fatalf("settings %+v, %v", ws, err)
 	}
 	ws, err = ParseWorkerConfig(base)
-	if err != nil || ws.REST.Addr != "127.0.0.1:8083" || ws.REST.Explicit {
+	if err != nil || ws.REST.Addr != "127.0.0.1:8083" {
 		t.Fatalf("default listener: %+v, %v", ws.REST, err)
 	}
 	if ws, err = ParseWorkerConfig(with(WKeyListeners, "")); err != nil || ws.REST.Addr != "" {

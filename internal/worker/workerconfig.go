@@ -62,7 +62,7 @@ func WorkerSpec() connector.ConfigSpec {
 		{Name: WKeyTopicPrefix, Type: connector.TypeString, Default: "", Check: connector.CheckTopicPrefix, Doc: "default topic.prefix of connectors that do not set one"},
 		{Name: WKeyShutdownMs, Type: connector.TypeInt, Default: "5000", Min: connector.Min(0), Doc: "how long stopping waits for tasks to commit their open transaction"},
 		{Name: WKeyTxnTimeoutMs, Type: connector.TypeInt, Default: "60000", Min: connector.Min(1000), Doc: "transaction.timeout.ms of every task's producer: the broker aborts a transaction open longer; a connector's transaction.boundary.interval.ms may be at most half of it, and it may not exceed the broker's transaction.max.timeout.ms"},
-		{Name: WKeyListeners, Type: connector.TypeString, Default: "http://127.0.0.1:8083", Doc: "REST API listener, http://host:port; empty turns the API off"},
+		{Name: WKeyListeners, Type: connector.TypeString, Default: "http://127.0.0.1:8083", Doc: "REST API listener, http://host:port; empty turns the API off (and /metrics, /healthz, /readyz with it); a port already in use fails the start"},
 		{Name: WKeyRESTAuthToken, Type: connector.TypePassword, Default: "", Doc: "bearer token every REST request must carry (Authorization: Bearer ...); empty = no authentication (the API then should stay bound to 127.0.0.1)"},
 		{Name: WKeySecurityProtocol, Type: connector.TypeString, Default: "PLAINTEXT", Allowed: []string{"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, Doc: "how to talk to the brokers"},
 		{Name: WKeySASLMechanism, Type: connector.TypeString, Default: "PLAIN", Allowed: []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, Doc: "SASL mechanism"},
@@ -141,12 +141,11 @@ func ParseWorkerConfig(raw connector.Config) (*WorkerSettings, error) {
 		sortProblems(all)
 		return nil, withRefProblems(refErrs, all)
 	}
-	_, explicit := raw[WKeyListeners]
 	ws := &WorkerSettings{
 		Config:      cfg,
 		RegistryURL: cfg.String(WKeyRegistryURL),
 		TopicPrefix: cfg.String(WKeyTopicPrefix),
-		REST:        RESTSettings{Addr: addr, AuthToken: cfg.String(WKeyRESTAuthToken), Explicit: explicit},
+		REST:        RESTSettings{Addr: addr, AuthToken: cfg.String(WKeyRESTAuthToken)},
 		Kafka:       kafka,
 		Distributed: DistributedSettings{
 			ConfigTopic: cfg.String(WKeyConfigTopic), ConfigReplication: int16(cfg.Int(WKeyConfigRepl)),
