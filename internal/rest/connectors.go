@@ -133,12 +133,10 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request) error {
 }
 
 // checkName refuses names that cannot be part of a transactional id or a
-// URL path segment.
+// URL path segment (connector.CheckConnectorName, as validate checks them).
 func checkName(name string) error {
-	for _, c := range name {
-		if c < 0x20 || c == 0x7f || c == '/' {
-			return badRequest("connector name %q contains a control character or '/'", name)
-		}
+	if err := connector.CheckConnectorName(name); err != nil {
+		return badRequest("connector name %q: %v", name, err)
 	}
 	return nil
 }
