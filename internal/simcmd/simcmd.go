@@ -25,13 +25,18 @@ func Flags(name, usage string, stderr io.Writer) *flag.FlagSet {
 }
 
 // Parse parses args. help is true when -h or --help was given: the usage
-// was printed and the command should return nil.
+// was printed and the command should return nil. A simulator takes flags
+// only: an argument that is not a flag is refused (Go's flag package would
+// stop there and silently ignore the flags after it).
 func Parse(fs *flag.FlagSet, args []string) (help bool, err error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return true, nil
 		}
 		return false, err
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("unexpected argument %q: a simulator takes flags only (-flag value)", fs.Arg(0))
 	}
 	return false, nil
 }

@@ -19,6 +19,8 @@ func TestParse(t *testing.T) {
 		{[]string{"-h"}, true, false},
 		{[]string{"--help"}, true, false},
 		{[]string{"--nope"}, false, true},
+		{[]string{"stray", "--addr", "x"}, false, true},
+		{[]string{"--addr", "x", "stray"}, false, true},
 	} {
 		var out bytes.Buffer
 		fs := Flags("p", "Usage: p\n", &out)
