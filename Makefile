@@ -19,10 +19,12 @@ demo:
 	$(GO) run ./cmd/sportsconnect demo
 
 ## test: every test, against a real Apache Kafka broker and Apicurio Registry started (and stopped) here,
-## unless KAFKA_BOOTSTRAP and SCHEMA_REGISTRY_URL point at running ones.
+## unless KAFKA_BOOTSTRAP and SCHEMA_REGISTRY_URL point at running ones; then the Helm chart's tests
+## (a module of their own, so the Kubernetes API types stay out of the product's module graph).
 test:
 	$(GO) vet ./...
 	bash deploy/local/with-services.sh $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	cd deploy/helm/charttest && $(GO) vet ./... && $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 ## test-short: the quick tests only (kfake/srfake, no broker); broker tests are skipped.
 test-short:
