@@ -56,7 +56,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rate := fs.Int("rate", 10000, "events/s of the paced latency runs; 0 skips them")
 	rateEvents := fs.Int("rate-events", 500, "events per source partition in the paced runs")
 	providers := fs.String("providers", "imgarena,imgarena-idle-1k,imgarena-idle-10k,saba,roanuz", "provider benchmarks to run after the synthetic one (comma-separated; empty for none)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *brokers == "" || *registry == "" {

@@ -56,7 +56,7 @@ func consumeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	key := fs.String("key", "", "print only records with this key (a match or fixture id)")
 	maxRecs := fs.Int("max", 0, "stop after printing this many records; 0 = no limit")
 	end := fs.Bool("end", false, "stop at the end of the topic as it was at the start")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

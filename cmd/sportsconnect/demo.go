@@ -31,7 +31,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	events := fs.Int64("events", 25000, "events per partition")
 	timeout := fs.Duration("timeout", 55*time.Second, "give up after this long")
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	log, err := logging.New(logging.FormatConsole, *logLevel)

@@ -30,6 +30,8 @@ func commands() map[string]command {
 		"validate": {"check worker and connector configs without connecting: validate WORKER.properties CONNECTOR.json...", validateCmd},
 		"consume":  {"print a topic's records read_committed, Avro decoded to JSON lines: consume [flags] TOPIC", consumeCmd},
 		"offsets":  {"read or change a connector's committed offsets: offsets get|set|reset --worker WORKER.properties CONNECTOR", offsetsCmd},
+		"plugins":  {"list the connector classes with their settings, defaults and docs (no broker needed): plugins [CLASS...]", pluginsCmd},
+		"version":  {"print the version, commit, Go version and franz-go version", versionCmd},
 	}
 }
 
@@ -72,7 +74,7 @@ func mainCode(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 func usage(w io.Writer, cmds map[string]command) {
 	fmt.Fprintln(w, "sportsconnect: a Kafka Connect-style source connector for live sports data, with exactly-once resume.")
-	fmt.Fprintln(w, "\nUsage: sportsconnect COMMAND [flags] [args]\n\nCommands:")
+	fmt.Fprintln(w, "\nUsage: sportsconnect COMMAND [flags] [args]   (flags may also follow the args; -- ends them)\n\nCommands:")
 	names := make([]string, 0, len(cmds))
 	for n := range cmds {
 		names = append(names, n)
@@ -81,7 +83,36 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'sportsconnect COMMAND --help' for a command's flags and examples.")
+	fmt.Fprintln(w, "\nRun 'sportsconnect COMMAND --help' for a command's flags and examples;")
+	fmt.Fprintln(w, "deploy/examples/ holds a worker.properties and connector.json per provider to start from.")
+}
+
+// parseFlags parses args with flags anywhere among the positional
+// arguments: Go's flag package stops at the first positional one, and a
+// flag after it would silently be taken for a file name. "--" ends the
+// flags. After it, fs.Args() holds the positional arguments in order. A
+// flag error is a usage error (exit 2); -h/--help is flag.ErrHelp.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			positional = append(positional, rest...)
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+	return fs.Parse(append([]string{"--"}, positional...))
 }
 
 // newFlags returns a flag set whose --help prints usage and examples.

@@ -31,7 +31,7 @@ func TestMainCode(t *testing.T) {
 		{"run without configs", []string{"run"}, 2, []string{"need a worker config"}},
 		{"run help", []string{"run", "--help"}, 0, []string{"Examples:", "worker.properties"}},
 		{"run bad worker config", []string{"run", badWorker, conn}, 1, []string{
-			`"schema.registry.url": is required`, `"security.protocol" = "TLS": expected one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL`}},
+			`"schema.registry.url": is required`, `"security.protocol" = "TLS": expected one of "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"`}},
 		{"run missing file", []string{"run", filepath.Join(dir, "nope.properties"), conn}, 1, []string{"no such file"}},
 		{"simulate unknown", []string{"simulate", "nobody"}, 2, []string{`unknown provider "nobody"`}},
 	}

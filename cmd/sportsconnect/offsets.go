@@ -59,7 +59,7 @@ func offsetsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	tasks := fs.Int("tasks", 1, "set/reset: fence at least this many task ids (tasks.max); ids the broker knows are fenced too")
 	force := fs.Bool("force", false, "set/reset: write even if a task of the connector has a transaction open (that task is fenced and fails)")
 	timeout := fs.Duration("timeout", 60*time.Second, "give up after this long")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || *workerPath == "" {

@@ -33,7 +33,7 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	mode := fs.String("mode", "standalone", "standalone (one process runs the connectors given on the command line) or distributed "+
 		"(workers sharing group.id divide the connectors created through the REST API)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	switch *mode {
@@ -102,9 +102,10 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	return nil
 }
 
-// loadConfigs reads the worker properties and connector JSON files. The
-// connector configs keep their ${env:…}/${file:…} references (checked
-// here, resolved by the worker), so the REST API shows them as written.
+// loadConfigs reads the worker properties and connector JSON files and
+// checks them as validate does, before anything connects. The connector
+// configs keep their ${env:…}/${file:…} references (resolved by the
+// worker), so the REST API shows them as written.
 func loadConfigs(workerPath string, connectorPaths []string) (*worker.WorkerSettings, []connector.Config, error) {
 	ws, err := worker.LoadWorkerConfig(workerPath)
 	if err != nil {
@@ -114,6 +115,9 @@ func loadConfigs(workerPath string, connectorPaths []string) (*worker.WorkerSett
 	var errs []error
 	for _, p := range connectorPaths {
 		c, err := loadConnector(p, ws.TopicPrefix)
+		if err == nil {
+			_, _, err = worker.CheckConnectorConfig(plugins(), c)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("connector config %s:\n%w", p, err))
 			continue

@@ -13,13 +13,18 @@ import (
 
 func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("validate", "validate WORKER.properties [CONNECTOR.json...]", `  sportsconnect validate worker.properties synthetic.json imgarena.json
+  sportsconnect validate deploy/examples/imgarena/worker.properties deploy/examples/imgarena/connector.json
 
   Checks every file without connecting to anything: unknown keys, wrong
-  types, missing required settings, values outside the allowed set, and
-  ${env:NAME} / ${file:/path:key} references that do not resolve. Each
-  problem names its key and says what is expected; secrets are never
-  printed. The exit code is 1 if any file has a problem, 0 otherwise.`, stderr)
-	if err := fs.Parse(args); err != nil {
+  types, missing required settings, values outside the allowed set, topic
+  names Kafka would refuse (topic.prefix, the dead-letter topic, the
+  worker's offset/config/status topics), connector names (no '/', no
+  control characters), URLs of a scheme the provider does not speak, and
+  ${env:NAME} / ${file:/path:key} references that do not resolve. Every
+  problem of a file is listed at once; each names its key and says what
+  is expected; secrets are never printed. The exit code is 1 if any file
+  has a problem, 2 on a usage error, 0 otherwise.`, stderr)
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() < 1 {
@@ -58,10 +63,7 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 	for _, p := range fs.Args()[1:] {
 		cfg, err := loadConnector(p, prefix)
 		if err == nil {
-			var resolved connector.Config
-			if resolved, err = worker.ResolveRefs(cfg); err == nil {
-				_, _, err = connector.ValidateConnector(ps, resolved)
-			}
+			_, _, err = worker.CheckConnectorConfig(ps, cfg)
 		}
 		what := ""
 		if cfg != nil && cfg[connector.KeyName] != "" {
@@ -82,7 +84,8 @@ func validateCmd(_ context.Context, args []string, stdout, stderr io.Writer) err
 
 // loadConnector reads a connector JSON file (Connect's POST /connectors
 // body) and applies the worker's default topic.prefix. References are
-// checked but left unresolved in the returned config, so it can be shown.
+// left unresolved in the returned config, so it can be shown; check it
+// with worker.CheckConnectorConfig.
 func loadConnector(path, topicPrefix string) (connector.Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -94,9 +97,6 @@ func loadConnector(path, topicPrefix string) (connector.Config, error) {
 	}
 	if _, ok := c[connector.KeyTopicPrefix]; !ok && topicPrefix != "" {
 		c[connector.KeyTopicPrefix] = topicPrefix
-	}
-	if _, err := worker.ResolveRefs(c); err != nil {
-		return c, err
 	}
 	return c, nil
 }
