@@ -28,7 +28,17 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 
   synthetic.json (the body of Connect's POST /connectors):
     {"name": "syn", "config": {"connector.class": "synthetic", "tasks.max": "2",
-     "synthetic.partitions": "8", "synthetic.events.per.partition": "1000"}}`, stderr)
+     "synthetic.partitions": "8", "synthetic.events.per.partition": "1000"}}
+
+  sportsconnect run deploy/examples/imgarena/worker.properties deploy/examples/imgarena/connector.json
+  sportsconnect run --mode distributed deploy/examples/distributed/worker.properties
+
+  deploy/examples/ holds a worker.properties and connector.json per provider
+  (sportsconnect plugins lists every setting). The files are checked as
+  'sportsconnect validate' checks them before anything connects. The REST
+  API, /metrics and the probes listen on listeners (default
+  http://127.0.0.1:8083): a port already in use fails the start; set
+  listeners= to run without them.`, stderr)
 	logFormat := fs.String("log-format", logging.FormatAuto, "log format: auto (console on a terminal, else json), json, console")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	mode := fs.String("mode", "standalone", "standalone (one process runs the connectors given on the command line) or distributed "+
