@@ -27,7 +27,7 @@ func applyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	base := fs.String("url", "http://127.0.0.1:8083", "the REST API of any worker of the cluster")
 	token := fs.String("token", "", "bearer token (rest.auth.token); ${env:…} and ${file:…} references are resolved")
 	timeout := fs.Duration("timeout", 5*time.Minute, "how long to retry while the cluster starts or rebalances")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
@@ -109,4 +109,3 @@ func putConfig(ctx context.Context, cl *http.Client, base, bearer string, cfg co
 		}
 	}
 }
-

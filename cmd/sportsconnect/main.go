@@ -30,6 +30,7 @@ func commands() map[string]command {
 		"validate": {"check worker and connector configs without connecting: validate WORKER.properties CONNECTOR.json...", validateCmd},
 		"consume":  {"print a topic's records read_committed, Avro decoded to JSON lines: consume [flags] TOPIC", consumeCmd},
 		"offsets":  {"read or change a connector's committed offsets: offsets get|set|reset --worker WORKER.properties CONNECTOR", offsetsCmd},
+		"apply":    {"create or update connectors through a worker's REST API (distributed mode): apply --url URL CONNECTOR.json...", applyCmd},
 		"plugins":  {"list the connector classes with their settings, defaults and docs (no broker needed): plugins [CLASS...]", pluginsCmd},
 		"version":  {"print the version, commit, Go version and franz-go version", versionCmd},
 	}
