@@ -73,8 +73,10 @@ func (f *fixtureStream) run(ctx context.Context) error {
 			return nil
 		}
 		if errors.Is(err, ErrFinished) {
+			// FixtureDone comes with the commit of the finishing record
+			// (actionRecord), after the last lag sample: called here, the
+			// lag series of the records still in flight would come back.
 			f.t.stats.finished.Add(1)
-			f.t.metrics.FixtureDone(f.fixture)
 			f.log.Info("fixture finished; connection closed", zap.Int64("position", f.position))
 			return nil
 		}
@@ -257,12 +259,21 @@ func (f *fixtureStream) actionRecord(p packet, pos int64, raw []byte, received t
 		Raw:     raw,
 		Headers: connector.SourceHeaders(Class, strconv.FormatInt(pos, 10), received), Timestamp: received,
 	}
+	m, fixture, finished := f.t.metrics, f.fixture, p.finished
+	var at *time.Time
 	if a.EventTime != nil {
-		// Provider event time to commit, per fixture (the lag histogram).
-		m, fixture, at := f.t.metrics, f.fixture, *a.EventTime
+		at = a.EventTime // provider event time to commit, per fixture (the lag histogram)
+	}
+	if at != nil || finished {
 		rec.OnCommit = func(err error) {
-			if err == nil {
-				m.CommitLag(fixture, time.Since(at))
+			if err != nil {
+				return
+			}
+			if at != nil {
+				m.CommitLag(fixture, time.Since(*at))
+			}
+			if finished {
+				m.FixtureDone(fixture) // after its last lag sample: the series goes for good
 			}
 		}
 	}

@@ -34,13 +34,21 @@ func TestThousandFixtures(t *testing.T) {
 type fakeMetrics struct {
 	mu                     sync.Mutex
 	reconnects, gaps, lags int
+	lagsAfterDone          int
 	done                   map[string]bool
 }
 
-func (m *fakeMetrics) Reconnected()                    { m.mu.Lock(); m.reconnects++; m.mu.Unlock() }
-func (m *fakeMetrics) SequenceGap(int64)               { m.mu.Lock(); m.gaps++; m.mu.Unlock() }
-func (m *fakeMetrics) CommitLag(string, time.Duration) { m.mu.Lock(); m.lags++; m.mu.Unlock() }
-func (m *fakeMetrics) FixtureDone(f string)            { m.mu.Lock(); m.done[f] = true; m.mu.Unlock() }
+func (m *fakeMetrics) Reconnected()      { m.mu.Lock(); m.reconnects++; m.mu.Unlock() }
+func (m *fakeMetrics) SequenceGap(int64) { m.mu.Lock(); m.gaps++; m.mu.Unlock() }
+func (m *fakeMetrics) CommitLag(f string, _ time.Duration) {
+	m.mu.Lock()
+	m.lags++
+	if m.done[f] {
+		m.lagsAfterDone++ // the series would come back after it was dropped
+	}
+	m.mu.Unlock()
+}
+func (m *fakeMetrics) FixtureDone(f string) { m.mu.Lock(); m.done[f] = true; m.mu.Unlock() }
 
 // TestTaskReportsMetrics: reconnects, sequence gaps, per-fixture commit lag
 // (from OnCommit) and a finished fixture reach the metrics API.
@@ -92,5 +100,8 @@ func TestTaskReportsMetrics(t *testing.T) {
 	defer m.mu.Unlock()
 	if actions != 40 || m.reconnects < 2 || m.gaps < 1 || m.lags != 40 || !m.done[sim.Fixtures()[0]] {
 		t.Fatalf("actions %d, metrics reconnects=%d gaps=%d lags=%d done=%v", actions, m.reconnects, m.gaps, m.lags, m.done)
+	}
+	if m.lagsAfterDone != 0 {
+		t.Fatalf("%d lag samples after the fixture was reported done: its series came back", m.lagsAfterDone)
 	}
 }
