@@ -1,7 +1,6 @@
 package clustertest
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
-	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	clusterstate "github.com/seed-474f70f7/sportsconnect/internal/cluster"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenademo"
@@ -29,7 +27,6 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
 	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr"
 )
 
 // The size of the chaos run. Every fixture streams for imgEvents ×
@@ -286,7 +283,7 @@ func TestClusterChaos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, nSaba, err := readSaba(ctx, ssim, brokers(t), registry, c.prefix, c.prefix+".dlq")
+	got, nSaba, err := sabademo.ReadBack(ctx, ssim, brokers(t), registry, c.prefix, c.prefix+".dlq")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -804,96 +801,6 @@ func keepLogsOnFailure(t *testing.T, c *cluster) {
 		}
 		t.Logf("the logs of the %d worker processes are in %s", len(ps), dir)
 	})
-}
-
-// readSaba is sabademo's readBack: it reads both saba topics of prefix and
-// the dead-letter topic dlq read_committed and returns each stream's
-// observations in the simulator's timeline order, after checking that
-// within every partition a stream's updates never go back, and the number
-// of records read (tombstones excluded).
-func readSaba(ctx context.Context, sim *sabasim.Simulator, kafka []kgo.Opt, registry, prefix, dlq string) (map[string][]sabademo.Obs, int, error) {
-	topics := []string{prefix + ".saba.events", prefix + ".saba.markets", dlq}
-	srcl, err := sr.NewClient(sr.URLs(registry))
-	if err != nil {
-		return nil, 0, err
-	}
-	dec := avroreg.NewDecoder(srcl)
-	type item struct {
-		o        sabademo.Obs
-		idx      int64
-		snapshot bool
-		seq      int
-	}
-	var items []item
-	lastIdx := map[string]int64{}
-	err = readback.Committed(ctx, kafka, topics, func(r *kgo.Record) error {
-		if r.Value == nil {
-			return nil
-		}
-		var o sabademo.Obs
-		switch r.Topic {
-		case dlq:
-			o = sabademo.Obs{Stream: header(r, saba.HeaderStream), MsgID: header(r, connector.HeaderPosition), Dead: true}
-		case topics[0]:
-			var v saba.EventRecord
-			if err := dec.Decode(ctx, r.Value, &v); err != nil {
-				return err
-			}
-			o = sabademo.Obs{Stream: saba.StreamSpec{Endpoint: v.Endpoint, Query: v.Query}.Name(), MsgID: v.MessageID, Topic: "events", Op: v.Op, Status: v.Status}
-		default:
-			var v saba.MarketRecord
-			if err := dec.Decode(ctx, r.Value, &v); err != nil {
-				return err
-			}
-			o = sabademo.Obs{Stream: saba.StreamSpec{Endpoint: v.Endpoint, Query: v.Query}.Name(), MsgID: v.MessageID, Topic: "markets", Op: v.Op, Status: v.Status}
-		}
-		idx, ok := sim.Lookup(o.MsgID)
-		if !ok {
-			return fmt.Errorf("%s offset %d: unknown message id %q", r.Topic, r.Offset, o.MsgID)
-		}
-		snap := o.Status == saba.StatusInitialData || o.Status == saba.StatusReset
-		if !snap && !o.Dead {
-			pk := fmt.Sprintf("%s/%s/%d", o.Stream, r.Topic, r.Partition)
-			if idx < lastIdx[pk] {
-				return fmt.Errorf("%s: update %d after update %d", pk, idx, lastIdx[pk])
-			}
-			lastIdx[pk] = idx
-		}
-		items = append(items, item{o: o, idx: idx, snapshot: snap, seq: len(items)})
-		return nil
-	})
-	if err != nil {
-		return nil, 0, err
-	}
-	// Timeline order: by update index; at one index the delta before the
-	// snapshot taken after it; reset markers first within a snapshot.
-	slices.SortStableFunc(items, func(a, b item) int {
-		switch {
-		case a.o.Stream != b.o.Stream:
-			return cmp.Compare(a.o.Stream, b.o.Stream)
-		case a.idx != b.idx:
-			return cmp.Compare(a.idx, b.idx)
-		case a.snapshot != b.snapshot:
-			return b2i(a.snapshot) - b2i(b.snapshot)
-		case (a.o.Op == saba.OpReset) != (b.o.Op == saba.OpReset):
-			return b2i(b.o.Op == saba.OpReset) - b2i(a.o.Op == saba.OpReset)
-		}
-		return a.seq - b.seq
-	})
-	out := map[string][]sabademo.Obs{}
-	for _, it := range items {
-		out[it.o.Stream] = append(out[it.o.Stream], it.o)
-	}
-	return out, len(items), nil
-}
-
-func header(r *kgo.Record, key string) string {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
 }
 
 func b2i(b bool) int {

@@ -69,7 +69,7 @@ func TestRealBrokerReset(t *testing.T) {
 		}
 		sim.Step(300) // far past the cache of 50
 	}
-	got, count, err := readBack(ctx, sim, kafkaOpts(testenv.Brokers(t)), testenv.Registry(t), u, "")
+	got, count, err := ReadBack(ctx, sim, kafkaOpts(testenv.Brokers(t)), testenv.Registry(t), u, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestRealBrokerLargeSnapshot(t *testing.T) {
 	if last > 2*first { // four snapshots held at once would be ~4×
 		t.Fatalf("peak RSS grew from %d to %d bytes over three more snapshots", first, last)
 	}
-	got, count, err := readBack(ctx, sim, kafkaOpts(testenv.Brokers(t)), testenv.Registry(t), run.prefix, "")
+	got, count, err := ReadBack(ctx, sim, kafkaOpts(testenv.Brokers(t)), testenv.Registry(t), run.prefix, "")
 	if err != nil {
 		t.Fatal(err)
 	}

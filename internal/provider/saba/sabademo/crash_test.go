@@ -211,7 +211,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	for _, sp := range specs {
 		want[sp.Name()] = lastUpdateFor(t, sim, sp)
 	}
-	got, count, err := readBack(ctx, sim, kafkaOpts(testenv.Brokers(t)), testenv.Registry(t), run.prefix, run.dlq)
+	got, count, err := ReadBack(ctx, sim, kafkaOpts(testenv.Brokers(t)), testenv.Registry(t), run.prefix, run.dlq)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,7 +140,7 @@ func (d *Demo) Progress(st worker.ConnectorStatus) (done, want int64) {
 // committed offsets, and prints a summary and a few records.
 func (d *Demo) Verify(ctx context.Context, kafka []kgo.Opt, registry string, out io.Writer) error {
 	events, markets, dlq := saba.EventsTopic(d.settings), saba.MarketsTopic(d.settings), d.settings.Topic("saba.dlq")
-	got, _, err := readBack(ctx, d.sim, kafka, registry, d.settings.TopicPrefix, dlq)
+	got, _, err := ReadBack(ctx, d.sim, kafka, registry, d.settings.TopicPrefix, dlq)
 	if err != nil {
 		return err
 	}

@@ -3,12 +3,13 @@ package sabademo
 import (
 	"bytes"
 	"context"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"

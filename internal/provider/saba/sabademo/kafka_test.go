@@ -142,7 +142,7 @@ func TestWorkerEmbedded(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	got, total, err := readBack(ctx, sim, kafkaOpts(env.Brokers()), env.RegistryURL(), "emb", "emb.dlq")
+	got, total, err := ReadBack(ctx, sim, kafkaOpts(env.Brokers()), env.RegistryURL(), "emb", "emb.dlq")
 	if err != nil {
 		t.Fatal(err)
 	}

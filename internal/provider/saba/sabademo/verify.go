@@ -28,13 +28,13 @@ type Obs struct {
 	Dead   bool   // a dead letter
 }
 
-// readBack reads both saba topics of prefix, and the dead-letter topic dlq
+// ReadBack reads both saba topics of prefix, and the dead-letter topic dlq
 // if not empty, with read_committed, decoding through the registry, and
 // returns the observations of each stream in the simulator's timeline order
 // (Kafka orders only within a partition), after checking that within every
 // partition a stream's updates never go back. It also returns the number of
 // records read (tombstones excluded).
-func readBack(ctx context.Context, sim *sabasim.Simulator, kafka []kgo.Opt, registry, prefix, dlq string) (map[string][]Obs, int, error) {
+func ReadBack(ctx context.Context, sim *sabasim.Simulator, kafka []kgo.Opt, registry, prefix, dlq string) (map[string][]Obs, int, error) {
 	topics := []string{prefix + ".saba.events", prefix + ".saba.markets"}
 	if dlq != "" {
 		topics = append(topics, dlq)

@@ -1,11 +1,12 @@
 package sabademo
 
 import (
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
-	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
+	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 )
 
 // timelineObs returns what a correct connector writes for sp: the initial
