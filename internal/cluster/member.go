@@ -147,7 +147,19 @@ func (m *Member) Run(ctx context.Context) error {
 			if errors.As(err, &fatal) {
 				return err
 			}
-			if errors.Is(err, kerr.UnknownMemberID) || errors.Is(err, kerr.FencedInstanceID) {
+			if errors.Is(err, kerr.UnknownMemberID) || errors.Is(err, kerr.FencedInstanceID) || errors.Is(err, kerr.IllegalGeneration) {
+				// The coordinator dropped this member (a rebalance it did
+				// not finish in time, say): its work may already be given
+				// to others, so it is stopped before this worker joins
+				// again as a new member. Rejoining with it still running
+				// would have two workers run the same tasks.
+				if m.Generation().ID >= 0 {
+					m.log.Warn("dropped from the worker group while rejoining; stopping its work before joining anew", zap.Error(err))
+					m.cfg.Lost(ctx, err)
+					m.mu.Lock()
+					m.gen = Generation{ID: -1}
+					m.mu.Unlock()
+				}
 				memberID = ""
 			}
 			m.log.Warn("joining the worker group failed; retrying", zap.Error(err))

@@ -26,39 +26,49 @@ func (h *Herder) leaderTxnID() string { return h.opts.Group + "-leader" }
 // setLeader opens the leader's producer (fencing the previous leader) or
 // closes it.
 func (h *Herder) setLeader(ctx context.Context, leading bool) {
-	h.mu.Lock()
-	cl := h.leaderCl
-	h.mu.Unlock()
-	if leading == (cl != nil) {
+	if leading {
+		if err := h.lead(ctx); err != nil {
+			h.log.Error("leading the group needs the leader's transactional producer; rejoining", zap.Error(err))
+			h.member.Rejoin()
+		}
 		return
 	}
-	if !leading {
-		h.mu.Lock()
-		h.leaderCl = nil
-		h.mu.Unlock()
+	h.mu.Lock()
+	cl := h.leaderCl
+	h.leaderCl = nil
+	h.mu.Unlock()
+	if cl != nil {
 		cl.Close()
 		h.log.Info("no longer the leader")
-		return
+	}
+}
+
+// lead opens the leader's producer unless it is open: initialising the
+// leader's transactional id fences the previous leader.
+func (h *Herder) lead(ctx context.Context) error {
+	h.mu.Lock()
+	open := h.leaderCl != nil
+	h.mu.Unlock()
+	if open {
+		return nil
 	}
 	cl, err := kgo.NewClient(append(append([]kgo.Opt(nil), h.opts.Kafka...),
 		kgo.TransactionalID(h.leaderTxnID()), kgo.DefaultProduceTopic(h.opts.ConfigTopic))...)
-	if err == nil {
-		initCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, _, err = cl.ProducerID(initCtx)
-		cancel()
-		if err != nil {
-			cl.Close()
-		}
-	}
 	if err != nil {
-		h.log.Error("leading the group needs the leader's transactional producer; rejoining", zap.Error(err))
-		h.member.Rejoin()
-		return
+		return fmt.Errorf("the leader's producer: %w", err)
+	}
+	initCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	_, _, err = cl.ProducerID(initCtx)
+	cancel()
+	if err != nil {
+		cl.Close()
+		return fmt.Errorf("initialising the leader's transactional id %s: %w", h.leaderTxnID(), err)
 	}
 	h.mu.Lock()
 	h.leaderCl = cl
 	h.mu.Unlock()
 	h.log.Info("leading the worker group", zap.String("transactional.id", h.leaderTxnID()))
+	return nil
 }
 
 // leaderOnly returns nil on the leader, else where to forward the request.

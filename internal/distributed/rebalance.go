@@ -110,6 +110,13 @@ func (h *Herder) onConfigChange(ctx context.Context) {
 // computes the plan, fences the connectors that start fresh, and encodes
 // each member's assignment.
 func (h *Herder) assign(ctx context.Context, leaderID string, joined []cluster.Joined) (map[string][]byte, error) {
+	// Lead first: initialising the leader's transactional id fences the
+	// previous leader and aborts a config write it left open (it was
+	// killed mid-transaction), which the read below would otherwise wait
+	// for until the broker's transaction timeout.
+	if err := h.lead(ctx); err != nil {
+		return nil, err
+	}
 	readCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := h.configLog.ReadToEnd(readCtx); err != nil {
