@@ -2,8 +2,8 @@ package distributed
 
 import (
 	"context"
-	"maps"
 	"fmt"
+	"maps"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/cluster"

@@ -338,9 +338,8 @@ func (h *Herder) restartLocal(ctx context.Context, rq restartReq) {
 		ids = append(ids, k.task)
 	}
 	h.mu.Unlock()
-	st, _ := h.w.Status(rq.Connector)
 	for _, id := range ids {
-		if rq.OnlyFailed && !taskFailed(st, id) {
+		if state, _, _ := h.w.TaskState(rq.Connector, id); rq.OnlyFailed && state != worker.StateFailed {
 			continue
 		}
 		if err := h.w.RestartTask(rq.Connector, id); err != nil {
@@ -354,13 +353,4 @@ func (h *Herder) restartLocal(ctx context.Context, rq restartReq) {
 		h.mu.Unlock()
 		h.startTask(ctx, t, snap)
 	}
-}
-
-func taskFailed(st worker.ConnectorStatus, id int) bool {
-	for _, t := range st.Tasks {
-		if t.ID == id {
-			return t.State == worker.StateFailed
-		}
-	}
-	return false
 }

@@ -16,16 +16,21 @@ import (
 // writeStatuses writes the state of every task run here that changed since
 // it was last written, and, on the leader, each connector's.
 func (h *Herder) writeStatuses(ctx context.Context) {
-	local := map[string]worker.ConnectorStatus{}
 	h.mu.Lock()
-	conns := map[string]bool{}
+	keys := make([]taskKey, 0, len(h.running))
 	for k := range h.running {
-		conns[k.connector] = true
+		keys = append(keys, k)
 	}
 	h.mu.Unlock()
-	for name := range conns {
-		if st, err := h.w.Status(name); err == nil {
-			local[name] = st
+	// States are read outside h.mu: the worker takes its own lock.
+	type seen struct {
+		state worker.State
+		trace string
+	}
+	local := make(map[taskKey]seen, len(keys))
+	for _, k := range keys {
+		if st, trace, ok := h.w.TaskState(k.connector, k.task); ok {
+			local[k] = seen{st, trace}
 		}
 	}
 	var recs []*kgo.Record
@@ -35,12 +40,8 @@ func (h *Herder) writeStatuses(ctx context.Context) {
 		state, trace := worker.StateUnassigned, ""
 		if why, failed := h.failedStart[k]; failed {
 			state, trace = worker.StateFailed, why
-		} else {
-			for _, t := range local[k.connector].Tasks {
-				if t.ID == k.task {
-					state, trace = t.State, t.Trace
-				}
-			}
+		} else if l, ok := local[k]; ok {
+			state, trace = l.state, l.trace
 		}
 		if h.written[k] == state {
 			continue

@@ -131,3 +131,22 @@ func (w *Worker) LocalTasks() []TaskID {
 	}
 	return out
 }
+
+// TaskState returns the state of task id of name run here, and why it
+// failed; ok is false if it does not run here. Unlike Status it copies no
+// counters or offsets: the distributed herder asks it every half second.
+func (w *Worker) TaskState(name string, id int) (state State, trace string, ok bool) {
+	cr, running := w.running(name)
+	if !running {
+		return "", "", false
+	}
+	w.mu.Lock()
+	t, ok := cr.tasks[id]
+	w.mu.Unlock()
+	if !ok {
+		return "", "", false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.state, t.trace, true
+}
