@@ -2,6 +2,7 @@ package connector
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -174,8 +175,11 @@ func (s ConfigSpec) WithDefaults(cfg Config) Config {
 
 func (k ConfigKey) check(v string) *ConfigError {
 	shown := v
-	if k.Type == TypePassword {
+	switch u, err := url.Parse(strings.TrimSpace(v)); {
+	case k.Type == TypePassword:
 		shown = Redacted
+	case err == nil && u.User != nil:
+		shown = u.Redacted() // a password in a URL is a secret too
 	}
 	bad := func(problem string) *ConfigError { return &ConfigError{Key: k.Name, Value: shown, Problem: problem} }
 	switch k.Type {

@@ -65,13 +65,14 @@ func consumeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	topic := fs.Arg(0)
 	var opts []kgo.Opt
+	var regOpts []sr.ClientOpt // the registry's credentials and TLS, from --worker
 	regURL := *registry
 	if *workerPath != "" {
 		ws, err := worker.LoadWorkerConfig(*workerPath)
 		if err != nil {
 			return err
 		}
-		opts, regURL = ws.Kafka, ws.RegistryURL
+		opts, regURL, regOpts = ws.Kafka, ws.RegistryURL, ws.Registry
 	} else {
 		if *brokers == "" {
 			return fmt.Errorf("%w: need --worker, or --brokers (or $KAFKA_BOOTSTRAP)", errUsage)
@@ -85,7 +86,7 @@ func consumeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	src, err := sr.NewClient(sr.URLs(regURL))
+	src, err := sr.NewClient(append([]sr.ClientOpt{sr.URLs(regURL)}, regOpts...)...)
 	if err != nil {
 		return fmt.Errorf("schema registry client: %w", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/metrics"
 	"github.com/seed-474f70f7/sportsconnect/internal/rest"
 	"github.com/seed-474f70f7/sportsconnect/internal/worker"
-	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 )
 
@@ -30,10 +29,10 @@ func runDistributed(ctx context.Context, ws *worker.WorkerSettings, log *zap.Log
 		return fmt.Errorf("REST API: listening on %s: %w", ws.REST.Addr, err)
 	}
 	workerID, url := advertised(ws.Distributed, ln.Addr().(*net.TCPAddr))
-	src, err := sr.NewClient(sr.URLs(ws.RegistryURL))
+	src, err := ws.RegistryClient()
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("schema registry client: %w", err)
+		return err
 	}
 	mets := metrics.New(nil)
 	var h *distributed.Herder

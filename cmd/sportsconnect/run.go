@@ -13,7 +13,6 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/metrics"
 	"github.com/seed-474f70f7/sportsconnect/internal/rest"
 	"github.com/seed-474f70f7/sportsconnect/internal/worker"
-	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 )
 
@@ -73,9 +72,9 @@ func runCmd(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if *mode == "distributed" {
 		return runDistributed(ctx, ws, log)
 	}
-	src, err := sr.NewClient(sr.URLs(ws.RegistryURL))
+	src, err := ws.RegistryClient()
 	if err != nil {
-		return fmt.Errorf("schema registry client: %w", err)
+		return err
 	}
 	mets := metrics.New(nil)
 	w, err := worker.New(plugins(), append(ws.Options,

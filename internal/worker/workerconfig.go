@@ -1,40 +1,29 @@
 package worker
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
+	"github.com/twmb/franz-go/pkg/sr"
 )
 
 // Worker settings, with Kafka Connect's names.
 const (
-	WKeyBootstrap        = "bootstrap.servers"
-	WKeyGroupID          = "group.id"
-	WKeyOffsetsTopic     = "offset.storage.topic"
-	WKeyOffsetsParts     = "offset.storage.partitions"
-	WKeyOffsetsRepl      = "offset.storage.replication.factor"
-	WKeyRegistryURL      = "schema.registry.url"
-	WKeyTopicPrefix      = "topic.prefix"
-	WKeyShutdownMs       = "task.shutdown.graceful.timeout.ms"
-	WKeyTxnTimeoutMs     = "producer.transaction.timeout.ms"
-	WKeyListeners        = "listeners"
-	WKeyRESTAuthToken    = "rest.auth.token"
-	WKeySecurityProtocol = "security.protocol"
-	WKeySASLMechanism    = "sasl.mechanism"
-	WKeySASLJAAS         = "sasl.jaas.config"
-	WKeySSLCAFile        = "ssl.truststore.location" // a PEM file of CA certificates
-	WKeySSLCertFile      = "ssl.keystore.location"   // a PEM file holding the client certificate and key
-	WKeySSLSkipVerify    = "ssl.endpoint.identification.algorithm"
+	WKeyBootstrap     = "bootstrap.servers"
+	WKeyGroupID       = "group.id"
+	WKeyOffsetsTopic  = "offset.storage.topic"
+	WKeyOffsetsParts  = "offset.storage.partitions"
+	WKeyOffsetsRepl   = "offset.storage.replication.factor"
+	WKeyRegistryURL   = "schema.registry.url"
+	WKeyTopicPrefix   = "topic.prefix"
+	WKeyShutdownMs    = "task.shutdown.graceful.timeout.ms"
+	WKeyTxnTimeoutMs  = "producer.transaction.timeout.ms"
+	WKeyListeners     = "listeners"
+	WKeyRESTAuthToken = "rest.auth.token"
 
 	// Distributed mode only.
 	WKeyConfigTopic      = "config.storage.topic"
@@ -52,7 +41,7 @@ const (
 
 // WorkerSpec is the spec of a worker's properties file.
 func WorkerSpec() connector.ConfigSpec {
-	return connector.ConfigSpec{
+	base := connector.ConfigSpec{
 		{Name: WKeyBootstrap, Type: connector.TypeList, Required: true, Doc: "host:port of one or more Kafka brokers, comma-separated"},
 		{Name: WKeyGroupID, Type: connector.TypeString, Default: "sportsconnect", Doc: "worker group id; first part of every task's transactional.id"},
 		{Name: WKeyOffsetsTopic, Type: connector.TypeString, Default: "connect-offsets", Check: connector.CheckTopicName, Doc: "compacted topic holding source offsets in Kafka Connect's format"},
@@ -64,12 +53,6 @@ func WorkerSpec() connector.ConfigSpec {
 		{Name: WKeyTxnTimeoutMs, Type: connector.TypeInt, Default: "60000", Min: connector.Min(1000), Doc: "transaction.timeout.ms of every task's producer: the broker aborts a transaction open longer; a connector's transaction.boundary.interval.ms may be at most half of it, and it may not exceed the broker's transaction.max.timeout.ms"},
 		{Name: WKeyListeners, Type: connector.TypeString, Default: "http://127.0.0.1:8083", Doc: "REST API listener, http://host:port; empty turns the API off (and /metrics, /healthz, /readyz with it); a port already in use fails the start"},
 		{Name: WKeyRESTAuthToken, Type: connector.TypePassword, Default: "", Doc: "bearer token every REST request must carry (Authorization: Bearer ...); empty = no authentication (the API then should stay bound to 127.0.0.1)"},
-		{Name: WKeySecurityProtocol, Type: connector.TypeString, Default: "PLAINTEXT", Allowed: []string{"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}, Doc: "how to talk to the brokers"},
-		{Name: WKeySASLMechanism, Type: connector.TypeString, Default: "PLAIN", Allowed: []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}, Doc: "SASL mechanism"},
-		{Name: WKeySASLJAAS, Type: connector.TypePassword, Default: "", Doc: `SASL credentials as Connect writes them: ... username="u" password="p";`},
-		{Name: WKeySSLCAFile, Type: connector.TypeString, Default: "", Doc: "PEM file of CA certificates to trust (default: the system's)"},
-		{Name: WKeySSLCertFile, Type: connector.TypeString, Default: "", Doc: "PEM file with the client certificate and private key, for mutual TLS"},
-		{Name: WKeySSLSkipVerify, Type: connector.TypeString, Default: "https", Allowed: []string{"https", ""}, Doc: "https checks the broker's host name; empty skips it"},
 		{Name: WKeyConfigTopic, Type: connector.TypeString, Default: "connect-configs", Check: connector.CheckTopicName, Doc: "distributed mode: compacted one-partition topic of connector configs, task configs and target states"},
 		{Name: WKeyConfigRepl, Type: connector.TypeInt, Default: "-1", Min: connector.Min(-1), Doc: "distributed mode: replication factor of the config topic when created; -1 = broker default"},
 		{Name: WKeyStatusTopic, Type: connector.TypeString, Default: "connect-status", Check: connector.CheckTopicName, Doc: "distributed mode: compacted topic of connector and task states"},
@@ -82,6 +65,7 @@ func WorkerSpec() connector.ConfigSpec {
 		{Name: WKeyAdvertisedPort, Type: connector.TypeInt, Default: "0", Min: connector.Min(0), Doc: "distributed mode: port the other workers reach this one's REST API at (default: the listener's port)"},
 		{Name: WKeyAdvertisedScheme, Type: connector.TypeString, Default: "http", Allowed: []string{"http", "https"}, Doc: "distributed mode: scheme of the advertised REST URL"},
 	}
+	return base.Merge(kafkaSecuritySpec(), registrySpec())
 }
 
 // WorkerSettings is a parsed worker config: everything a worker process
@@ -94,6 +78,9 @@ type WorkerSettings struct {
 	Distributed DistributedSettings
 	Options     []Option
 	Kafka       []kgo.Opt
+	// Registry holds the schema registry's credentials and TLS
+	// settings; RegistryClient applies them.
+	Registry []sr.ClientOpt
 }
 
 // LoadWorkerConfig reads a worker properties file and parses it with
@@ -135,8 +122,11 @@ func ParseWorkerConfig(raw connector.Config) (*WorkerSettings, error) {
 	// The TLS and SASL settings are read further (files, credentials)
 	// unless they already have a problem.
 	known := append(append(connector.ConfigErrors{}, all...), refErrs...)
-	kafka, kes := kafkaOpts(withDefaults, func(keys ...string) bool { return !hasProblem(known, keys...) })
+	ok := func(keys ...string) bool { return !hasProblem(known, keys...) }
+	kafka, inherited, kes := kafkaOpts(withDefaults, ok)
 	all = append(all, kes...)
+	registry, res := registryOpts(withDefaults, ok, inherited)
+	all = append(all, res...)
 	if len(all) > 0 || len(refErrs) > 0 {
 		sortProblems(all)
 		return nil, withRefProblems(refErrs, all)
@@ -147,6 +137,7 @@ func ParseWorkerConfig(raw connector.Config) (*WorkerSettings, error) {
 		TopicPrefix: cfg.String(WKeyTopicPrefix),
 		REST:        RESTSettings{Addr: addr, AuthToken: cfg.String(WKeyRESTAuthToken)},
 		Kafka:       kafka,
+		Registry:    registry,
 		Distributed: DistributedSettings{
 			ConfigTopic: cfg.String(WKeyConfigTopic), ConfigReplication: int16(cfg.Int(WKeyConfigRepl)),
 			StatusTopic: cfg.String(WKeyStatusTopic), StatusPartitions: int32(cfg.Int(WKeyStatusParts)),
@@ -195,82 +186,4 @@ type DistributedSettings struct {
 	AdvertisedHost   string
 	AdvertisedPort   int
 	AdvertisedScheme string
-}
-
-// jaasField matches key="value" pairs in a JAAS config line.
-var jaasField = regexp.MustCompile(`(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"`)
-
-// kafkaOpts returns the client options of a worker config (defaults
-// applied). The TLS and SASL parts are each built only if ok says their
-// keys have no problem already; the problems of each are all returned.
-func kafkaOpts(cfg connector.Config, ok func(keys ...string) bool) ([]kgo.Opt, connector.ConfigErrors) {
-	opts := []kgo.Opt{kgo.SeedBrokers(cfg.List(WKeyBootstrap)...)}
-	if !ok(WKeySecurityProtocol) {
-		return opts, nil
-	}
-	var errs connector.ConfigErrors
-	proto := cfg.String(WKeySecurityProtocol)
-	if strings.HasSuffix(proto, "SSL") && ok(WKeySSLCAFile, WKeySSLCertFile, WKeySSLSkipVerify) {
-		tc, err := tlsConfig(cfg)
-		if err != nil {
-			errs = append(errs, err...)
-		} else {
-			opts = append(opts, kgo.DialTLSConfig(tc))
-		}
-	}
-	if strings.HasPrefix(proto, "SASL") && ok(WKeySASLMechanism, WKeySASLJAAS) {
-		user, pass := "", ""
-		for _, m := range jaasField.FindAllStringSubmatch(cfg.String(WKeySASLJAAS), -1) {
-			switch m[1] {
-			case "username":
-				user = m[2]
-			case "password":
-				pass = m[2]
-			}
-		}
-		if user == "" {
-			return opts, append(errs, &connector.ConfigError{Key: WKeySASLJAAS, Value: connector.Redacted, Problem: `expected username="…" password="…"`})
-		}
-		switch mech := cfg.String(WKeySASLMechanism); mech {
-		case "PLAIN":
-			opts = append(opts, kgo.SASL(plain.Auth{User: user, Pass: pass}.AsMechanism()))
-		case "SCRAM-SHA-256":
-			opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha256Mechanism()))
-		case "SCRAM-SHA-512":
-			opts = append(opts, kgo.SASL(scram.Auth{User: user, Pass: pass}.AsSha512Mechanism()))
-		}
-	}
-	return opts, errs
-}
-
-// tlsConfig reads the CA and client certificate files; every problem of
-// the two is returned.
-func tlsConfig(cfg connector.Config) (*tls.Config, connector.ConfigErrors) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	var errs connector.ConfigErrors
-	if ca := cfg.String(WKeySSLCAFile); ca != "" {
-		pool := x509.NewCertPool()
-		pem, err := os.ReadFile(ca)
-		switch {
-		case err != nil:
-			errs = append(errs, &connector.ConfigError{Key: WKeySSLCAFile, Value: ca, Problem: err.Error()})
-		case !pool.AppendCertsFromPEM(pem):
-			errs = append(errs, &connector.ConfigError{Key: WKeySSLCAFile, Value: ca, Problem: "no PEM certificates in the file"})
-		}
-		tc.RootCAs = pool
-	}
-	if cert := cfg.String(WKeySSLCertFile); cert != "" {
-		pair, err := tls.LoadX509KeyPair(cert, cert)
-		if err != nil {
-			errs = append(errs, &connector.ConfigError{Key: WKeySSLCertFile, Value: cert, Problem: fmt.Sprintf("expected a PEM file with a certificate and its key: %v", err)})
-		}
-		tc.Certificates = []tls.Certificate{pair}
-	}
-	if cfg.String(WKeySSLSkipVerify) == "" {
-		tc.InsecureSkipVerify = true //nolint:gosec // the operator asked for it, as in Connect
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return tc, nil
 }
