@@ -58,18 +58,25 @@ func TestToken(t *testing.T) {
 		wantCalls int64
 	}{
 		{name: "cached within 80% of expires_in", after: 79 * time.Second, wantCalls: 1, wantToken: "tok-1",
-			answer: func(w http.ResponseWriter, n int64) { fmt.Fprintf(w, `{"access_token":"tok-%d","token_type":"Bearer","expires_in":100}`, n) }},
+			answer: func(w http.ResponseWriter, n int64) {
+				fmt.Fprintf(w, `{"access_token":"tok-%d","token_type":"Bearer","expires_in":100}`, n)
+			}},
 		{name: "fetched again after 80% of expires_in", after: 81 * time.Second, wantCalls: 2, wantToken: "tok-2",
 			answer: func(w http.ResponseWriter, n int64) { fmt.Fprintf(w, `{"access_token":"tok-%d","expires_in":100}`, n) }},
 		{name: "lifetime from the JWT exp claim", after: 7 * time.Minute, wantCalls: 1, wantToken: jwt(start.Add(10 * time.Minute)),
-			answer: func(w http.ResponseWriter, _ int64) { fmt.Fprintf(w, `{"access_token":%q}`, jwt(start.Add(10*time.Minute))) }},
+			answer: func(w http.ResponseWriter, _ int64) {
+				fmt.Fprintf(w, `{"access_token":%q}`, jwt(start.Add(10*time.Minute)))
+			}},
 		{name: "refused client", wantErr: "HTTP 401: invalid_client: bad secret",
 			answer: func(w http.ResponseWriter, _ int64) {
 				w.WriteHeader(http.StatusUnauthorized)
 				fmt.Fprint(w, `{"error":"invalid_client","error_description":"bad secret"}`)
 			}},
 		{name: "server error with an HTML body", wantErr: "HTTP 502: <html>bad gateway</html>",
-			answer: func(w http.ResponseWriter, _ int64) { w.WriteHeader(http.StatusBadGateway); fmt.Fprint(w, `<html>bad gateway</html>`) }},
+			answer: func(w http.ResponseWriter, _ int64) {
+				w.WriteHeader(http.StatusBadGateway)
+				fmt.Fprint(w, `<html>bad gateway</html>`)
+			}},
 		{name: "no access token", wantErr: ErrNoToken.Error(),
 			answer: func(w http.ResponseWriter, _ int64) { fmt.Fprint(w, `{"token_type":"Bearer"}`) }},
 		{name: "not JSON", wantErr: "answer is not JSON",
