@@ -31,11 +31,17 @@ func ReadTopic(ctx context.Context, opts []kgo.Opt, registryURL, topic string, p
 	if err != nil {
 		return nil, 0, err
 	}
+	return ReadTopicWith(ctx, opts, src, topic, payload)
+}
+
+// ReadTopicWith is ReadTopic with a registry client of the caller's (one
+// with credentials, say).
+func ReadTopicWith(ctx context.Context, opts []kgo.Opt, src *sr.Client, topic string, payload int) (Positions, int, error) {
 	dec := avroreg.NewDecoder(src)
 	out := Positions{}
 	count := 0
 	var bad []string
-	err = readback.Committed(ctx, opts, []string{topic}, func(r *kgo.Record) error {
+	err := readback.Committed(ctx, opts, []string{topic}, func(r *kgo.Record) error {
 		count++
 		var ev synthetic.Event
 		if err := dec.Decode(ctx, r.Value, &ev); err != nil {

@@ -43,6 +43,8 @@ func TestExamples(t *testing.T) {
 		{"roanuz-webhook", "roanuz.webhook"},
 		{"roanuz-match", "roanuz.match"},
 		{"secured", ""},
+		{"secured-mtls", ""},
+		{"secured-oauth", ""},
 		{"distributed", ""},
 	}
 	entries, err := os.ReadDir(filepath.Join(root, "deploy/examples"))
@@ -265,8 +267,12 @@ const jaasDummy = `org.apache.kafka.common.security.scram.ScramLoginModule requi
 // dummy is a stand-in value for key: a JAAS line for the SASL config, a
 // plain word otherwise.
 func dummy(key, value, ref string) string {
-	if key == "sasl.jaas.config" && strings.TrimSpace(value) == ref {
+	whole := strings.TrimSpace(value) == ref
+	switch {
+	case key == "sasl.jaas.config" && whole:
 		return jaasDummy
+	case key == "basic.auth.user.info" && whole:
+		return "example:example"
 	}
 	return "example"
 }
@@ -286,10 +292,10 @@ func (s *standIns) value(key, v string) string {
 		return "${file:" + s.write(content) + suffix + "}"
 	})
 	switch key {
-	case "ssl.truststore.location":
+	case "ssl.truststore.location", "schema.registry.ssl.truststore.location":
 		cert, _ := selfSigned(s.t)
 		return s.write(cert)
-	case "ssl.keystore.location":
+	case "ssl.keystore.location", "schema.registry.ssl.keystore.location":
 		cert, key := selfSigned(s.t)
 		return s.write(cert + key)
 	}
