@@ -10,6 +10,9 @@
 #   KAFKA_RUN_DIR          pid/config/data/log dir     (default .cache/run/kafka)
 #   KAFKA_READY_TIMEOUT    seconds to wait on start    (default 90)
 #   KAFKA_HEAP             JVM heap flags              (default -Xms256m -Xmx1g)
+#   KAFKA_EXTRA_CONFIG     lines added to server.properties (to try a broker setting)
+#   KAFKA_REQUEST_LOG_LEVEL  kafka.request.logger level; DEBUG logs every request's
+#                          queue/local/remote times (default WARN)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -108,6 +111,8 @@ share.coordinator.state.topic.min.isr=1
 auto.create.topics.enable=false
 group.initial.rebalance.delay.ms=0
 
+${KAFKA_EXTRA_CONFIG:-}
+
 # Compaction must actually run during tests.
 log.cleaner.enable=true
 log.cleaner.backoff.ms=500
@@ -124,7 +129,7 @@ EOF
   </Appenders>
   <Loggers>
     <Root level="INFO"><AppenderRef ref="file"/></Root>
-    <Logger name="kafka.request.logger" level="WARN"/>
+    <Logger name="kafka.request.logger" level="${KAFKA_REQUEST_LOG_LEVEL:-WARN}"/>
     <Logger name="kafka.network.RequestChannel\$" level="WARN"/>
     <Logger name="org.apache.kafka.controller" level="INFO"/>
     <Logger name="state.change.logger" level="WARN"/>

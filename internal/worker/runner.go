@@ -26,6 +26,12 @@ const offsetsStallAfter = 500 * time.Millisecond
 // began (it checks every 10 s by default).
 const offsetsReadSlack = 15 * time.Second
 
+// producerMetadataMinAge bounds how often a task's producer may refresh
+// metadata. kgo's default, 5 s, is also how long a first produce to a
+// partition whose leader the first answer lacked waits for the next look:
+// on a fresh topic that was a 5 s stall of the first transaction.
+const producerMetadataMinAge = 100 * time.Millisecond
+
 // taskRunner runs one task: a loop of Poll, produce, and commit, with the
 // task's records and their source offsets in one transaction.
 //
@@ -237,6 +243,7 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 	opts := append(append(r.w.KafkaOpts(), r.w.cfg.producer...),
 		kgo.TransactionalID(r.txnID),
 		kgo.TransactionTimeout(r.w.cfg.txnTimeout),
+		kgo.MetadataMinAge(producerMetadataMinAge),
 	)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
