@@ -13,6 +13,7 @@ const (
 	KeyTopicPrefix           = "topic.prefix"
 	KeyTxnBoundary           = "transaction.boundary"
 	KeyTxnBoundaryIntervalMs = "transaction.boundary.interval.ms"
+	KeyTxnBoundarySettleMs   = "transaction.boundary.settle.ms"
 	KeyErrorsTolerance       = "errors.tolerance"
 	KeyDLQTopic              = "errors.deadletterqueue.topic.name"
 	KeyDLQReplication        = "errors.deadletterqueue.topic.replication.factor"
@@ -27,6 +28,7 @@ const (
 
 // Values of transaction.boundary and errors.tolerance.
 const (
+	BoundaryAdaptive = "adaptive"
 	BoundaryPoll     = "poll"
 	BoundaryInterval = "interval"
 	ToleranceNone    = "none"
@@ -41,8 +43,13 @@ func CommonSpec() ConfigSpec {
 		{Name: KeyClass, Type: TypeString, Required: true, Doc: "the connector plugin, e.g. synthetic, imgarena, saba, roanuz.match, roanuz.webhook"},
 		{Name: KeyTasksMax, Type: TypeInt, Default: "1", Min: Min(1), Doc: "the most tasks the connector's work is split into"},
 		{Name: KeyTopicPrefix, Type: TypeString, Default: "sportsconnect", Check: CheckTopicPrefix, Doc: "prefix of every topic the connector writes (prefix.name); empty = no prefix"},
-		{Name: KeyTxnBoundary, Type: TypeString, Default: BoundaryPoll, Allowed: []string{BoundaryPoll, BoundaryInterval}, Doc: "poll: one transaction per batch a task returns; interval: one transaction per transaction.boundary.interval.ms"},
+		{Name: KeyTxnBoundary, Type: TypeString, Default: BoundaryAdaptive, Allowed: []string{BoundaryAdaptive, BoundaryPoll, BoundaryInterval},
+			Doc: "adaptive: commit as soon as the previous commit has finished and records are waiting, so a transaction holds what arrived meanwhile (its size follows the load); " +
+				"poll: one transaction per batch a task returns; interval: one transaction per transaction.boundary.interval.ms"},
 		{Name: KeyTxnBoundaryIntervalMs, Type: TypeInt, Default: "1000", Min: Min(1), Doc: "with transaction.boundary=interval, how long a transaction stays open"},
+		{Name: KeyTxnBoundarySettleMs, Type: TypeInt, Default: "5", Min: Min(0),
+			Doc: "with transaction.boundary=adaptive, how long after a commit the next transaction's first records are sent: the broker completes a commit after answering it, " +
+				"and holds a produce that arrives sooner for its add.partitions.to.txn.retry.backoff.ms (20 ms by default)"},
 		{Name: KeyErrorsTolerance, Type: TypeString, Default: ToleranceNone, Allowed: []string{ToleranceNone, ToleranceAll}, Doc: "none: a bad message fails the task; all: it goes to the dead-letter topic (or is logged and counted without one)"},
 		{Name: KeyDLQTopic, Type: TypeString, Default: "", Check: OrEmpty(CheckTopicName), Doc: "dead-letter topic for messages that cannot be converted (with errors.tolerance=all)"},
 		{Name: KeyDLQReplication, Type: TypeInt, Default: "-1", Doc: "replication factor of the dead-letter topic when created; -1 = broker default"},
@@ -62,6 +69,7 @@ type Settings struct {
 	TopicPrefix      string
 	Boundary         string
 	BoundaryInterval time.Duration
+	BoundarySettle   time.Duration
 	TolerateAll      bool
 	DLQTopic         string
 	DLQReplication   int16
@@ -81,6 +89,7 @@ func ParseSettings(c Config) Settings {
 		TopicPrefix:      c.String(KeyTopicPrefix),
 		Boundary:         c.String(KeyTxnBoundary),
 		BoundaryInterval: c.Millis(KeyTxnBoundaryIntervalMs),
+		BoundarySettle:   c.Millis(KeyTxnBoundarySettleMs),
 		TolerateAll:      c.String(KeyErrorsTolerance) == ToleranceAll,
 		DLQTopic:         c.String(KeyDLQTopic),
 		DLQReplication:   int16(c.Int(KeyDLQReplication)),

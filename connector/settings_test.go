@@ -21,7 +21,7 @@ func TestValidateConnector(t *testing.T) {
 		{"no class", Config{"name": "n"}, `"connector.class": is required`},
 		{"unknown class", Config{"name": "n", "connector.class": "y"}, `no such plugin; known: [x]`},
 		{"plugin key missing", Config{"name": "n", "connector.class": "x"}, `"x.token": is required`},
-		{"bad boundary", Config{"name": "n", "connector.class": "x", "x.token": "t", "transaction.boundary": "connector"}, `expected one of "poll", "interval"`},
+		{"bad boundary", Config{"name": "n", "connector.class": "x", "x.token": "t", "transaction.boundary": "connector"}, `expected one of "adaptive", "poll", "interval"`},
 		{"bad tolerance", Config{"name": "n", "connector.class": "x", "x.token": "t", "errors.tolerance": "some"}, `expected one of "none", "all"`},
 		{"name with a slash", Config{"name": "a/b", "connector.class": "x", "x.token": "t"}, `config "name" = "a/b": a connector name may not contain '/'`},
 		{"name with a control character", Config{"name": "a\tb", "connector.class": "x", "x.token": "t"}, `may not contain a control character`},
@@ -37,7 +37,7 @@ func TestValidateConnector(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := ParseSettings(cfg)
-				if s.TasksMax != 1 || s.Boundary != BoundaryPoll || s.BoundaryInterval != time.Second || s.TolerateAll || s.Topic("a.b") != "sportsconnect.a.b" {
+				if s.TasksMax != 1 || s.Boundary != BoundaryAdaptive || s.BoundaryInterval != time.Second || s.BoundarySettle != 5*time.Millisecond || s.TolerateAll || s.Topic("a.b") != "sportsconnect.a.b" {
 					t.Fatalf("defaults %+v", s)
 				}
 				return

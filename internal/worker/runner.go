@@ -53,6 +53,9 @@ type taskRunner struct {
 	obs   TaskObserver // set at each session start (observer.go)
 
 	batchMax int // the producer's ProducerBatchMaxBytes; set at each session start
+	// lastEnd is when the last transaction ended; with the adaptive
+	// boundary the next commit waits until settle has passed since.
+	lastEnd time.Time
 
 	mu        sync.Mutex
 	state     State
@@ -245,6 +248,11 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 		kgo.TransactionTimeout(r.w.cfg.txnTimeout),
 		kgo.MetadataMinAge(producerMetadataMinAge),
 	)
+	if r.set.Boundary == connector.BoundaryAdaptive {
+		// Records produced while the previous commit settles wait in the
+		// client, and go out in one request when the commit flushes.
+		opts = append(opts, kgo.ProducerLinger(r.set.BoundarySettle))
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return connector.Permanent(fmt.Errorf("creating producer %s: %w", r.txnID, err))
@@ -337,16 +345,33 @@ func (r *taskRunner) readOffsets(ctx context.Context) (*CommittedOffsets, error)
 // and no later than the open transaction's interval boundary.
 func (r *taskRunner) pollDeadline(t *txn) time.Time {
 	d := time.Now().Add(r.w.cfg.pollMax)
-	if t.open && r.set.Boundary == connector.BoundaryInterval {
-		if b := t.started.Add(r.set.BoundaryInterval); b.Before(d) {
-			return b
-		}
+	if !t.open {
+		return d
+	}
+	var b time.Time
+	switch r.set.Boundary {
+	case connector.BoundaryInterval:
+		b = t.started.Add(r.set.BoundaryInterval)
+	case connector.BoundaryAdaptive:
+		b = r.lastEnd.Add(r.set.BoundarySettle)
+	default:
+		return d
+	}
+	if b.Before(d) {
+		return b
 	}
 	return d
 }
 
+// due reports whether the open transaction is to be committed now.
 func (r *taskRunner) due(t *txn) bool {
-	return r.set.Boundary != connector.BoundaryInterval || time.Since(t.started) >= r.set.BoundaryInterval
+	switch r.set.Boundary {
+	case connector.BoundaryInterval:
+		return time.Since(t.started) >= r.set.BoundaryInterval
+	case connector.BoundaryAdaptive:
+		return time.Since(r.lastEnd) >= r.set.BoundarySettle
+	}
+	return true
 }
 
 // produce sends recs in the open transaction (beginning one if needed).
@@ -423,6 +448,7 @@ func (r *taskRunner) commit(ctx context.Context, cl *kgo.Client, t *txn) error {
 	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		return r.abort(ctx, cl, t, fmt.Errorf("committing transaction: %w", err))
 	}
+	r.lastEnd = time.Now()
 	r.written.Add(t.records)
 	r.bytes.Add(t.bytes)
 	r.deadLetters.Add(t.dead)

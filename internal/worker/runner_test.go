@@ -27,6 +27,7 @@ import (
 type scripted struct {
 	n         int64
 	batch     int64
+	pace      time.Duration // each Poll waits this long first
 	schema    avro.Schema
 	starts    atomic.Int64 // Start calls: 1 + restarts
 	pollErrAt atomic.Int64 // Poll fails (once) when about to emit this position
@@ -74,6 +75,9 @@ func (t *sTask) Start(_ context.Context, tc *connector.TaskContext) error {
 }
 
 func (t *sTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
+	if t.s.pace > 0 && t.last < t.s.n {
+		time.Sleep(t.s.pace)
+	}
 	var out []*connector.SourceRecord
 	for int64(len(out)) < t.s.batch && t.last < t.s.n {
 		n := t.last + 1
@@ -347,5 +351,46 @@ func TestRecordFailingBeforeBufferingIsNeverAcknowledged(t *testing.T) {
 	}
 	if got := positions(t, e.read(t, "scripted"), e.env.RegistryURL()); fmt.Sprint(got) != "[1 2 3]" {
 		t.Fatalf("written positions %v, want only the first batch", got)
+	}
+}
+
+// TestBoundaries: how many transactions a paced stream of one-record polls makes
+// under each boundary. poll commits each batch; adaptive commits whatever
+// arrived while the previous commit settled, never twice within the
+// settle time; interval commits once per interval.
+func TestBoundaries(t *testing.T) {
+	tests := []struct {
+		name  string
+		cfg   connector.Config
+		every time.Duration // the shortest time between two commits
+	}{
+		{name: "poll", cfg: connector.Config{"transaction.boundary": "poll"}},
+		{name: "adaptive", cfg: connector.Config{"transaction.boundary.settle.ms": "40"}, every: 40 * time.Millisecond},
+		{name: "interval", cfg: connector.Config{"transaction.boundary": "interval", "transaction.boundary.interval.ms": "60"}, every: 60 * time.Millisecond},
+	}
+	const n = 300
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &scripted{n: n, batch: 1, pace: 2 * time.Millisecond}
+			start := time.Now()
+			e := startScripted(t, s, tt.cfg)
+			e.waitPosition(t, n)
+			elapsed := time.Since(start)
+			commits := e.status(t).Stats.Commits
+			if got := positions(t, e.read(t, "scripted"), e.env.RegistryURL()); len(got) != n {
+				t.Fatalf("%d records committed, want %d", len(got), n)
+			}
+			if tt.every == 0 {
+				// One transaction per poll: one record each.
+				if commits != n {
+					t.Fatalf("%d commits for %d one-record polls, want one each", commits, n)
+				}
+				return
+			}
+			if most := int64(elapsed/tt.every) + 1; commits > most || commits > n/4 {
+				t.Fatalf("%d commits in %s: more than one per %s (at most %d), or fewer than 4 records each", commits, elapsed, tt.every, most)
+			}
+			t.Logf("%d commits in %s for %d records", commits, elapsed.Round(time.Millisecond), n)
+		})
 	}
 }
