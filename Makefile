@@ -30,7 +30,8 @@ test:
 test-short:
 	$(GO) test -short -count=1 ./...
 
-## bench: throughput and latency on the real broker, each beside a raw franz-go producer baseline.
+## bench: throughput and latency on the real broker, each beside a raw franz-go producer baseline; the
+## IMG Arena scale curve's report (Markdown and SVG charts) goes to bench-report/, its path printed.
 bench:
 	bash deploy/local/with-services.sh $(GO) run ./cmd/sportsconnect bench
 

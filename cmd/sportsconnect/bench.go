@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,31 +18,88 @@ import (
 	"go.uber.org/zap"
 )
 
+// benchEnv is what a provider benchmark gets from the bench command.
+type benchEnv struct {
+	brokers  []string
+	registry string
+	prefix   string // unique topic and group prefix of this benchmark
+	log      *zap.Logger
+	raw      float64 // the raw franz-go producer's events/s in this run's throughput pair
+	// reportDir is where reports with charts go; scaleFixtures and
+	// scaleDuration are the imgarena scale curve's steps and step length.
+	reportDir     string
+	scaleFixtures []int
+	scaleDuration time.Duration
+}
+
 // providerBench runs one provider's end-to-end benchmark and returns its
-// one-line report.
-type providerBench func(ctx context.Context, brokers []string, registry, prefix string, log *zap.Logger) (fmt.Stringer, error)
+// report.
+type providerBench func(ctx context.Context, env benchEnv) (fmt.Stringer, error)
 
 // providerBenches is every provider's benchmark, simulator -> connector ->
 // real broker. A provider package adds one entry here.
 func providerBenches() map[string]providerBench {
 	return map[string]providerBench{
-		"imgarena": func(ctx context.Context, brokers []string, registry, prefix string, log *zap.Logger) (fmt.Stringer, error) {
-			return imgarenademo.Bench(ctx, imgarenademo.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log,
+		"imgarena": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
+			return imgarenademo.Bench(ctx, imgarenademo.BenchOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix, Log: env.log,
 				EventInterval: 10 * time.Millisecond})
 		},
-		"imgarena-idle-1k": func(ctx context.Context, _ []string, _, _ string, log *zap.Logger) (fmt.Stringer, error) {
-			return imgarenademo.IdleMemory(ctx, imgarenademo.MemoryOptions{Fixtures: 1000, Log: log})
+		"imgarena-idle-1k": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
+			return imgarenademo.IdleMemory(ctx, imgarenademo.MemoryOptions{Fixtures: 1000, Log: env.log})
 		},
-		"imgarena-idle-10k": func(ctx context.Context, _ []string, _, _ string, log *zap.Logger) (fmt.Stringer, error) {
-			return imgarenademo.IdleMemory(ctx, imgarenademo.MemoryOptions{Fixtures: 10000, Log: log})
+		"imgarena-idle-10k": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
+			return imgarenademo.IdleMemory(ctx, imgarenademo.MemoryOptions{Fixtures: 10000, Log: env.log})
 		},
-		"saba": func(ctx context.Context, brokers []string, registry, prefix string, log *zap.Logger) (fmt.Stringer, error) {
-			return sabademo.Bench(ctx, sabademo.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log})
+		"imgarena-scale": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
+			res, err := imgarenademo.Scale(ctx, imgarenademo.ScaleOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix,
+				Log: env.log, Fixtures: env.scaleFixtures, Duration: env.scaleDuration})
+			if err != nil {
+				return nil, err
+			}
+			path, err := res.WriteReport(env.reportDir, env.raw)
+			if err != nil {
+				return nil, err
+			}
+			return reportAt{res, path}, nil
 		},
-		"roanuz": func(ctx context.Context, brokers []string, registry, prefix string, log *zap.Logger) (fmt.Stringer, error) {
-			return roanuzdemo.BenchWebhook(ctx, roanuzdemo.BenchOptions{Brokers: brokers, RegistryURL: registry, Prefix: prefix, Log: log})
+		"saba": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
+			return sabademo.Bench(ctx, sabademo.BenchOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix, Log: env.log})
+		},
+		"roanuz": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
+			return roanuzdemo.BenchWebhook(ctx, roanuzdemo.BenchOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix, Log: env.log})
 		},
 	}
+}
+
+// defaultBenchProviders are the provider benchmarks the bench command runs
+// unless told otherwise, the long scale curve last.
+const defaultBenchProviders = "imgarena,imgarena-idle-1k,imgarena-idle-10k,saba,roanuz,imgarena-scale"
+
+// reportAt is a result whose report was also written to path.
+type reportAt struct {
+	res  fmt.Stringer
+	path string
+}
+
+func (r reportAt) String() string { return r.res.String() + "\nreport written to " + r.path }
+
+// parseCounts parses a comma-separated list of positive counts.
+func parseCounts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive count", f)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no counts")
+	}
+	return out, nil
 }
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,9 +114,16 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	interval := fs.Duration("interval", 100*time.Millisecond, "transaction interval")
 	rate := fs.Int("rate", 10000, "events/s of the paced latency runs; 0 skips them")
 	rateEvents := fs.Int("rate-events", 500, "events per source partition in the paced runs")
-	providers := fs.String("providers", "imgarena,imgarena-idle-1k,imgarena-idle-10k,saba,roanuz", "provider benchmarks to run after the synthetic one (comma-separated; empty for none)")
+	providers := fs.String("providers", defaultBenchProviders, "provider benchmarks to run after the synthetic one (comma-separated; empty for none)")
+	reportDir := fs.String("report-dir", "bench-report", "where reports with charts go (the imgarena scale curve's scale.md and SVGs)")
+	scaleFixtures := fs.String("scale-fixtures", "1000,5000,10000", "imgarena-scale: live fixtures of each step, at 1 event/s each (comma-separated)")
+	scaleDuration := fs.Duration("scale-duration", 20*time.Second, "imgarena-scale: each step's length once every fixture is connected; the last two thirds are measured")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	steps, err := parseCounts(*scaleFixtures)
+	if err != nil {
+		return fmt.Errorf("%w: --scale-fixtures: %v", errUsage, err)
 	}
 	if *brokers == "" || *registry == "" {
 		return fmt.Errorf("%w: need --brokers and --registry (or run 'make bench', which starts both)", errUsage)
@@ -68,11 +134,12 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	prefix := fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	seeds := strings.Split(*brokers, ",")
-	if err := bench.Run(ctx, bench.Options{
+	sum, err := bench.Run(ctx, bench.Options{
 		Brokers: seeds, RegistryURL: *registry,
 		Partitions: *parts, Events: *events, TopicPartitions: int32(*topicParts), Tasks: *tasks, Interval: *interval,
 		Rate: *rate, RateEvents: *rateEvents, Prefix: prefix, Out: stdout, Log: log,
-	}); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	benches := providerBenches()
@@ -86,7 +153,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stdout, "%-34s no benchmark yet\n", name)
 			continue
 		}
-		res, err := run(ctx, seeds, *registry, prefix+"-"+name, log)
+		res, err := run(ctx, benchEnv{brokers: seeds, registry: *registry, prefix: prefix + "-" + name, log: log, raw: sum.Raw.EventsPerSec(),
+			reportDir: *reportDir, scaleFixtures: steps, scaleDuration: *scaleDuration})
 		if err != nil {
 			return fmt.Errorf("%s benchmark: %w", name, err)
 		}

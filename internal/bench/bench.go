@@ -59,12 +59,21 @@ func (r Result) String() string {
 		r.Name, r.Records, r.EventsPerSec(), r.MBPerSec(), r.P50.Round(100*time.Microsecond), r.P99.Round(100*time.Microsecond))
 }
 
-// Run measures the raw baseline, then the pipeline, and prints both and the ratio.
-func Run(ctx context.Context, o Options) error {
+// Summary is what Run measured: each pair of the raw baseline and the
+// pipeline. Paced is zero when Options.Rate is 0.
+type Summary struct {
+	Raw, Pipeline           Result // the unpaced throughput pair
+	PacedRaw, PacedPipeline Result // the paced latency pair
+}
+
+// Run measures the raw baseline, then the pipeline, and prints both and the
+// ratio; it returns the results for reports that compare against them.
+func Run(ctx context.Context, o Options) (Summary, error) {
+	var sum Summary
 	kafka := []kgo.Opt{kgo.SeedBrokers(o.Brokers...)}
 	src, err := sr.NewClient(sr.URLs(o.RegistryURL))
 	if err != nil {
-		return err
+		return sum, err
 	}
 	fmt.Fprintf(o.Out, "benchmark: %d source partitions, values ~600 bytes, %d-partition topics, real broker %v\n",
 		o.Partitions, o.TopicPartitions, o.Brokers)
@@ -73,23 +82,25 @@ func Run(ctx context.Context, o Options) error {
 	unpaced.Rate = 0
 	raw, pipe, err := pair(ctx, unpaced, kafka, src, "max")
 	if err != nil {
-		return err
+		return sum, err
 	}
+	sum.Raw, sum.Pipeline = raw, pipe
 	fmt.Fprintf(o.Out, "ratio pipeline/raw: %.2f events/s\n", pipe.EventsPerSec()/raw.EventsPerSec())
 	if o.Rate <= 0 {
-		return nil
+		return sum, nil
 	}
 	paced := o
 	paced.Events = o.RateEvents
 	fmt.Fprintf(o.Out, "\n2. latency: %d records paced at %d events/s, creation to visibility\n", o.Partitions*o.RateEvents, o.Rate)
 	raw, pipe, err = pair(ctx, paced, kafka, src, "paced")
 	if err != nil {
-		return err
+		return sum, err
 	}
+	sum.PacedRaw, sum.PacedPipeline = raw, pipe
 	fmt.Fprintf(o.Out, "ratio pipeline/raw: %.2f events/s; p50 %s vs %s, p99 %s vs %s (the pipeline's floor is its %s transaction interval)\n",
 		pipe.EventsPerSec()/raw.EventsPerSec(), pipe.P50.Round(time.Millisecond), raw.P50.Round(time.Millisecond),
 		pipe.P99.Round(time.Millisecond), raw.P99.Round(time.Millisecond), o.Interval)
-	return nil
+	return sum, nil
 }
 
 // pair runs the raw baseline and then the pipeline with the same options.

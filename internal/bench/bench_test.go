@@ -19,7 +19,7 @@ func TestRunSmall(t *testing.T) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	err := Run(ctx, Options{
+	sum, err := Run(ctx, Options{
 		Brokers: testenv.Brokers(t), RegistryURL: testenv.Registry(t),
 		Partitions: 10, Events: 50, TopicPartitions: 3, Tasks: 2, Interval: 50 * time.Millisecond,
 		Rate: 2000, RateEvents: 20, Prefix: testenv.UniqueName(t, "bench-"), Out: &out, Log: zaptest.NewLogger(t),
@@ -31,6 +31,10 @@ func TestRunSmall(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
+	}
+	if sum.Raw.Records != 500 || sum.Pipeline.Records != 500 || sum.PacedRaw.Records != 200 || sum.PacedPipeline.Records != 200 {
+		t.Errorf("summary records raw %d pipeline %d, paced %d and %d: want 500, 500, 200, 200",
+			sum.Raw.Records, sum.Pipeline.Records, sum.PacedRaw.Records, sum.PacedPipeline.Records)
 	}
 	fmt.Println(out.String())
 }

@@ -1,8 +1,11 @@
 // Package imgarenademo runs the imgarena connector against its simulator
 // for everything that is not the connector itself: the demo's IMG Arena
 // source (DemoSource, a demo.Source), the benchmark simulator → connector
-// → broker (Bench), the memory per idle connected fixture with the
-// simulator in another process (IdleMemory), and the read-back checks
+// → broker (Bench), the scale curve of one worker following 1,000 to
+// 10,000 live fixtures with the simulator in another process (Scale, its
+// report with charts written by ScaleResult.WriteReport), the memory per
+// idle connected fixture with the simulator in another process
+// (IdleMemory), and the read-back checks
 // that decode what a run committed (ReadActions, ReadFixtureRecords), and
 // the connector's Driver of the connectortest acceptance suite
 // (Acceptance, run by TestAcceptance).

@@ -209,22 +209,33 @@ var wsURL = regexp.MustCompile(`ws://[0-9.:\[\]a-zA-Z-]+`)
 // startSimProcess runs `simulate imgarena` with idle fixtures on a free
 // port and waits for the address it prints.
 func startSimProcess(ctx context.Context, o MemoryOptions) (*simProcess, error) {
-	argv := o.Simulator
+	p, err := startSimChild(ctx, o.Simulator, o.Env, nil, "--fixtures", strconv.Itoa(o.Fixtures), "--events", "0", "--heartbeat", o.Heartbeat.String())
+	if err != nil {
+		return nil, fmt.Errorf("imgarena idle memory: %w", err)
+	}
+	return p, nil
+}
+
+// startSimChild runs argv (default: this executable's "simulate imgarena")
+// with "--addr 127.0.0.1:0 --token sim-token" and args, env added to its
+// environment and extra as its descriptors 3, 4, ..., and waits for the
+// address it prints. It dies with this process.
+func startSimChild(ctx context.Context, argv, env []string, extra []*os.File, args ...string) (*simProcess, error) {
 	if len(argv) == 0 {
 		exe, err := os.Executable()
 		if err != nil {
-			return nil, fmt.Errorf("imgarena idle memory: finding this executable to run the simulator: %w", err)
+			return nil, fmt.Errorf("finding this executable to run the simulator: %w", err)
 		}
 		argv = []string{exe, "simulate", "imgarena"}
 	}
-	args := append(append([]string(nil), argv[1:]...), "--addr", "127.0.0.1:0", "--fixtures", strconv.Itoa(o.Fixtures),
-		"--events", "0", "--token", benchToken, "--heartbeat", o.Heartbeat.String())
+	args = append(append(append([]string(nil), argv[1:]...), "--addr", "127.0.0.1:0", "--token", benchToken), args...)
 	p := &simProcess{cmd: exec.Command(argv[0], args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), o.Env...)
+	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	p.cmd.ExtraFiles = extra
 	childAttrs(p.cmd)
 	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("imgarena idle memory: starting the simulator %v: %w", argv, err)
+		return nil, fmt.Errorf("starting the simulator %v: %w", argv, err)
 	}
 	go func() {
 		_ = p.cmd.Wait()
@@ -238,7 +249,7 @@ func startSimProcess(ctx context.Context, o MemoryOptions) (*simProcess, error) 
 		}
 		select {
 		case <-p.exited:
-			return nil, fmt.Errorf("imgarena idle memory: the simulator %v exited: %s%s", argv, p.stdout.String(), p.stderr.String())
+			return nil, fmt.Errorf("the simulator %v exited: %s%s", argv, p.stdout.String(), p.stderr.String())
 		case <-ctx.Done():
 			p.stop()
 			return nil, ctx.Err()
@@ -246,7 +257,7 @@ func startSimProcess(ctx context.Context, o MemoryOptions) (*simProcess, error) 
 		}
 		if time.Now().After(deadline) {
 			p.stop()
-			return nil, fmt.Errorf("imgarena idle memory: the simulator %v printed no address within 30s: %s", argv, p.stderr.String())
+			return nil, fmt.Errorf("the simulator %v printed no address within 30s: %s", argv, p.stderr.String())
 		}
 	}
 }

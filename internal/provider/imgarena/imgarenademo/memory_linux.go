@@ -34,8 +34,12 @@ func raiseFileLimit(need uint64) (limit uint64, raised bool, err error) {
 }
 
 // residentBytes returns VmRSS from /proc/self/status, or 0.
-func residentBytes() int64 {
-	b, err := os.ReadFile("/proc/self/status")
+func residentBytes() int64 { return residentBytesOf("self") }
+
+// residentBytesOf returns VmRSS of process pid ("self" or a number) from
+// /proc/<pid>/status, or 0.
+func residentBytesOf(pid string) int64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}

@@ -11,5 +11,8 @@ func raiseFileLimit(uint64) (uint64, bool, error) { return 0, false, nil }
 // residentBytes is unknown without /proc/self/status.
 func residentBytes() int64 { return 0 }
 
+// residentBytesOf is unknown without /proc.
+func residentBytesOf(string) int64 { return 0 }
+
 // childAttrs has nothing to set.
 func childAttrs(*exec.Cmd) {}

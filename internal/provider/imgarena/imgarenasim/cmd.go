@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/seed-474f70f7/sportsconnect/internal/simcmd"
@@ -68,6 +69,7 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	statusEvery := fs.Int64("status-every", 0, "send a ConnectionStateChanged Disconnected/Connected pair before every N-th event")
 	statusOnce := fs.Bool("status-once", false, "send each status pair once per fixture, not again to a connection resuming before it")
 	dropAtStatus := fs.Bool("drop-after-status", false, "fault: close each fixture's connection right after its first status pair (once per fixture)")
+	sendFD := fs.Int("send-times-fd", 0, "write a line 'fixture position unix-ns' per action packet sent to this inherited file descriptor (a benchmark's pipe)")
 	if help, err := simcmd.Parse(fs, args); help || err != nil {
 		return err
 	}
@@ -99,6 +101,11 @@ func RunSimulator(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			f = 5e6
 		}
 		opts = append(opts, SimEventInterval(n, f))
+	}
+	if *sendFD > 0 {
+		times := NewSendTimes(os.NewFile(uintptr(*sendFD), "send-times"))
+		defer times.Close() // after sim.Close: every stream has ended
+		opts = append(opts, SimOnSend(times.Record))
 	}
 	sim := NewSimulator(opts...)
 	if err := sim.Start(*addr); err != nil {

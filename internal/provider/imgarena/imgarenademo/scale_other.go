@@ -1,0 +1,11 @@
+//go:build !linux
+
+package imgarenademo
+
+import "time"
+
+// processCPU is unknown where it cannot be read the Linux way.
+func processCPU() time.Duration { return 0 }
+
+// processCPUOf is unknown without /proc.
+func processCPUOf(int) time.Duration { return 0 }
