@@ -10,11 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/bench"
 	"github.com/seed-474f70f7/sportsconnect/internal/logging"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenademo"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzdemo"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabademo"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
 
@@ -40,9 +42,31 @@ type providerBench func(ctx context.Context, env benchEnv) (fmt.Stringer, error)
 // real broker. A provider package adds one entry here.
 func providerBenches() map[string]providerBench {
 	return map[string]providerBench{
+		// Issue #14's latency target: 50 fixtures x 100 events/s (5,000/s),
+		// every connector setting at its default (one task, adaptive).
 		"imgarena": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
 			return imgarenademo.Bench(ctx, imgarenademo.BenchOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix, Log: env.log,
-				EventInterval: 10 * time.Millisecond})
+				Fixtures: 50, Events: 1500, EventInterval: 10 * time.Millisecond, Tasks: 1, TopicPartitions: 6, Warmup: 2 * time.Second})
+		},
+		// The same feed with the former fixed 100 ms transaction interval.
+		"imgarena-interval": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
+			return imgarenademo.Bench(ctx, imgarenademo.BenchOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix, Log: env.log,
+				Fixtures: 50, Events: 1500, EventInterval: 10 * time.Millisecond, Tasks: 1, TopicPartitions: 6, Warmup: 2 * time.Second,
+				Boundary: connector.BoundaryInterval, Interval: 100 * time.Millisecond})
+		},
+		// Throughput: 20 fixtures x 5,000 events as fast as the connector
+		// reads them.
+		"imgarena-unpaced": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
+			return imgarenademo.Bench(ctx, imgarenademo.BenchOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix, Log: env.log,
+				Fixtures: 20, Events: 5000, Tasks: 4, TopicPartitions: 6})
+		},
+		// The broker's own transaction round trips: the floor under the
+		// latencies above.
+		"txn-floor": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
+			var out strings.Builder
+			_, err := bench.TransactionFloor(ctx, []kgo.Opt{kgo.SeedBrokers(env.brokers...)}, env.prefix,
+				[]time.Duration{0, 5 * time.Millisecond, 10 * time.Millisecond}, 200, &out)
+			return stringer(strings.TrimRight(out.String(), "\n")), err
 		},
 		"imgarena-idle-1k": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
 			return imgarenademo.IdleMemory(ctx, imgarenademo.MemoryOptions{Fixtures: 1000, Log: env.log})
@@ -73,7 +97,12 @@ func providerBenches() map[string]providerBench {
 
 // defaultBenchProviders are the provider benchmarks the bench command runs
 // unless told otherwise, the long scale curve last.
-const defaultBenchProviders = "imgarena,imgarena-idle-1k,imgarena-idle-10k,saba,roanuz,imgarena-scale"
+const defaultBenchProviders = "txn-floor,imgarena,imgarena-interval,imgarena-unpaced,imgarena-idle-1k,imgarena-idle-10k,saba,roanuz,imgarena-scale"
+
+// stringer is a ready-made report line.
+type stringer string
+
+func (s stringer) String() string { return string(s) }
 
 // reportAt is a result whose report was also written to path.
 type reportAt struct {

@@ -26,14 +26,17 @@ import (
 type BenchOptions struct {
 	Brokers         []string
 	RegistryURL     string
-	Fixtures        int           // simulated fixtures: one WebSocket and one source partition each (100)
-	Events          int           // events per fixture (1000)
-	EventInterval   time.Duration // time between a fixture's events (speed=fast); 0: as fast as the connector reads
-	TopicPartitions int32         // partitions of the actions topic (12)
-	Tasks           int           // tasks.max (4)
-	Interval        time.Duration // transaction.boundary.interval.ms (100 ms)
-	Prefix          string        // unique topic and group prefix (imgbench-<nanoseconds>)
-	Log             *zap.Logger   // worker and task logs (none)
+	Fixtures        int              // simulated fixtures: one WebSocket and one source partition each (100)
+	Events          int              // events per fixture (1000)
+	EventInterval   time.Duration    // time between a fixture's events (speed=fast); 0: as fast as the connector reads
+	TopicPartitions int32            // partitions of the actions topic (12)
+	Tasks           int              // tasks.max (4)
+	Boundary        string           // transaction.boundary ("": the connector's default, adaptive)
+	Interval        time.Duration    // transaction.boundary.interval.ms with Boundary "interval" (100 ms)
+	Extra           connector.Config // more connector settings (transaction.boundary.settle.ms, ...)
+	Warmup          time.Duration    // records sent this soon after the first are left out of the percentiles (0)
+	Prefix          string           // unique topic and group prefix (imgbench-<nanoseconds>)
+	Log             *zap.Logger      // worker and task logs (none)
 }
 
 func (o BenchOptions) withDefaults() BenchOptions {
@@ -67,6 +70,10 @@ func (o BenchOptions) withDefaults() BenchOptions {
 type BenchResult struct {
 	Name    string
 	Records int
+	// Measured is how many records the percentiles cover: those sent
+	// after Warmup.
+	Measured int
+	Warmup   time.Duration
 	Bytes   int64         // value bytes of the committed records
 	Elapsed time.Duration // first action sent by the simulator to the last record visible
 	// P50 and P99: simulator send → visible to a read_committed consumer.
@@ -86,9 +93,13 @@ func (r BenchResult) MBPerSec() float64 { return float64(r.Bytes) / 1e6 / r.Elap
 // String prints the result in internal/bench's columns, then the
 // receive-to-visibility percentiles.
 func (r BenchResult) String() string {
-	return fmt.Sprintf("%-34s %9d records  %10.0f events/s  %7.1f MB/s  p50 %8s  p99 %8s  (from receive: p50 %s, p99 %s)",
+	warm := ""
+	if r.Warmup > 0 {
+		warm = fmt.Sprintf("; percentiles of the %d sent after the first %s", r.Measured, r.Warmup)
+	}
+	return fmt.Sprintf("%-34s %9d records  %10.0f events/s  %7.1f MB/s  p50 %8s  p99 %8s  (from receive: p50 %s, p99 %s%s)",
 		r.Name, r.Records, r.EventsPerSec(), r.MBPerSec(), r.P50.Round(100*time.Microsecond), r.P99.Round(100*time.Microsecond),
-		r.ReceivedP50.Round(100*time.Microsecond), r.ReceivedP99.Round(100*time.Microsecond))
+		r.ReceivedP50.Round(100*time.Microsecond), r.ReceivedP99.Round(100*time.Microsecond), warm)
 }
 
 // benchToken is the token the benchmark's simulator accepts.
@@ -108,6 +119,7 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	}
 	fixtures := imgarenasim.FixtureIDs(o.Fixtures)
 	clock := newSendClock(fixtures, o.Events)
+	clock.warmup = o.Warmup
 	sim := imgarenasim.NewSimulator(imgarenasim.SimFixtures(fixtures...), imgarenasim.SimEvents(int64(o.Events)), imgarenasim.SimToken(benchToken),
 		imgarenasim.SimEventInterval(time.Second, o.EventInterval), imgarenasim.SimOnSend(clock.record))
 	if err := sim.Start("127.0.0.1:0"); err != nil {
@@ -144,10 +156,20 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	const name = "imgbench"
 	cfg := connector.Config{
 		connector.KeyName: name, connector.KeyClass: imgarena.Class, connector.KeyTasksMax: strconv.Itoa(o.Tasks),
-		connector.KeyTopicPrefix: o.Prefix, connector.KeyTxnBoundary: connector.BoundaryInterval,
-		connector.KeyTxnBoundaryIntervalMs: strconv.FormatInt(o.Interval.Milliseconds(), 10),
-		connector.KeyTopicPartitions:       strconv.Itoa(int(o.TopicPartitions)),
-		imgarena.KeyURL:                    sim.URL(), imgarena.KeyToken: benchToken, imgarena.KeySpeed: "fast", imgarena.KeyFixtures: strings.Join(fixtures, ","),
+		connector.KeyTopicPrefix:     o.Prefix,
+		connector.KeyTopicPartitions: strconv.Itoa(int(o.TopicPartitions)),
+		imgarena.KeyURL:              sim.URL(), imgarena.KeyToken: benchToken, imgarena.KeySpeed: "fast", imgarena.KeyFixtures: strings.Join(fixtures, ","),
+	}
+	for k, v := range o.Extra {
+		cfg[k] = v
+	}
+	boundary := "adaptive (default)"
+	if o.Boundary != "" {
+		cfg[connector.KeyTxnBoundary], boundary = o.Boundary, o.Boundary
+	}
+	if o.Boundary == connector.BoundaryInterval {
+		cfg[connector.KeyTxnBoundaryIntervalMs] = strconv.FormatInt(o.Interval.Milliseconds(), 10)
+		boundary = o.Interval.String() + " interval"
 	}
 	if err := w.CreateConnector(ctx, cfg); err != nil {
 		_ = w.Close()
@@ -163,7 +185,11 @@ func Bench(ctx context.Context, o BenchOptions) (BenchResult, error) {
 	if cerr := w.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("imgarena bench: closing the worker: %w", cerr)
 	}
-	res.Name = fmt.Sprintf("imgarena sim→connector→broker, exactly-once (%d fixtures, %d tasks, %s txn)", o.Fixtures, o.Tasks, o.Interval)
+	pace := "unpaced"
+	if o.EventInterval > 0 {
+		pace = fmt.Sprintf("%.0f/s each", time.Second.Seconds()/o.EventInterval.Seconds())
+	}
+	res.Name = fmt.Sprintf("imgarena %d fixtures %s, %d tasks, %s", o.Fixtures, pace, o.Tasks, boundary)
 	res.Connections = sim.Stats().Connections
 	return res, err
 }
@@ -244,6 +270,10 @@ type sendClock struct {
 	events int
 	at     []atomic.Int64 // unix ns, row-major: index*events + position-1
 	first  atomic.Int64   // earliest send, unix ns
+	// warmup is how long after the first send records are left out of
+	// the latency percentiles (they are still checked): connections
+	// opening and first commits are not the steady state.
+	warmup time.Duration
 }
 
 func newSendClock(fixtures []string, events int) *sendClock {
@@ -309,10 +339,11 @@ func (w *benchWatcher) run(ctx context.Context, kafka []kgo.Opt, topic string, c
 	last := make([]int64, len(clock.index)) // last position seen per fixture
 	var bad error
 	var lastSeen time.Time
-	for len(lat) < total && bad == nil {
+	seen := 0
+	for seen < total && bad == nil {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			return BenchResult{}, fmt.Errorf("imgarena bench: saw %d of %d records: %w", len(lat), total, context.Cause(ctx))
+			return BenchResult{}, fmt.Errorf("imgarena bench: saw %d of %d records: %w", seen, total, context.Cause(ctx))
 		}
 		now := time.Now()
 		fs.EachRecord(func(r *kgo.Record) {
@@ -335,17 +366,21 @@ func (w *benchWatcher) run(ctx context.Context, kafka []kgo.Opt, topic string, c
 				bad = fmt.Errorf("imgarena bench: fixture %s position %d visible but never sent", r.Key, pos)
 				return
 			}
+			seen++
+			lastSeen = now
+			if sent.Sub(time.Unix(0, clock.first.Load())) < clock.warmup {
+				return
+			}
 			lat = append(lat, now.Sub(sent))
 			if rcv, err := time.Parse(time.RFC3339Nano, header(r, connector.HeaderReceivedAt)); err == nil {
 				fromReceive = append(fromReceive, now.Sub(rcv))
 			}
-			lastSeen = now
 		})
 	}
 	if bad != nil {
 		return BenchResult{}, bad
 	}
-	res := BenchResult{Records: len(lat), Elapsed: lastSeen.Sub(time.Unix(0, clock.first.Load()))}
+	res := BenchResult{Records: seen, Measured: len(lat), Warmup: clock.warmup, Elapsed: lastSeen.Sub(time.Unix(0, clock.first.Load()))}
 	res.P50, res.P99 = percentiles(lat)
 	res.ReceivedP50, res.ReceivedP99 = percentiles(fromReceive)
 	return res, nil
