@@ -49,6 +49,7 @@ type MemoryResult struct {
 	HeapBytes   int64         // growth of HeapInuse
 	StackBytes  int64         // growth of StackInuse (goroutine stacks)
 	RSSBytes    int64         // growth of VmRSS; 0 where /proc/self/status is missing
+	TotalRSS    int64         // VmRSS of the whole process when measured (issue #14's bound: 200 MB at 10,000)
 	Goroutines  int           // growth of runtime.NumGoroutine
 	FileLimit   uint64        // RLIMIT_NOFILE soft limit during the run (0: unknown)
 	FileRaised  bool          // the soft limit was raised for this run
@@ -75,9 +76,9 @@ func (r MemoryResult) String() string {
 		raised = ", raised for this run"
 	}
 	return fmt.Sprintf("imgarena idle fixtures (heartbeats only, simulator in another process): %d connected in %s (%d attempts): "+
-		"heap %.1f KiB/fixture, stacks %.1f KiB/fixture, RSS %.1f KiB/fixture, %.2f goroutines/fixture (RLIMIT_NOFILE %d%s)",
+		"heap %.1f KiB/fixture, stacks %.1f KiB/fixture, RSS %.1f KiB/fixture, %.2f goroutines/fixture, process RSS %.0f MB (RLIMIT_NOFILE %d%s)",
 		r.Fixtures, r.ConnectTime.Round(10*time.Millisecond), r.Connects, r.HeapPerFixture()/1024, r.StackPerFixture()/1024,
-		r.RSSPerFixture()/1024, r.GoroutinesPerFixture(), r.FileLimit, raised)
+		r.RSSPerFixture()/1024, r.GoroutinesPerFixture(), float64(r.TotalRSS)/(1<<20), r.FileLimit, raised)
 }
 
 // IdleMemory measures this process's memory per connected idle fixture:
@@ -165,6 +166,7 @@ func IdleMemory(ctx context.Context, o MemoryOptions) (MemoryResult, error) {
 	res.Goroutines = after.goroutines - before.goroutines
 	if before.rss > 0 && after.rss > 0 {
 		res.RSSBytes = after.rss - before.rss
+		res.TotalRSS = after.rss
 	}
 	return res, nil
 }
