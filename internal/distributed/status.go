@@ -34,6 +34,7 @@ func (h *Herder) writeStatuses(ctx context.Context) {
 		}
 	}
 	var recs []*kgo.Record
+	marked := map[taskKey]worker.State{}
 	h.mu.Lock()
 	g := h.gen.ID
 	for k := range h.running {
@@ -47,22 +48,43 @@ func (h *Herder) writeStatuses(ctx context.Context) {
 			continue
 		}
 		h.written[k] = state
+		marked[k] = state
 		recs = append(recs, cluster.TaskStatusRecord(h.opts.StatusTopic, k.connector, k.task,
 			cluster.Status{State: string(state), Trace: trace, WorkerID: h.opts.WorkerID, URL: h.opts.URL, Generation: g}))
 	}
 	leading := h.leaderCl != nil
 	h.mu.Unlock()
+	var conns map[string]string
 	if leading {
-		recs = append(recs, h.connectorStatuses(g)...)
+		var crecs []*kgo.Record
+		crecs, conns = h.connectorStatuses(g)
+		recs = append(recs, crecs...)
 	}
-	h.produceStatuses(ctx, recs)
+	if h.produceStatuses(ctx, recs) {
+		return
+	}
+	// Not written: forget the marks (unless a newer state replaced them
+	// meanwhile), so the next round writes these states again.
+	h.mu.Lock()
+	for k, st := range marked {
+		if h.written[k] == st {
+			delete(h.written, k)
+		}
+	}
+	for name, st := range conns {
+		if h.writtenConn[name] == st {
+			delete(h.writtenConn, name)
+		}
+	}
+	h.mu.Unlock()
 }
 
 // connectorStatuses returns the leader's records of connectors whose state
-// changed since it last wrote them.
-func (h *Herder) connectorStatuses(g int32) []*kgo.Record {
+// changed since it last wrote them, and the states it marked written.
+func (h *Herder) connectorStatuses(g int32) ([]*kgo.Record, map[string]string) {
 	snap, _ := h.configs.Snapshot()
 	var recs []*kgo.Record
+	marked := map[string]string{}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for name, c := range snap {
@@ -71,10 +93,11 @@ func (h *Herder) connectorStatuses(g int32) []*kgo.Record {
 			continue
 		}
 		h.writtenConn[name] = string(state)
+		marked[name] = string(state)
 		recs = append(recs, cluster.ConnectorStatusRecord(h.opts.StatusTopic, name,
 			cluster.Status{State: string(state), WorkerID: h.opts.WorkerID, URL: h.opts.URL, Generation: g}))
 	}
-	return recs
+	return recs, marked
 }
 
 // setConnectorStatus writes a connector's state now (the leader, when its
@@ -88,8 +111,14 @@ func (h *Herder) setConnectorStatus(ctx context.Context, name string, state work
 	h.writtenConn[name] = string(state)
 	g := h.gen.ID
 	h.mu.Unlock()
-	h.produceStatuses(ctx, []*kgo.Record{cluster.ConnectorStatusRecord(h.opts.StatusTopic, name,
-		cluster.Status{State: string(state), Trace: trace, WorkerID: h.opts.WorkerID, URL: h.opts.URL, Generation: g})})
+	if !h.produceStatuses(ctx, []*kgo.Record{cluster.ConnectorStatusRecord(h.opts.StatusTopic, name,
+		cluster.Status{State: string(state), Trace: trace, WorkerID: h.opts.WorkerID, URL: h.opts.URL, Generation: g})}) {
+		h.mu.Lock()
+		if h.writtenConn[name] == string(state) {
+			delete(h.writtenConn, name) // written again with the next round
+		}
+		h.mu.Unlock()
+	}
 }
 
 func connectorState(target string) worker.State {
@@ -102,11 +131,16 @@ func connectorState(target string) worker.State {
 	return worker.StateRunning
 }
 
-func (h *Herder) produceStatuses(ctx context.Context, recs []*kgo.Record) {
+// produceStatuses writes recs and reports whether all were written; a
+// failure is logged, and the caller forgets what it marked written so the
+// states are written again.
+func (h *Herder) produceStatuses(ctx context.Context, recs []*kgo.Record) bool {
 	if len(recs) == 0 {
-		return
+		return true
 	}
 	if err := h.statusCl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		h.log.Warn("writing the status topic", zap.Int("records", len(recs)), zap.Error(err))
+		h.log.Warn("writing the status topic; retrying with the next round", zap.Int("records", len(recs)), zap.Error(err))
+		return false
 	}
+	return true
 }
