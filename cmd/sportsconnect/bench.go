@@ -140,7 +140,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	events := fs.Int("events", 3000, "events per source partition")
 	topicParts := fs.Int("topic-partitions", 12, "partitions of each topic")
 	tasks := fs.Int("tasks", 4, "pipeline tasks")
-	interval := fs.Duration("interval", 100*time.Millisecond, "transaction interval")
+	interval := fs.Duration("interval", 0, "the synthetic pipeline's transaction interval; 0: the default boundary (adaptive)")
 	rate := fs.Int("rate", 10000, "events/s of the paced latency runs; 0 skips them")
 	rateEvents := fs.Int("rate-events", 500, "events per source partition in the paced runs")
 	providers := fs.String("providers", defaultBenchProviders, "provider benchmarks to run after the synthetic one (comma-separated; empty for none)")
