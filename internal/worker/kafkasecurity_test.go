@@ -1,8 +1,6 @@
 package worker
 
 import (
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
@@ -48,21 +46,7 @@ func TestOAuthBearerConfig(t *testing.T) {
 				}
 				return
 			}
-			var ces connector.ConfigErrors
-			if !errors.As(err, &ces) {
-				t.Fatalf("error %v, want ConfigErrors", err)
-			}
-			if len(ces) != len(tt.wantErr) {
-				t.Errorf("%d problems, want %d:\n%v", len(ces), len(tt.wantErr), err)
-			}
-			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), "hunter2") {
-				t.Errorf("error shows the client secret: %v", err)
-			}
+			checkProblems(t, err, tt.wantErr, "hunter2")
 		})
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -157,21 +156,7 @@ func TestRegistryConfigProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParseWorkerConfig(tt.cfg)
-			var ces connector.ConfigErrors
-			if !errors.As(err, &ces) {
-				t.Fatalf("error %v, want ConfigErrors", err)
-			}
-			if len(ces) != len(tt.wantErr) {
-				t.Errorf("%d problems, want %d:\n%v", len(ces), len(tt.wantErr), err)
-			}
-			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), "hunter2") {
-				t.Errorf("error shows a secret: %v", err)
-			}
+			checkProblems(t, err, tt.wantErr, "hunter2")
 		})
 	}
 }

@@ -59,21 +59,28 @@ func TestParseWorkerConfig(t *testing.T) {
 				}
 				return
 			}
-			var ces connector.ConfigErrors
-			if !errors.As(err, &ces) {
-				t.Fatalf("error %v, want ConfigErrors", err)
-			}
-			if len(ces) != len(tt.wantErr) {
-				t.Errorf("%d problems, want %d, each once:\n%v", len(ces), len(tt.wantErr), err)
-			}
-			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), "secretvalue") {
-				t.Errorf("error leaks the jaas config: %v", err)
-			}
+			checkProblems(t, err, tt.wantErr, "secretvalue")
 		})
+	}
+}
+
+// checkProblems fails t unless err is ConfigErrors holding each of want
+// once, and nothing else, without showing secret.
+func checkProblems(t *testing.T, err error, want []string, secret string) {
+	t.Helper()
+	var ces connector.ConfigErrors
+	if !errors.As(err, &ces) {
+		t.Fatalf("error %v, want ConfigErrors", err)
+	}
+	if len(ces) != len(want) {
+		t.Errorf("%d problems, want %d, each once:\n%v", len(ces), len(want), err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("error shows the secret %q: %v", secret, err)
 	}
 }
