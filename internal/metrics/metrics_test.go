@@ -120,7 +120,8 @@ func TestWorkerMetrics(t *testing.T) {
 	}
 	defer w.Close()
 	if err := w.CreateConnector(ctx, connector.Config{"name": "rep", "connector.class": "reporting", "synthetic.partitions": "2",
-		"synthetic.events.per.partition": "25", "synthetic.payload.bytes": "10", "synthetic.batch.max": "10"}); err != nil {
+		"synthetic.events.per.partition": "25", "synthetic.payload.bytes": "10", "synthetic.batch.max": "10",
+		"transaction.boundary": "poll"}); err != nil {
 		t.Fatal(err)
 	}
 	const lbl = `{connector="rep",task="0"}`

@@ -171,6 +171,13 @@ func (ow OffsetWriter) write(ctx context.Context, records func(context.Context) 
 	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		return fmt.Errorf("committing offsets to %s: %w", ow.Topic, err)
 	}
+	// EndTxn is answered before the commit markers are written: wait
+	// until a read_committed reader sees the write (the waiting read
+	// waits for every transaction open when it began, this one too), so
+	// an `offsets get` right after the command shows it.
+	if _, err := readOffsets(ctx, ow.Kafka, ow.Topic, ow.Connector, true); err != nil {
+		return fmt.Errorf("offsets written to %s, but waiting to see them: %w", ow.Topic, err)
+	}
 	return nil
 }
 

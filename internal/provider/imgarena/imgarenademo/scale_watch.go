@@ -90,7 +90,8 @@ func (w *scaleWatcher) inWindow(ns int64) bool {
 func (w *scaleWatcher) run(ctx context.Context, kafka []kgo.Opt, topic string) error {
 	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, kafka...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.MetadataMinAge(250*time.Millisecond))...)
+		kgo.MetadataMinAge(250*time.Millisecond),
+		kgo.FetchMaxWait(100*time.Millisecond))...) // see watchActions
 	if err != nil {
 		return fmt.Errorf("watching %s: %w", topic, err)
 	}
