@@ -74,8 +74,8 @@ type BenchResult struct {
 	// after Warmup.
 	Measured int
 	Warmup   time.Duration
-	Bytes   int64         // value bytes of the committed records
-	Elapsed time.Duration // first action sent by the simulator to the last record visible
+	Bytes    int64         // value bytes of the committed records
+	Elapsed  time.Duration // first action sent by the simulator to the last record visible
 	// P50 and P99: simulator send → visible to a read_committed consumer.
 	P50, P99 time.Duration
 	// ReceivedP50 and ReceivedP99: connector receive (the sc.received.at
