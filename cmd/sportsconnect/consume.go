@@ -95,6 +95,10 @@ func consumeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(start),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// The Java consumer's fetch.max.wait.ms, not kgo's 5 s: a fetch
+		// parked on a caught-up partition is not always answered when a
+		// commit marker makes records readable (Kafka 4.1).
+		kgo.FetchMaxWait(500*time.Millisecond),
 		// Transaction markers come through so --end sees the last offset
 		// below the end even when it is a marker; they are not printed.
 		kgo.KeepControlRecords(),
