@@ -60,13 +60,18 @@ func (h *Herder) writeStatuses(ctx context.Context) {
 		crecs, conns = h.connectorStatuses(g)
 		recs = append(recs, crecs...)
 	}
-	if h.produceStatuses(ctx, recs) {
-		return
+	if !h.produceStatuses(ctx, recs) {
+		h.unmark(marked, conns)
 	}
-	// Not written: forget the marks (unless a newer state replaced them
-	// meanwhile), so the next round writes these states again.
+}
+
+// unmark forgets states marked written whose records were not written
+// (unless a newer state replaced the mark meanwhile), so the next round
+// writes them again.
+func (h *Herder) unmark(tasks map[taskKey]worker.State, conns map[string]string) {
 	h.mu.Lock()
-	for k, st := range marked {
+	defer h.mu.Unlock()
+	for k, st := range tasks {
 		if h.written[k] == st {
 			delete(h.written, k)
 		}
@@ -76,7 +81,6 @@ func (h *Herder) writeStatuses(ctx context.Context) {
 			delete(h.writtenConn, name)
 		}
 	}
-	h.mu.Unlock()
 }
 
 // connectorStatuses returns the leader's records of connectors whose state
@@ -113,11 +117,7 @@ func (h *Herder) setConnectorStatus(ctx context.Context, name string, state work
 	h.mu.Unlock()
 	if !h.produceStatuses(ctx, []*kgo.Record{cluster.ConnectorStatusRecord(h.opts.StatusTopic, name,
 		cluster.Status{State: string(state), Trace: trace, WorkerID: h.opts.WorkerID, URL: h.opts.URL, Generation: g})}) {
-		h.mu.Lock()
-		if h.writtenConn[name] == string(state) {
-			delete(h.writtenConn, name) // written again with the next round
-		}
-		h.mu.Unlock()
+		h.unmark(nil, map[string]string{name: string(state)})
 	}
 }
 
@@ -132,8 +132,7 @@ func connectorState(target string) worker.State {
 }
 
 // produceStatuses writes recs and reports whether all were written; a
-// failure is logged, and the caller forgets what it marked written so the
-// states are written again.
+// failure is logged, and the caller unmarks what it marked written.
 func (h *Herder) produceStatuses(ctx context.Context, recs []*kgo.Record) bool {
 	if len(recs) == 0 {
 		return true

@@ -12,12 +12,8 @@ import (
 func TestOAuthBearerConfig(t *testing.T) {
 	const jaas = `org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId="sc" clientSecret="hunter2" scope="kafka";`
 	base := func(kv ...string) connector.Config {
-		c := connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "http://r",
-			WKeySecurityProtocol: "SASL_SSL", WKeySASLMechanism: "OAUTHBEARER"}
-		for i := 0; i < len(kv); i += 2 {
-			c[kv[i]] = kv[i+1]
-		}
-		return c
+		return withKeys(connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "http://r",
+			WKeySecurityProtocol: "SASL_SSL", WKeySASLMechanism: "OAUTHBEARER"}, kv...)
 	}
 	tests := []struct {
 		name    string

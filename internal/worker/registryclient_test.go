@@ -48,16 +48,7 @@ func TestRegistryCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": reg.URL, WKeyRegistryCAFile: ca}
-	with := func(kv ...string) connector.Config {
-		c := connector.Config{}
-		for k, v := range base {
-			c[k] = v
-		}
-		for i := 0; i < len(kv); i += 2 {
-			c[kv[i]] = kv[i+1]
-		}
-		return c
-	}
+	with := func(kv ...string) connector.Config { return withKeys(base, kv...) }
 	tests := []struct {
 		name     string
 		cfg      connector.Config
@@ -126,11 +117,7 @@ func writeOtherCA(t *testing.T) string {
 
 func TestRegistryConfigProblems(t *testing.T) {
 	base := func(kv ...string) connector.Config {
-		c := connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "https://r"}
-		for i := 0; i < len(kv); i += 2 {
-			c[kv[i]] = kv[i+1]
-		}
-		return c
+		return withKeys(connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "https://r"}, kv...)
 	}
 	tests := []struct {
 		name    string

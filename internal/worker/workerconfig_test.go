@@ -84,3 +84,12 @@ func checkProblems(t *testing.T, err error, want []string, secret string) {
 		t.Errorf("error shows the secret %q: %v", secret, err)
 	}
 }
+
+// withKeys returns a copy of base with the key, value pairs kv set.
+func withKeys(base connector.Config, kv ...string) connector.Config {
+	c := base.Clone()
+	for i := 0; i+1 < len(kv); i += 2 {
+		c[kv[i]] = kv[i+1]
+	}
+	return c
+}
