@@ -21,6 +21,8 @@ type Serializer struct {
 
 	mu  sync.RWMutex
 	ids map[string]topicSchema // by topic
+
+	dec *Decoder // values read back (Decode)
 }
 
 type topicSchema struct {
@@ -30,7 +32,7 @@ type topicSchema struct {
 
 // NewSerializer returns a serializer registering schemas with cl.
 func NewSerializer(cl *sr.Client) *Serializer {
-	return &Serializer{cl: cl, api: avro.Config{}.Freeze(), ids: map[string]topicSchema{}}
+	return &Serializer{cl: cl, api: avro.Config{}.Freeze(), ids: map[string]topicSchema{}, dec: NewDecoder(cl)}
 }
 
 // Subject returns the registry subject of topic's values (TopicNameStrategy).
@@ -75,6 +77,12 @@ func (s *Serializer) AppendEncode(dst []byte, topic string, schema avro.Schema, 
 	}
 	dst = append(dst, 0, byte(ts.id>>24), byte(ts.id>>16), byte(ts.id>>8), byte(ts.id))
 	return append(dst, b...), nil
+}
+
+// Decode decodes b, a value in Confluent wire format, into v with the
+// schema it was written with (fetched by id once); see Decoder.Decode.
+func (s *Serializer) Decode(ctx context.Context, b []byte, v any) error {
+	return s.dec.Decode(ctx, b, v)
 }
 
 func schemaName(s avro.Schema) string {
