@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -57,6 +58,41 @@ type TopicSpec struct {
 	// Compact makes the worker create the topic with cleanup.policy=compact
 	// (for latest-state-per-key topics).
 	Compact bool
+	// Restore makes the topic a task's state store: the worker marks every
+	// record it writes there with the header HeaderConnector, and before
+	// each task starts it reads the topic back (read_committed, after the
+	// previous task set was fenced, so it matches the committed offsets
+	// exactly) and hands the latest value of each key this connector wrote
+	// to the task through TaskContext.Restored. Use it with Compact, so the
+	// read stays proportional to the keys rather than the history.
+	Restore bool
+}
+
+// HeaderConnector names the connector that wrote a record of a Restore
+// topic; the worker sets it.
+const HeaderConnector = "sc.connector"
+
+// RestoredRecord is the latest value of one key of a Restore topic.
+type RestoredRecord struct {
+	Key    []byte
+	value  []byte
+	decode func(ctx context.Context, b []byte, v any) error
+}
+
+// Decode decodes the value into v (a pointer to the Go type of the topic's
+// schema), with the schema the value was written with: fields that schema
+// lacks keep their zero value, fields v lacks are skipped.
+func (r RestoredRecord) Decode(ctx context.Context, v any) error {
+	if r.decode == nil {
+		return errors.New("connector: restored record has no decoder")
+	}
+	return r.decode(ctx, r.value, v)
+}
+
+// NewRestoredRecord returns a restored record: key, value as written and
+// the function that decodes it. For runtimes and tests.
+func NewRestoredRecord(key, value []byte, decode func(ctx context.Context, b []byte, v any) error) RestoredRecord {
+	return RestoredRecord{Key: key, value: value, decode: decode}
 }
 
 // TaskContext is what a task is given at Start.
@@ -67,8 +103,9 @@ type TaskContext struct {
 	Logger    *zap.Logger
 	// Metrics receives what only the provider knows (reconnects, sequence
 	// gaps, lag); never nil.
-	Metrics TaskMetrics
-	offsets map[string]Offset // by Partition.String()
+	Metrics  TaskMetrics
+	offsets  map[string]Offset           // by Partition.String()
+	restored map[string][]RestoredRecord // by topic; see WithRestored
 }
 
 // NewTaskContext returns the context a runtime gives a task: its identity,
@@ -94,6 +131,23 @@ func (tc *TaskContext) WithMetrics(m TaskMetrics) *TaskContext {
 	}
 	return &c
 }
+
+// WithRestored returns a copy of tc that hands out recs (by topic) from
+// Restored. The runtime calls it for connectors with Restore topics.
+func (tc *TaskContext) WithRestored(recs map[string][]RestoredRecord) *TaskContext {
+	c := *tc
+	c.restored = recs
+	return &c
+}
+
+// Restored returns the latest value of every key of topic (a TopicSpec
+// with Restore) that this connector wrote, as committed when the task
+// started; nil for other topics. Tasks read it in Start.
+func (tc *TaskContext) Restored(topic string) []RestoredRecord { return tc.restored[topic] }
+
+// ReleaseRestored drops the restored records; the runtime calls it once
+// Start has returned, so they are not held for the task's life.
+func (tc *TaskContext) ReleaseRestored() { tc.restored = nil }
 
 // Offset returns the committed offset of partition p, if any.
 func (tc *TaskContext) Offset(p Partition) (Offset, bool) {

@@ -52,7 +52,8 @@ type taskRunner struct {
 	txnID string
 	obs   TaskObserver // set at each session start (observer.go)
 
-	batchMax int // the producer's ProducerBatchMaxBytes; set at each session start
+	batchMax int             // the producer's ProducerBatchMaxBytes; set at each session start
+	restore  map[string]bool // the connector's Restore topics; set at each session start
 	// lastEnd is when the last transaction ended; with the adaptive
 	// boundary the next commit waits until settle has passed since.
 	lastEnd time.Time
@@ -282,12 +283,23 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 	}
 	r.mu.Unlock()
 
+	r.restore = restoreTopics(r.cr.conn.Topics())
+	restored, err := r.readRestored(ctx, r.restore)
+	if err != nil {
+		return err
+	}
+
 	task := r.cr.conn.NewTask()
 	tc := connector.NewTaskContext(r.cr.name, r.id, r.cfg, r.log, r.obs, offs.Offsets)
+	if restored != nil {
+		tc = tc.WithRestored(restored)
+	}
 	if err := task.Start(ctx, tc); err != nil {
 		return fmt.Errorf("starting task: %w", err)
 	}
-	r.log.Info("task started", zap.String("transactional.id", r.txnID), zap.Int("committed_partitions", len(offs.Offsets)))
+	r.log.Info("task started", zap.String("transactional.id", r.txnID), zap.Int("committed_partitions", len(offs.Offsets)),
+		zap.Int("restored_keys", restoredKeys(restored)))
+	tc.ReleaseRestored() // the task took what it needs in Start
 	defer func() {
 		if serr := task.Stop(); serr != nil {
 			r.log.Warn("stopping task", zap.Error(serr))
@@ -416,7 +428,11 @@ func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs [
 			}
 			continue
 		}
-		t.produce(ctx, cl, &kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: value, Headers: rec.Headers, Timestamp: rec.Timestamp})
+		headers := rec.Headers
+		if r.restore[rec.Topic] {
+			headers = withConnectorHeader(headers, []byte(r.cr.name))
+		}
+		t.produce(ctx, cl, &kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: value, Headers: headers, Timestamp: rec.Timestamp})
 		t.records++
 		t.bytes += int64(len(value))
 	}

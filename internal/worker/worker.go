@@ -24,6 +24,9 @@ type Serializer interface {
 	Register(ctx context.Context, topic string, schema avro.Schema) error
 	// AppendEncode appends v, encoded for topic with schema, to dst.
 	AppendEncode(dst []byte, topic string, schema avro.Schema, v any) ([]byte, error)
+	// Decode decodes b, a value AppendEncode wrote (possibly with an
+	// earlier schema), into v; restored state topics are read with it.
+	Decode(ctx context.Context, b []byte, v any) error
 }
 
 // workerConfig is what Options set.

@@ -1,0 +1,129 @@
+package live
+
+import (
+	"context"
+
+	"github.com/hamba/avro/v2"
+	"github.com/seed-474f70f7/sportsconnect/connector"
+	"go.uber.org/zap"
+)
+
+// Mapped is what a Mapper makes of one provider record.
+type Mapped struct {
+	// Event is the normalized event. The Writer fills SourceTopic (when
+	// empty) and completes Score and Competitors from the match's state.
+	Event Event
+	// Finished is true when the provider says the match is over.
+	Finished bool
+}
+
+// Mapper turns one provider record into its normalized event; ok is false
+// for records that say nothing about a match. It runs on the Poll
+// goroutine and must not block.
+type Mapper func(rec *connector.SourceRecord) (m Mapped, ok bool)
+
+// Writer appends the normalized records to a task's batches. It is owned
+// by the task's Poll goroutine; a nil *Writer (live.events.enabled=false)
+// appends nothing.
+//
+// Memory: one Match per match the connector has written (a few hundred
+// bytes each), kept for the task's life so a late correction still knows
+// the score.
+type Writer struct {
+	cfg         Config
+	mapper      Mapper
+	eventSchema avro.Schema
+	matchSchema avro.Schema
+	matches     map[string]*Match
+}
+
+// NewWriter returns the writer of a task, or nil when cfg is disabled.
+func NewWriter(cfg Config, m Mapper) *Writer {
+	if !cfg.Enabled {
+		return nil
+	}
+	return &Writer{cfg: cfg, mapper: m, eventSchema: EventSchema(), matchSchema: MatchSchema(), matches: map[string]*Match{}}
+}
+
+// Restore loads the match states the worker read back from the matches
+// topic (tc.Restored). A state that does not decode is logged and
+// skipped: that match's view starts again from its next event.
+func (w *Writer) Restore(ctx context.Context, tc *connector.TaskContext, log *zap.Logger) {
+	if w == nil {
+		return
+	}
+	for _, r := range tc.Restored(w.cfg.MatchesTopic) {
+		var m Match
+		if err := r.Decode(ctx, &m); err != nil {
+			log.Warn("a restored match state does not decode; its view restarts from its next event",
+				zap.String("topic", w.cfg.MatchesTopic), zap.ByteString("match_id", r.Key), zap.Error(err))
+			continue
+		}
+		w.matches[string(r.Key)] = &m
+	}
+}
+
+// Matches returns how many match states the writer holds.
+func (w *Writer) Matches() int {
+	if w == nil {
+		return 0
+	}
+	return len(w.matches)
+}
+
+// Append returns batch with, after each provider record its Mapper maps,
+// that record's normalized event, and at the end one state record per
+// match the batch changed.
+//
+// Invariant: every appended record carries a source partition and offset
+// the batch already holds, and a match state carries the latest offset of
+// its partition in the batch, so the offsets the runner commits never
+// move back (it keeps the last offset of each partition it is given).
+func (w *Writer) Append(batch []*connector.SourceRecord) []*connector.SourceRecord {
+	if w == nil || len(batch) == 0 {
+		return batch
+	}
+	out := make([]*connector.SourceRecord, 0, 2*len(batch)+1)
+	latest := map[string]connector.Offset{}     // by partition: its last offset in the batch
+	changed := map[string]connector.Partition{} // by match id: the partition of its last event
+	var order []string                          // match ids in the order first changed
+	for _, rec := range batch {
+		out = append(out, rec)
+		latest[rec.Partition.String()] = rec.Offset
+		if rec.DeadLetter != nil || rec.Value == nil {
+			continue
+		}
+		mp, ok := w.mapper(rec)
+		if !ok {
+			continue
+		}
+		ev := mp.Event
+		if ev.SourceTopic == "" {
+			ev.SourceTopic = rec.Topic
+		}
+		m := w.matches[ev.MatchID]
+		if m == nil {
+			m = &Match{}
+			w.matches[ev.MatchID] = m
+		}
+		ev = m.apply(ev, mp.Finished)
+		out = append(out, &connector.SourceRecord{
+			Partition: rec.Partition, Offset: rec.Offset,
+			Topic: w.cfg.EventsTopic, Key: []byte(ev.MatchID), Value: &ev, Schema: w.eventSchema,
+			Headers: rec.Headers, Timestamp: rec.Timestamp,
+		})
+		if _, seen := changed[ev.MatchID]; !seen {
+			order = append(order, ev.MatchID)
+		}
+		changed[ev.MatchID] = rec.Partition
+	}
+	for _, id := range order {
+		p := changed[id]
+		state := *w.matches[id]
+		out = append(out, &connector.SourceRecord{
+			Partition: p, Offset: latest[p.String()],
+			Topic: w.cfg.MatchesTopic, Key: []byte(id), Value: &state, Schema: w.matchSchema,
+		})
+	}
+	return out
+}
