@@ -43,7 +43,10 @@ type cConn struct {
 	name string
 }
 
-func (k *cConn) Start(_ context.Context, cfg connector.Config) error { k.name = cfg.String("name"); return nil }
+func (k *cConn) Start(_ context.Context, cfg connector.Config) error {
+	k.name = cfg.String("name")
+	return nil
+}
 func (k *cConn) Topics() []connector.TopicSpec {
 	return []connector.TopicSpec{{Name: "state", Schema: k.c.schema, Compact: true, Restore: true}}
 }
