@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 )
 
 // Class is the connector.class value.
@@ -55,7 +56,7 @@ func Spec() connector.ConfigSpec {
 		{Name: KeyQueueBytes, Type: connector.TypeInt, Default: "8388608", Min: connector.Min(1), Doc: "bytes of records (their raw frames) buffered between the connections and Poll, over all the task's fixtures; one record always passes, however large (backpressure beyond)"},
 		{Name: KeyBatch, Type: connector.TypeInt, Default: "1000", Min: connector.Min(1), Doc: "most records returned by one Poll"},
 		{Name: KeyFrameMax, Type: connector.TypeInt, Default: "1048576", Min: connector.Min(1024), Doc: "largest WebSocket message accepted; larger closes the connection"},
-	}
+	}.Merge(live.Spec())
 }
 
 // config is the parsed provider settings.

@@ -131,6 +131,31 @@
 // and retries with backoff. The token is never logged; server text that
 // echoes it is redacted.
 //
+// # Normalized events (live.go)
+//
+// Every action record is also written as a normalized event on
+// <prefix>.live.events (package internal/live), in the same transaction,
+// keyed imgarena:<sport>:<fixtureId>; status records (the connection's
+// state, not the match's) are not. The match id's state (score from
+// fixtureSummary, period, clock, status) goes to <prefix>.live.matches.
+//
+//	fixtureActionType (sendType)              kind
+//	KickOff, PeriodStart                      PERIOD_START
+//	HalfTime, PeriodEnd                       PERIOD_END
+//	FixtureEnd                                MATCH_STATUS (and finished)
+//	Goal (any sub type, Penalty included)     GOAL
+//	Card, YellowCard, RedCard                 CARD
+//	Penalty, PenaltyAwarded                   PENALTY
+//	Substitution                              SUBSTITUTION
+//	ScoreAdjustment                           SCORE_CHANGE
+//	any type with sendType Pending            OTHER (not yet a fact; its Confirmed follows with the same actionId)
+//	any type with another sendType (amended)  CORRECTION
+//	Shot, Corner, Foul, DangerousAttack,
+//	FreeKick and anything else                OTHER
+//
+// provider_type keeps "<type>/<sub type>" and a sendType other than
+// Confirmed, e.g. "Goal/Penalty", "Card/Yellow (Pending)".
+//
 // # What this package holds, and what it must not import
 //
 // This package is the connector a user runs and nothing else: config,

@@ -14,6 +14,7 @@ import (
 	"github.com/hamba/avro/v2"
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/budget"
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 	"go.uber.org/zap"
 )
 
@@ -26,7 +27,7 @@ func Plugin() connector.Plugin {
 		New:   func(log *zap.Logger) connector.Connector { return &Connector{log: log} },
 		Topics: func(cfg connector.Config) []string {
 			set, sport := connector.ParseSettings(cfg), cfg.String(KeySport)
-			return []string{ActionsTopic(set, sport), StatusTopic(set, sport)}
+			return append([]string{ActionsTopic(set, sport), StatusTopic(set, sport)}, live.ParseConfig(cfg).TopicNames()...)
 		},
 	}
 }
@@ -54,6 +55,7 @@ type Connector struct {
 	parsed                     config
 	actionsTopic, statusTopic  string
 	actionSchema, statusSchema avro.Schema
+	live                       live.Config
 }
 
 // Start implements connector.Connector.
@@ -66,12 +68,14 @@ func (c *Connector) Start(_ context.Context, cfg connector.Config) error {
 	c.cfg, c.parsed = cfg, p
 	c.actionsTopic, c.statusTopic = ActionsTopic(set, p.sport), StatusTopic(set, p.sport)
 	c.actionSchema, c.statusSchema = ActionSchema(), StatusSchema()
+	c.live = live.ParseConfig(cfg)
 	return nil
 }
 
 // Topics implements connector.Connector.
 func (c *Connector) Topics() []connector.TopicSpec {
-	return []connector.TopicSpec{{Name: c.actionsTopic, Schema: c.actionSchema}, {Name: c.statusTopic, Schema: c.statusSchema}}
+	return append([]connector.TopicSpec{{Name: c.actionsTopic, Schema: c.actionSchema}, {Name: c.statusTopic, Schema: c.statusSchema}},
+		c.live.Topics()...)
 }
 
 // TaskConfigs implements connector.Connector.
@@ -99,7 +103,8 @@ func (c *Connector) TaskConfigs(maxTasks int) ([]connector.Config, error) {
 
 // NewTask implements connector.Connector.
 func (c *Connector) NewTask() connector.SourceTask {
-	return &Task{actionsTopic: c.actionsTopic, statusTopic: c.statusTopic, actionSchema: c.actionSchema, statusSchema: c.statusSchema}
+	return &Task{actionsTopic: c.actionsTopic, statusTopic: c.statusTopic, actionSchema: c.actionSchema, statusSchema: c.statusSchema,
+		live: live.NewWriter(c.live, liveMapper)}
 }
 
 // Stop implements connector.Connector.
@@ -110,6 +115,7 @@ func (c *Connector) Stop() error { return nil }
 type Task struct {
 	actionsTopic, statusTopic  string
 	actionSchema, statusSchema avro.Schema
+	live                       *live.Writer // normalized records; nil when disabled; only Poll's goroutine
 
 	cfg      config
 	log      *zap.Logger
@@ -146,6 +152,7 @@ func (t *Task) Start(ctx context.Context, tc *connector.TaskContext) error {
 	t.out = make(chan *connector.SourceRecord, cfg.queue)
 	t.budget = budget.New(cfg.queueBytes)
 	t.running, t.finished = map[string]bool{}, map[string]bool{}
+	t.live.Restore(ctx, tc, t.log)
 	t.ctx, t.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if len(cfg.fixtures) > 0 {
 		for _, id := range cfg.fixtures {
@@ -282,10 +289,10 @@ func (t *Task) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 			batch = append(batch, r)
 			size += len(r.Raw)
 		default:
-			return batch, nil
+			return t.live.Append(batch), nil
 		}
 	}
-	return batch, nil
+	return t.live.Append(batch), nil
 }
 
 // noteReading logs, once per task and reading, how the server reads
