@@ -12,7 +12,7 @@ import (
 // embedded schemas and decodes them back; raw must survive byte-exact.
 func TestSchemaRoundTrip(t *testing.T) {
 	feed := imgarenasim.NewFeed(5, "100007", 40, true)
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := time.Now().UTC().Truncate(time.Millisecond) // received_at is timestamp-millis
 	for i := int64(1); ; i++ {
 		ev, ok := feed.Next()
 		if !ok {

@@ -35,6 +35,7 @@ type BallUpdate struct {
 	MatchPushKind string      `avro:"match_push_kind"`
 	TS            time.Time   `avro:"ts"`
 	TSText        string      `avro:"ts_text"`
+	TSMicros      int64       `avro:"ts_micros"` // TS in microseconds since the epoch: ts itself is written to the millisecond
 	BallKey       string      `avro:"ball_key"`
 	Over          int32       `avro:"over"`
 	BattingOrder  int32       `avro:"batting_order"`
@@ -51,6 +52,7 @@ type MatchEvent struct {
 	MatchPushKind string    `avro:"match_push_kind"`
 	TS            time.Time `avro:"ts"`
 	TSText        string    `avro:"ts_text"`
+	TSMicros      int64     `avro:"ts_micros"` // TS in microseconds since the epoch: ts itself is written to the millisecond
 	Sport         string    `avro:"sport"`
 	DataKind      string    `avro:"data_kind"`
 	ReceivedAt    time.Time `avro:"received_at"`

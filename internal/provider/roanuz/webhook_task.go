@@ -219,7 +219,7 @@ func (t *WebhookTask) handle(req *pushReq, out []*connector.SourceRecord) []*con
 	}
 	if p.IsBall() {
 		v := &BallUpdate{MatchKey: p.MatchKey, PushReason: p.PushReason, MatchPushKind: p.MatchPushKind, TS: p.TS, TSText: p.TSText,
-			ReceivedAt: req.received, Raw: string(p.Raw)}
+			TSMicros: p.TS.UnixMicro(), ReceivedAt: req.received, Raw: string(p.Raw)}
 		if b := p.Ball; b != nil {
 			v.BallKey, v.Over, v.BattingOrder, v.IsDelete, v.Detail = b.BallKey, b.Over, b.BattingOrder, b.IsDelete, b.Detail
 		}
@@ -227,7 +227,7 @@ func (t *WebhookTask) handle(req *pushReq, out []*connector.SourceRecord) []*con
 	} else {
 		rec.Topic, rec.Schema = t.evTopic, MatchEventSchema
 		rec.Value = &MatchEvent{MatchKey: p.MatchKey, PushReason: p.PushReason, MatchPushKind: p.MatchPushKind, TS: p.TS,
-			TSText: p.TSText, Sport: p.Sport, DataKind: p.DataKind, ReceivedAt: req.received, Raw: string(p.Raw)}
+			TSText: p.TSText, TSMicros: p.TS.UnixMicro(), Sport: p.Sport, DataKind: p.DataKind, ReceivedAt: req.received, Raw: string(p.Raw)}
 	}
 	return append(out, rec)
 }
