@@ -9,6 +9,7 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 	"github.com/seed-474f70f7/sportsconnect/internal/worker"
@@ -73,9 +74,15 @@ func (d *DemoSource) Verify(ctx context.Context, kafka []kgo.Opt, registry strin
 			}
 		}
 	}
+	lv := live.ParseConfig(live.Spec().WithDefaults(connector.Config{connector.KeyTopicPrefix: "sportsconnect"}))
+	norm, err := VerifyLive(ctx, kafka, registry, lv.EventsTopic, lv.MatchesTopic, d.sim, demoSport, d.Events)
+	if err != nil {
+		return err
+	}
 	st := d.sim.Stats()
 	fmt.Fprintf(out, "  %s: %d fixtures x %d actions, each position exactly once, in order, matching the simulator's timeline\n",
 		topic, d.Fixtures, d.Events)
+	fmt.Fprintf(out, "  %s and %s: %s, one per action, kinds and scores as the timeline says\n", lv.EventsTopic, lv.MatchesTopic, norm.Summary())
 	fmt.Fprintf(out, "  the simulator served %d connections for them (%d dropped on purpose, one duplicated fixtureSeqNum per fixture)\n",
 		st.Connections, st.Drops)
 	return demo.PrintSamples(ctx, out, kafka, registry, topic, 2)

@@ -106,9 +106,13 @@ func TestCrashExactlyOnce(t *testing.T) {
 		}
 		checkStatuses(t, ss, pairs...)
 	}
+	norm, err := VerifyLive(ctx, []kgo.Opt{kgo.SeedBrokers(testenv.Brokers(t)...)}, testenv.Registry(t), prefix+".live.events", prefix+".live.matches", sim, "soccer", n)
+	if err != nil {
+		t.Fatal(err)
+	}
 	st := sim.Stats()
-	t.Logf("%d kills, %d simulator drops, %d connections: every fixture 1..%d and its %d status packets exactly once (read_committed)",
-		kills, st.Drops, st.Connections, n, 2*len(pairs))
+	t.Logf("%d kills, %d simulator drops, %d connections: every fixture 1..%d and its %d status packets exactly once (read_committed); %s, exactly once",
+		kills, st.Drops, st.Connections, n, 2*len(pairs), norm.Summary())
 	if st.Drops == 0 {
 		t.Fatal("the simulator dropped no connection: the test did not exercise reconnects")
 	}

@@ -270,7 +270,7 @@ func (s *Simulator) Timeline(fixture string) []TimelineEvent {
 		}
 		name, _ := ev.actionType()
 		te := TimelineEvent{Position: ev.pos, ActionID: ev.actionID, ActionType: name, SendType: ev.sendType,
-			Malformed: ev.pos == s.o.malformedAt || ev.pos == s.o.noSeqAt, Finished: ev.finished}
+			Malformed: ev.pos == s.o.malformedAt || ev.pos == s.o.noSeqAt, Finished: ev.finished, Home: ev.home, Away: ev.away}
 		if s.o.statusEvery > 0 && ev.pos%s.o.statusEvery == 0 {
 			te.StatusesAfore = 2
 		}

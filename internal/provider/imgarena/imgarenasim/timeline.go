@@ -17,6 +17,7 @@ type TimelineEvent struct {
 	Malformed     bool   // sent as broken JSON (SimMalformed, SimMalformedNoSeq)
 	Finished      bool   // the packet says finished: true
 	StatusesAfore int    // ConnectionStateChanged packets sent just before it
+	Home, Away    int    // fixtureSummary's score after the event
 }
 
 // actionKinds are the simulated fixtureActionType values with their ids and sub types.
