@@ -6,7 +6,12 @@ package avroreg
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/hamba/avro/v2"
@@ -38,17 +43,101 @@ func NewSerializer(cl *sr.Client) *Serializer {
 // Subject returns the registry subject of topic's values (TopicNameStrategy).
 func Subject(topic string) string { return topic + "-value" }
 
-// Register registers schema under <topic>-value (a no-op in the registry
-// if it is already there) and remembers its id.
+// Register makes sure the registry checks the subject <topic>-value for
+// BACKWARD compatibility (EnsureBackward), then registers schema under it
+// (a no-op in the registry if it is already there) and remembers its id.
+//
+// The schema is registered in full, docs and defaults included (its JSON,
+// not its Parsing Canonical Form): readers downstream read the docs from
+// the registry, the registry's compatibility check needs the field and
+// enum defaults, and a new field with a default would otherwise be refused
+// as a field without one.
+//
+// A schema the registry refuses as incompatible with the subject's
+// registered versions is an *IncompatibleError naming the subject and
+// carrying the registry's own message.
 func (s *Serializer) Register(ctx context.Context, topic string, schema avro.Schema) error {
-	ss, err := s.cl.CreateSchema(ctx, Subject(topic), sr.Schema{Schema: schema.String(), Type: sr.TypeAvro})
+	subject := Subject(topic)
+	level, err := EnsureBackward(ctx, s.cl, subject)
 	if err != nil {
-		return fmt.Errorf("registering %s: %w", Subject(topic), err)
+		return err
+	}
+	text, err := json.Marshal(schema)
+	if err != nil {
+		return fmt.Errorf("registering %s: writing the schema as JSON: %w", subject, err)
+	}
+	ss, err := s.cl.CreateSchema(ctx, subject, sr.Schema{Schema: string(text), Type: sr.TypeAvro})
+	if err != nil {
+		var re *sr.ResponseError
+		if errors.As(err, &re) && re.StatusCode == http.StatusConflict {
+			msg := re.Message
+			if msg == "" {
+				msg = strings.TrimSpace(string(re.Raw))
+			}
+			return &IncompatibleError{Subject: subject, Level: level, Message: msg, Err: err}
+		}
+		return fmt.Errorf("registering %s: %w", subject, err)
 	}
 	s.mu.Lock()
 	s.ids[topic] = topicSchema{id: ss.ID, schema: schema}
 	s.mu.Unlock()
 	return nil
+}
+
+// IncompatibleError is a schema the registry refused (HTTP 409) because it
+// is not compatible with the versions registered under the subject.
+type IncompatibleError struct {
+	Subject string                // the subject, <topic>-value
+	Level   sr.CompatibilityLevel // the level the subject is checked at
+	Message string                // the registry's own message
+	Err     error                 // the registry's answer (*sr.ResponseError)
+}
+
+func (e *IncompatibleError) Error() string {
+	return fmt.Sprintf("the schema registry refused the new schema of subject %s: not %s compatible with the versions registered under it: %s",
+		e.Subject, e.Level, e.Message)
+}
+
+func (e *IncompatibleError) Unwrap() error { return e.Err }
+
+// backwardLevels are the compatibility levels that include BACKWARD.
+var backwardLevels = []sr.CompatibilityLevel{sr.CompatBackward, sr.CompatBackwardTransitive, sr.CompatFull, sr.CompatFullTransitive}
+
+// EnsureBackward makes the registry check subject for BACKWARD
+// compatibility (a new schema must read the data written with the
+// registered ones) and returns the level it is checked at. A subject whose
+// own level already includes BACKWARD and is stricter (BACKWARD_TRANSITIVE,
+// FULL, FULL_TRANSITIVE) keeps it: the connector never weakens a rule set
+// in the registry. Otherwise the subject is set to BACKWARD.
+//
+// If the registry does not take the setting (no per-subject config, no
+// permission), the subject's effective level (its own, else the global
+// one) is read: registration goes on if that includes BACKWARD, and fails
+// otherwise, with the registry's answer, rather than write to a subject
+// nothing checks.
+func EnsureBackward(ctx context.Context, cl *sr.Client, subject string) (sr.CompatibilityLevel, error) {
+	if r := cl.Compatibility(ctx, subject); len(r) == 1 && r[0].Err == nil &&
+		r[0].Level != sr.CompatBackward && slices.Contains(backwardLevels, r[0].Level) {
+		return r[0].Level, nil
+	}
+	r := cl.SetCompatibility(ctx, sr.SetCompatibility{Level: sr.CompatBackward}, subject)
+	if len(r) == 1 && r[0].Err == nil {
+		return sr.CompatBackward, nil
+	}
+	setErr := errors.New("no answer")
+	if len(r) == 1 {
+		setErr = r[0].Err
+	}
+	eff := cl.Compatibility(sr.WithParams(ctx, sr.DefaultToGlobal), subject)
+	if len(eff) == 1 && eff[0].Err == nil && slices.Contains(backwardLevels, eff[0].Level) {
+		return eff[0].Level, nil
+	}
+	level := "unknown"
+	if len(eff) == 1 && eff[0].Err == nil {
+		level = eff[0].Level.String()
+	}
+	return 0, fmt.Errorf("setting compatibility %s on subject %s: %w (its level is %s: the registry must check BACKWARD compatibility on the subjects the connector writes)",
+		sr.CompatBackward, subject, setErr, level)
 }
 
 // ID returns the schema id registered for topic.
