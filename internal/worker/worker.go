@@ -215,7 +215,19 @@ type topicToCreate struct {
 	partitions  int32
 	replication int16
 	compact     bool
+	restore     bool // a task's state store (connector.TopicSpec.Restore)
 }
+
+// restoreSegmentMs and restoreDirtyRatio bound what a task reads back from
+// a Restore topic when it starts: the cleaner compacts only closed
+// segments, so a segment closes every 10 minutes (the broker's default is
+// 7 days) and is cleaned once a tenth of the log is superseded (default:
+// half). What a restore reads is then about the keys plus 10 minutes of
+// writes.
+const (
+	restoreSegmentMs  = "600000"
+	restoreDirtyRatio = "0.1"
+)
 
 // ensureTopics creates the topics that do not exist yet.
 func (w *Worker) ensureTopics(ctx context.Context, topics []topicToCreate) error {
@@ -233,6 +245,10 @@ func (w *Worker) ensureTopics(ctx context.Context, topics []topicToCreate) error
 		if t.compact {
 			compact := "compact"
 			configs = map[string]*string{"cleanup.policy": &compact}
+		}
+		if t.restore {
+			seg, ratio := restoreSegmentMs, restoreDirtyRatio
+			configs["segment.ms"], configs["min.cleanable.dirty.ratio"] = &seg, &ratio
 		}
 		resp, err := adm.CreateTopic(ctx, t.partitions, t.replication, configs, t.name)
 		if err == nil {
@@ -335,7 +351,8 @@ func (w *Worker) checkBoundary(set connector.Settings) error {
 func (w *Worker) prepareTopics(ctx context.Context, set connector.Settings, specs []connector.TopicSpec) (map[string]int, error) {
 	var create []topicToCreate
 	for _, t := range specs {
-		create = append(create, topicToCreate{name: t.Name, partitions: set.TopicPartitions, replication: set.TopicReplication, compact: t.Compact})
+		create = append(create, topicToCreate{name: t.Name, partitions: set.TopicPartitions, replication: set.TopicReplication,
+			compact: t.Compact || t.Restore, restore: t.Restore})
 	}
 	if set.DLQTopic != "" {
 		create = append(create, topicToCreate{name: set.DLQTopic, partitions: 1, replication: set.DLQReplication})

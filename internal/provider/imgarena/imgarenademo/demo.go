@@ -85,7 +85,12 @@ func (d *DemoSource) Verify(ctx context.Context, kafka []kgo.Opt, registry strin
 	fmt.Fprintf(out, "  %s and %s: %s, one per action, kinds and scores as the timeline says\n", lv.EventsTopic, lv.MatchesTopic, norm.Summary())
 	fmt.Fprintf(out, "  the simulator served %d connections for them (%d dropped on purpose, one duplicated fixtureSeqNum per fixture)\n",
 		st.Connections, st.Drops)
-	return demo.PrintSamples(ctx, out, kafka, registry, topic, 2)
+	for _, t := range []string{topic, lv.EventsTopic, lv.MatchesTopic} {
+		if err := demo.PrintSamples(ctx, out, kafka, registry, t, 2); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close implements demo.Source.

@@ -110,10 +110,38 @@ func TestCrashExactlyOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkStateTopicConfig(ctx, t, prefix+".live.matches")
 	st := sim.Stats()
 	t.Logf("%d kills, %d simulator drops, %d connections: every fixture 1..%d and its %d status packets exactly once (read_committed); %s, exactly once",
 		kills, st.Drops, st.Connections, n, 2*len(pairs), norm.Summary())
 	if st.Drops == 0 {
 		t.Fatal("the simulator dropped no connection: the test did not exercise reconnects")
+	}
+}
+
+// checkStateTopicConfig checks the worker created the match states topic
+// as a task's state store: compacted, with segments short enough that a
+// restoring task reads little beyond the latest state of each key.
+func checkStateTopicConfig(ctx context.Context, t *testing.T, topic string) {
+	t.Helper()
+	rcs, err := testenv.Admin(t).DescribeTopicConfigs(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := rcs.On(topic, nil)
+	if err != nil || rc.Err != nil {
+		t.Fatalf("describing %s: %v %v", topic, err, rc.Err)
+	}
+	want := map[string]string{"cleanup.policy": "compact", "segment.ms": "600000", "min.cleanable.dirty.ratio": "0.1"}
+	for _, c := range rc.Configs {
+		if w, ok := want[c.Key]; ok {
+			if c.Value == nil || *c.Value != w {
+				t.Fatalf("%s: %s = %v, want %s", topic, c.Key, c.MaybeValue(), w)
+			}
+			delete(want, c.Key)
+		}
+	}
+	if len(want) > 0 {
+		t.Fatalf("%s: configs %v not described", topic, want)
 	}
 }
