@@ -2,6 +2,7 @@ package imgarena
 
 import (
 	"time"
+	"unsafe"
 
 	"github.com/hamba/avro/v2"
 	"github.com/seed-474f70f7/sportsconnect/schemas"
@@ -89,7 +90,7 @@ func newAction(fixture, sport string, position int64, p *wirePacket, raw []byte,
 		TimelineSequence: fa.TimelineSequence.ptr(), ActionType: fa.FixtureActionType.ptr(),
 		ActionTypeID: fa.FixtureActionTypeID.ptr(), ActionSubType: fa.FixtureActionSubType.ptr(),
 		RelatedActionIDs: make([]string, 0, len(fa.Related)),
-		ReceivedAt:       received, Raw: string(raw),
+		ReceivedAt:       received, Raw: sharedString(raw),
 	}
 	if t, ok := parseTimestamp(fa.Timestamp.s); ok {
 		a.EventTime = &t
@@ -120,9 +121,22 @@ func newAction(fixture, sport string, position int64, p *wirePacket, raw []byte,
 // newStatus builds the record value of a status packet.
 func newStatus(fixture, sport string, position int64, st *wireStatus, raw []byte, received time.Time) *Status {
 	s := &Status{Fixture: fixture, Sport: sport, EventElementType: st.EventElementType.s, State: st.State.ptr(),
-		Timestamp: st.Timestamp.ptr(), Position: position, ReceivedAt: received, Raw: string(raw)}
+		Timestamp: st.Timestamp.ptr(), Position: position, ReceivedAt: received, Raw: sharedString(raw)}
 	if t, ok := parseTimestamp(st.Timestamp.s); ok {
 		s.EventTime = &t
 	}
 	return s
+}
+
+// sharedString returns raw as a string sharing its bytes. A record holds
+// its frame twice otherwise (SourceRecord.Raw and the value's raw field),
+// which doubled what a full queue holds.
+//
+// Invariant: raw is the frame conn.ReadMessage returned for this packet
+// (a slice of its own) and nothing writes to it afterwards.
+func sharedString(raw []byte) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	return unsafe.String(&raw[0], len(raw))
 }
