@@ -269,6 +269,13 @@ func TestClusterChaos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The normalized events and match states, whose tasks restored their
+	// states from live.matches on each worker they moved to.
+	imgLive, err := imgarenademo.VerifyLive(ctx, brokers(t), registry, c.prefix+".live.events", c.prefix+".live.matches", img, "soccer", imgEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("imgarena normalized: %s, exactly once", imgLive.Summary())
 	got, nSaba, err := sabademo.ReadBack(ctx, ssim, brokers(t), registry, c.prefix, c.prefix+".dlq")
 	if err != nil {
 		t.Fatal(err)
