@@ -49,6 +49,13 @@
 // what it does instead (and the offset holds whatever it needs to drop
 // repeats).
 //
+// State that outgrows an offset (a running score per match, over a stream
+// that is one partition) goes to a compacted topic marked Restore in
+// TopicSpec: written in the same transactions as the records, and read
+// back by the runtime before the task starts (TaskContext.Restored), so
+// it is exactly the state that goes with the offsets the task resumes
+// from. internal/live keeps the normalized match states this way.
+//
 // # Bad input and errors
 //
 // A message that cannot be decoded becomes a record with a DeadLetter
