@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 )
 
 // Connector classes.
@@ -72,7 +73,7 @@ func WebhookSpec() connector.ConfigSpec {
 		{Name: KeyMaxInflight, Type: connector.TypeInt, Default: "32", Min: connector.Min(1), Doc: "requests handled at once (each holds at most body.max + inflated.max bytes); more wait, then get 503"},
 		{Name: KeyDeadLetterMax, Type: connector.TypeInt, Default: "65536", Min: connector.Min(1024), Doc: "a body over roanuz.webhook.body.max.bytes is dead-lettered truncated to its first N bytes (headers roanuz.body.truncated, .declared.bytes, .seen.bytes, .kept.bytes)"},
 		{Name: KeySubscribe, Type: connector.TypeBool, Default: "true", Doc: "call detail-updates-subscribe for roanuz.matches at start (needs project and api key)"},
-	})
+	}).Merge(live.Spec())
 }
 
 // webhookConfig is the parsed roanuz.webhook settings.

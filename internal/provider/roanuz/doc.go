@@ -79,6 +79,51 @@
 // match is released. The stream's stale documents dropped are counted on
 // the task and logged: connector.TaskMetrics has no series for them.
 //
+// # Normalized events (live.go)
+//
+// Both classes also write <prefix>.live.events and <prefix>.live.matches
+// (package internal/live) in the same transaction as their records. The
+// provider part of the match id is the class, so the two classes, often
+// run side by side for one match, never share a live.matches state:
+// roanuz.webhook:cricket:<match key> and roanuz.match:cricket:<match key>.
+// Home is team a, away team b; the score is runs per team over its
+// innings, with the text "TA 145/6 (20.0), TB 98/3 (12.2)"; the period is
+// the innings key (a_1), the clock the ball's "over.ball" (0.1 is the
+// innings' first ball); position is the record's sc.source.position
+// header. A ball, whichever class writes it, is
+//
+//	ball                                              kind
+//	is_delete, or updated_time after entry_time       CORRECTION (a revised ball)
+//	a wicket (wicket, or team_score.is_wicket)        WICKET
+//	a four or a six (batsman.is_four, .is_six)        BOUNDARY
+//	other runs, extras included (a single, a wide)    POINT
+//	a dot ball                                        OTHER
+//
+// with provider_type "Ball/<repr>" and source_id its ball key.
+//
+// roanuz.webhook: every push is one event (dead letters none), positioned
+// by its identity. The other pushes: Play → MATCH_STATUS (the play status
+// changed; the push does not say to what), Result → MATCH_STATUS, status
+// completed and finished; Info, Toss, Squad, Review, Reward, Other →
+// OTHER; provider_type is match_push_kind, with push_reason when neither
+// NewOrLast nor Other ("Ball/1 (Update)"). A push tells what a ball
+// added, not the total, nor the teams: its events carry no score and no
+// competitors (the match stream's do).
+//
+// roanuz.match: every ball record is one event; a new ball written with
+// its document carries the score right after it (the document's totals
+// less its later related balls), a revised one the document's score, one
+// of a dropped stale document none (the state keeps its score). A
+// match document is a snapshot, an event only when it tells what its
+// balls do not, against the last written document (kept in the match's
+// offset): the first one of the match, a new status or play_status →
+// MATCH_STATUS (finished once completed); an innings completed →
+// PERIOD_END; an innings started → PERIOD_START (after its first ball's
+// event); the toss, the squads, or a new score no ball event brought
+// (a catch-up whose balls were written) → OTHER. provider_type is
+// "<status>/<play_status>", source_id the etag. Subscription records
+// (following and releasing matches, not the match) are not events.
+//
 // This package is the connector alone. Its simulator, a local Roanuz
 // (REST, Socket.IO server, push sender) sharing no code with it, is
 // package roanuzsim; the demo sources, the benchmark and the read-back

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,7 +109,8 @@ type fakeRunner struct {
 	done    chan struct{}
 
 	mu      sync.Mutex
-	recs    []*connector.SourceRecord
+	recs    []*connector.SourceRecord // provider records
+	all     []*connector.SourceRecord // with the normalized live.* records
 	offsets map[string]connector.PartitionOffset
 	abortN  int // abort the next n batches
 }
@@ -144,7 +146,8 @@ func (r *fakeRunner) loop() {
 		if abort {
 			r.abortN--
 		} else {
-			r.recs = append(r.recs, recs...)
+			r.recs = append(r.recs, providerRecords(recs)...)
+			r.all = append(r.all, recs...)
 			for _, rec := range recs {
 				r.offsets[rec.Partition.String()] = connector.PartitionOffset{Partition: rec.Partition, Offset: rec.Offset}
 			}
@@ -173,10 +176,31 @@ func (r *fakeRunner) close() {
 	_ = r.task.Stop()
 }
 
+// records returns the committed provider records (live_test.go checks
+// the normalized ones, allRecords).
 func (r *fakeRunner) records() []*connector.SourceRecord {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]*connector.SourceRecord(nil), r.recs...)
+}
+
+// allRecords returns every committed record, the normalized live.* ones
+// included, in order.
+func (r *fakeRunner) allRecords() []*connector.SourceRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*connector.SourceRecord(nil), r.all...)
+}
+
+// providerRecords drops the normalized live.* records a batch also holds.
+func providerRecords(recs []*connector.SourceRecord) []*connector.SourceRecord {
+	out := recs[:0:0]
+	for _, r := range recs {
+		if !strings.Contains(r.Topic, ".live.") && !strings.HasPrefix(r.Topic, "live.") {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (r *fakeRunner) committed() []connector.PartitionOffset {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 	"github.com/seed-474f70f7/sportsconnect/internal/socketio"
 )
 
@@ -54,7 +55,7 @@ func MatchSpec() connector.ConfigSpec {
 		{Name: KeyDiscoverInterval, Type: connector.TypeInt, Default: "60000", Min: connector.Min(100), Doc: "how often the featured list is read"},
 		{Name: KeyDiscoverStatus, Type: connector.TypeList, Default: "not_started,started", Doc: "statuses of listed matches to follow (live and upcoming)"},
 		{Name: KeyQueueBytes, Type: connector.TypeInt, Default: "33554432", Min: connector.Min(1), Doc: "bytes of match documents buffered per task between the connections and Poll, beside roanuz.queue.size (backpressure beyond); one document is always let through, however large"},
-	})
+	}).Merge(live.Spec())
 }
 
 type matchConfig struct {

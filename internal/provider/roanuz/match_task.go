@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 	"github.com/seed-474f70f7/sportsconnect/internal/socketio"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -25,7 +26,8 @@ func MatchPlugin() connector.Plugin {
 		New:   func(log *zap.Logger) connector.Connector { return &MatchConnector{log: log} },
 		Topics: func(cfg connector.Config) []string {
 			set := connector.ParseSettings(cfg)
-			return []string{set.Topic(TopicMatches), set.Topic(TopicBalls), set.Topic(TopicSubscriptions)}
+			return append([]string{set.Topic(TopicMatches), set.Topic(TopicBalls), set.Topic(TopicSubscriptions)},
+				live.ParseConfig(cfg).TopicNames()...)
 		},
 	}
 }
@@ -36,6 +38,7 @@ type MatchConnector struct {
 	cfg                             connector.Config
 	parsed                          matchConfig
 	matchTopic, ballTopic, subTopic string
+	live                            live.Config
 }
 
 // Start implements connector.Connector.
@@ -47,13 +50,14 @@ func (c *MatchConnector) Start(_ context.Context, cfg connector.Config) error {
 	set := connector.ParseSettings(cfg)
 	c.cfg, c.parsed = cfg, mc
 	c.matchTopic, c.ballTopic, c.subTopic = set.Topic(TopicMatches), set.Topic(TopicBalls), set.Topic(TopicSubscriptions)
+	c.live = live.ParseConfig(cfg)
 	return nil
 }
 
 // Topics implements connector.Connector.
 func (c *MatchConnector) Topics() []connector.TopicSpec {
-	return []connector.TopicSpec{{Name: c.matchTopic, Schema: MatchSchema, Compact: true}, {Name: c.ballTopic, Schema: BallSchema},
-		{Name: c.subTopic, Schema: SubscriptionSchema, Compact: true}}
+	return append([]connector.TopicSpec{{Name: c.matchTopic, Schema: MatchSchema, Compact: true}, {Name: c.ballTopic, Schema: BallSchema},
+		{Name: c.subTopic, Schema: SubscriptionSchema, Compact: true}}, c.live.Topics()...)
 }
 
 // TaskConfigs implements connector.Connector: every task gets the whole
@@ -69,7 +73,9 @@ func (c *MatchConnector) TaskConfigs(maxTasks int) ([]connector.Config, error) {
 
 // NewTask implements connector.Connector.
 func (c *MatchConnector) NewTask() connector.SourceTask {
-	return &MatchTask{matchTopic: c.matchTopic, ballTopic: c.ballTopic, subTopic: c.subTopic}
+	t := &MatchTask{matchTopic: c.matchTopic, ballTopic: c.ballTopic, subTopic: c.subTopic}
+	t.live = live.NewWriter(c.live, t.liveMapped)
+	return t
 }
 
 // Stop implements connector.Connector.
@@ -82,6 +88,7 @@ const (
 	offsetBalls    = "balls"
 	offsetDocs     = "docs"
 	offsetBallKeys = "ball_keys"
+	offsetPlay     = "play_status" // of the last written document (for its normalized event, live.go)
 
 	// OffsetCompleted is true once the match's completed document is written.
 	OffsetCompleted = "completed"
@@ -120,6 +127,7 @@ type matchState struct {
 	completed  bool
 	updates    int64
 	progress   progress // of the last written document (match_order.go)
+	play       string   // play_status of the last written document ("" unknown)
 	sockSeq    uint64   // receipt number of the last socket update of the match seen
 }
 
@@ -144,9 +152,11 @@ type MatchTask struct {
 	q           *matchQueue
 	stale       staleCounts // stale documents dropped (match_order.go)
 	ctrl        chan *rosterChange
-	states      map[string]*matchState      // Poll only
-	rosters     map[int][]string            // Poll only: bucket -> subscribed matches
-	rosterParts map[int]connector.Partition // bucket -> roster partition
+	states      map[string]*matchState                  // Poll only
+	rosters     map[int][]string                        // Poll only: bucket -> subscribed matches
+	rosterParts map[int]connector.Partition             // bucket -> roster partition
+	live        *live.Writer                            // normalized records; nil when disabled; Poll only
+	liveNotes   map[*connector.SourceRecord]live.Mapped // Poll only: the events of the batch being built (live.go)
 
 	// subMu orders the provider's subscribe and unsubscribe calls with
 	// the placement they depend on: a connection subscribes a match only
@@ -201,6 +211,7 @@ func (t *MatchTask) Start(ctx context.Context, tc *connector.TaskContext) error 
 		}
 		return err
 	}
+	t.live.Restore(ctx, tc, t.log)
 	t.ctx, t.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	t.wg.Add(1)
 	go t.manage()
@@ -260,6 +271,7 @@ func (t *MatchTask) state(m string) *matchState {
 		}
 		st.etag, _ = o.OffsetString(offsetEtag)
 		st.hash, _ = o.OffsetString(offsetHash)
+		st.play, _ = o.OffsetString(offsetPlay)
 		st.completed, _ = o[OffsetCompleted].(bool)
 		st.updates, _ = o.OffsetInt(OffsetUpdates)
 		st.docs = offsetIdentities(o, offsetDocs, 64)
@@ -302,10 +314,10 @@ func (t *MatchTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error)
 		case ch := <-t.ctrl:
 			out = append(out, t.rosterRecord(ch))
 		default:
-			return out, nil
+			return t.appendLive(out), nil
 		}
 	}
-	return out, nil
+	return t.appendLive(out), nil
 }
 
 // handle turns one document into its new balls and the match record,
@@ -346,10 +358,12 @@ func (t *MatchTask) handle(msg streamMsg, out []*connector.SourceRecord) []*conn
 		for _, r := range recs {
 			r.Offset = st.offset()
 		}
+		t.noteLive(docLive{doc: doc, balls: recs})
 		return append(out, recs...)
 	}
 	st.docs.add(did)
-	st.etag, st.hash, st.updates, st.progress = m.Etag, m.ContentHash, st.updates+1, doc.progress
+	prev, prevPlay := st.progress, st.play
+	st.etag, st.hash, st.updates, st.progress, st.play = m.Etag, m.ContentHash, st.updates+1, doc.progress, m.PlayStatus
 	st.completed = m.Status == "completed"
 	recs := t.ballRecords(st, doc, msg, headers, false)
 	key, completed, received := m.Key, st.completed, msg.received
@@ -363,6 +377,7 @@ func (t *MatchTask) handle(msg streamMsg, out []*connector.SourceRecord) []*conn
 				t.completeLater(key)
 			}
 		}}
+	t.noteLive(docLive{doc: doc, prev: prev, prevPlay: prevPlay, balls: recs, mrec: mrec})
 	recs = append(recs, mrec)
 	off := st.offset()
 	for _, r := range recs {
@@ -403,7 +418,7 @@ func (t *MatchTask) ballRecords(st *matchState, doc *matchDocument, msg streamMs
 // offset returns the source offset of st's match.
 func (st *matchState) offset() connector.Offset {
 	return connector.Offset{offsetEtag: st.etag, offsetHash: st.hash, OffsetCompleted: st.completed, OffsetUpdates: st.updates,
-		offsetProgress: st.progress.String(),
+		offsetProgress: st.progress.String(), offsetPlay: st.play,
 		offsetBalls:    base64.StdEncoding.EncodeToString(st.balls.encode()),
 		offsetBallKeys: base64.StdEncoding.EncodeToString(st.ballKeys.encode()),
 		offsetDocs:     base64.StdEncoding.EncodeToString(st.docs.encode())}

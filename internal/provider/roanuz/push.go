@@ -60,6 +60,10 @@ func (p *Push) Identity() uint64 {
 	return h.Sum64()
 }
 
+// Position is the push's position as its record's sc.source.position
+// header holds it: its identity in hex.
+func (p *Push) Position() string { return strconv.FormatUint(p.Identity(), 16) }
+
 // wire shapes of the push.
 type wirePush struct {
 	Sport    string    `json:"sport"`

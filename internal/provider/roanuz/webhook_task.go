@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
@@ -27,7 +27,7 @@ func WebhookPlugin() connector.Plugin {
 		PushAddress: func(cfg connector.Config) string { return cfg.String(KeyListen) },
 		Topics: func(cfg connector.Config) []string {
 			set := connector.ParseSettings(cfg)
-			return []string{set.Topic(TopicBallUpdates), set.Topic(TopicMatchEvents)}
+			return append([]string{set.Topic(TopicBallUpdates), set.Topic(TopicMatchEvents)}, live.ParseConfig(cfg).TopicNames()...)
 		},
 	}
 }
@@ -48,6 +48,7 @@ type WebhookConnector struct {
 	log                *zap.Logger
 	cfg                connector.Config
 	ballTopic, evTopic string
+	live               live.Config
 }
 
 // Start implements connector.Connector.
@@ -57,12 +58,14 @@ func (c *WebhookConnector) Start(_ context.Context, cfg connector.Config) error 
 	}
 	set := connector.ParseSettings(cfg)
 	c.cfg, c.ballTopic, c.evTopic = cfg, set.Topic(TopicBallUpdates), set.Topic(TopicMatchEvents)
+	c.live = live.ParseConfig(cfg)
 	return nil
 }
 
 // Topics implements connector.Connector.
 func (c *WebhookConnector) Topics() []connector.TopicSpec {
-	return []connector.TopicSpec{{Name: c.ballTopic, Schema: BallUpdateSchema}, {Name: c.evTopic, Schema: MatchEventSchema}}
+	return append([]connector.TopicSpec{{Name: c.ballTopic, Schema: BallUpdateSchema}, {Name: c.evTopic, Schema: MatchEventSchema}},
+		c.live.Topics()...)
 }
 
 // TaskConfigs implements connector.Connector: one listener, one task.
@@ -72,7 +75,7 @@ func (c *WebhookConnector) TaskConfigs(int) ([]connector.Config, error) {
 
 // NewTask implements connector.Connector.
 func (c *WebhookConnector) NewTask() connector.SourceTask {
-	return &WebhookTask{ballTopic: c.ballTopic, evTopic: c.evTopic}
+	return &WebhookTask{ballTopic: c.ballTopic, evTopic: c.evTopic, live: live.NewWriter(c.live, webhookLive)}
 }
 
 // Stop implements connector.Connector.
@@ -87,6 +90,7 @@ type WebhookTask struct {
 	log                *zap.Logger
 	rc                 *receiver
 	metrics            connector.TaskMetrics
+	live               *live.Writer // normalized records; nil when disabled; Poll only
 
 	mu      sync.Mutex // guards matches (OnCommit may run outside Poll)
 	matches map[string]*matchDedup
@@ -125,6 +129,7 @@ func (t *WebhookTask) Start(ctx context.Context, tc *connector.TaskContext) erro
 			t.log.Info("roanuz detail push subscribed", zap.String("match", m))
 		}
 	}
+	t.live.Restore(ctx, tc, t.log)
 	t.rc = newReceiver(cfg, t.log)
 	return t.rc.start()
 }
@@ -146,10 +151,10 @@ func (t *WebhookTask) Poll(ctx context.Context) ([]*connector.SourceRecord, erro
 		case req := <-t.rc.queue:
 			out = t.handle(req, out)
 		default:
-			return out, nil
+			return t.live.Append(out), nil
 		}
 	}
-	return out, nil
+	return t.live.Append(out), nil
 }
 
 // handle turns one request into at most one record.
@@ -203,7 +208,7 @@ func (t *WebhookTask) handle(req *pushReq, out []*connector.SourceRecord) []*con
 		Offset:    connector.Offset{offsetIDs: base64.StdEncoding.EncodeToString(m.ids.encode()), OffsetPushes: m.pushes},
 		Key:       m.key,
 		Raw:       p.Raw,
-		Headers:   connector.SourceHeaders(KeyProvider, strconv.FormatUint(id, 16), req.received),
+		Headers:   connector.SourceHeaders(KeyProvider, p.Position(), req.received),
 		// The Kafka timestamp is the receive time, never the provider's ts
 		// (kept in the value): the broker rolls segments and applies
 		// retention.ms by record timestamps, so a provider clock (or a
