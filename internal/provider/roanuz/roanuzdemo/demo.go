@@ -111,6 +111,7 @@ func (d *Webhook) Verify(ctx context.Context, kafka []kgo.Opt, registry string, 
 	}
 	got := map[uint64]int{}
 	var topics []string
+	provider := map[string][]backRecord{}
 	for _, topic := range []string{set.Topic(roanuz.TopicBallUpdates), set.Topic(roanuz.TopicMatchEvents)} {
 		recs, err := readBack(ctx, kafka, registry, topic, true)
 		if err != nil {
@@ -130,6 +131,7 @@ func (d *Webhook) Verify(ctx context.Context, kafka []kgo.Opt, registry string, 
 		}
 		fmt.Fprintf(out, "  %s: %d records (push_reason %s)\n", topic, len(recs), countsText(kinds))
 		topics = append(topics, topic)
+		provider[topic] = recs
 	}
 	for id, pr := range want {
 		if got[id] != 1 {
@@ -139,6 +141,15 @@ func (d *Webhook) Verify(ctx context.Context, kafka []kgo.Opt, registry string, 
 	if len(got) != len(want) {
 		return fmt.Errorf("%d distinct pushes in Kafka, %d pushed", len(got), len(want))
 	}
+	lv, err := liveConfig(d.cfg, roanuz.WebhookSpec())
+	if err != nil {
+		return err
+	}
+	norm, err := checkWebhookLive(ctx, kafka, registry, lv, d.sim, d.pushes, provider)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "  %s and %s: %s, one per push, kinds as the timelines say\n", lv.EventsTopic, lv.MatchesTopic, norm.Summary())
 	dead, err := readBack(ctx, kafka, registry, d.Name()+".dlq", false)
 	if err != nil {
 		return err

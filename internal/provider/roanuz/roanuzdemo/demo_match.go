@@ -153,6 +153,15 @@ func (d *Match) Verify(ctx context.Context, kafka []kgo.Opt, registry string, ou
 			}
 		}
 	}
+	lv, err := liveConfig(d.cfg, roanuz.MatchSpec())
+	if err != nil {
+		return err
+	}
+	norm, err := checkMatchLive(ctx, kafka, registry, lv, d.sim, keys,
+		streamRead{matchTopic: set.Topic(roanuz.TopicMatches), ballTopic: set.Topic(roanuz.TopicBalls), docs: matches, balls: balls})
+	if err != nil {
+		return err
+	}
 	dead, err := readBack(ctx, kafka, registry, d.Name()+".dlq", false)
 	if err != nil {
 		return err
@@ -163,6 +172,8 @@ func (d *Match) Verify(ctx context.Context, kafka []kgo.Opt, registry string, ou
 	fmt.Fprintf(out, "  %s: %d ball records, every one of the %d balls of the timelines (corrections as records of their own)\n", set.Topic(roanuz.TopicBalls), len(balls), total)
 	fmt.Fprintf(out, "  %s: %d records: each match followed once (2 configured, 1 from the featured list) and released once, after its result\n",
 		set.Topic(roanuz.TopicSubscriptions), len(subs))
+	fmt.Fprintf(out, "  %s and %s: %s: one per ball, one per document that tells more than its balls, kinds and scores as the timelines say\n",
+		lv.EventsTopic, lv.MatchesTopic, norm.Summary())
 	fmt.Fprintf(out, "  %s.dlq: %d malformed updates dead-lettered\n", d.Name(), len(dead))
 	fmt.Fprintf(out, "  simulator (Engine.IO v3 only): %d connections (%d spoke v3, %d client pings), %d dropped, %d joins, %d updates sent\n",
 		conns, v3, pings, drops, joins, updates)

@@ -19,8 +19,10 @@ func TestDemoSources(t *testing.T) {
 		src  demo.Source
 		want []string
 	}{
-		{&Webhook{}, []string{"exactly once", "dead letters", "acknowledgements lost and sent again", "first 2 records of sportsconnect.roanuz.cricket.ball-updates"}},
-		{&Match{}, []string{"all completed", "every one of the", "followed once", "spoke v3", "first 2 records of sportsconnect.roanuz.cricket.matches"}},
+		{&Webhook{}, []string{"exactly once", "dead letters", "acknowledgements lost and sent again", "first 2 records of sportsconnect.roanuz.cricket.ball-updates",
+			"sportsconnect.live.events and sportsconnect.live.matches", "one per push"}},
+		{&Match{}, []string{"all completed", "every one of the", "followed once", "spoke v3", "first 2 records of sportsconnect.roanuz.cricket.matches",
+			"sportsconnect.live.events and sportsconnect.live.matches", "one per ball"}},
 	} {
 		t.Run(tc.src.Name(), func(t *testing.T) {
 			var out bytes.Buffer

@@ -55,3 +55,13 @@ func readCommitted(ctx context.Context, t testing.TB, topic string, decode bool)
 	}
 	return out
 }
+
+// backRecords turns records read by readCommitted back into the form of
+// the live checks.
+func backRecords(recs []kafkaRecord) []backRecord {
+	out := make([]backRecord, len(recs))
+	for i, r := range recs {
+		out[i] = backRecord{key: r.Key, value: r.Value, raw: r.Raw, headers: r.Headers}
+	}
+	return out
+}

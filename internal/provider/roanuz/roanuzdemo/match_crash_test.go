@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // TestMatchCrashExactlyOnce runs the real binary with roanuz.match (two
@@ -78,7 +80,8 @@ func TestMatchCrashExactlyOnce(t *testing.T) {
 	}
 	hashes := map[string]int{}
 	completed := map[string]bool{}
-	for _, r := range readTopic(ctx, t, u+"."+roanuz.TopicMatches) {
+	docs := readTopic(ctx, t, u+"."+roanuz.TopicMatches)
+	for _, r := range docs {
 		hashes[r.Key+"/"+r.Value["content_hash"].(string)]++
 		if r.Value["status"] == "completed" {
 			completed[r.Key] = true
@@ -90,7 +93,8 @@ func TestMatchCrashExactlyOnce(t *testing.T) {
 		}
 	}
 	balls := map[string]int{}
-	for _, r := range readTopic(ctx, t, u+"."+roanuz.TopicBalls) {
+	ballRecs := readTopic(ctx, t, u+"."+roanuz.TopicBalls)
+	for _, r := range ballRecs {
 		balls[r.Key+"/"+r.Value["ball_key"].(string)]++
 	}
 	total := 0
@@ -120,7 +124,13 @@ func TestMatchCrashExactlyOnce(t *testing.T) {
 			}
 		}
 	}
+	lv := live.Config{Enabled: true, EventsTopic: u + "." + live.DefaultEventsTopic, MatchesTopic: u + "." + live.DefaultMatchesTopic}
+	norm, err := checkMatchLive(ctx, []kgo.Opt{kgo.SeedBrokers(testenv.Brokers(t)...)}, testenv.Registry(t), lv, sim, keys,
+		streamRead{matchTopic: u + "." + roanuz.TopicMatches, ballTopic: u + "." + roanuz.TopicBalls, docs: backRecords(docs), balls: backRecords(ballRecs)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	conns, joins, updates, errs, drops := sim.SockStats()
-	t.Logf("%d kills: %d match states each once, %d balls (%d distinct ball keys), subscriptions %v; simulator %d connections, %d joins, %d updates, %d on_error, %d drops",
-		kills, len(hashes), total, len(balls), subs, conns, joins, updates, errs, drops)
+	t.Logf("%d kills: %d match states each once, %d balls (%d distinct ball keys, %d ball records), subscriptions %v; %s, exactly once; simulator %d connections, %d joins, %d updates, %d on_error, %d drops",
+		kills, len(hashes), total, len(balls), len(ballRecs), subs, norm.Summary(), conns, joins, updates, errs, drops)
 }

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // TestMatchCatchUpOrderThroughCrashes runs the real binary with
@@ -76,7 +78,8 @@ func TestMatchCatchUpOrderThroughCrashes(t *testing.T) {
 	written := map[string][]string{}
 	seen := map[string]int{}
 	completed := map[string]bool{}
-	for _, r := range readTopic(ctx, t, u+"."+roanuz.TopicMatches) {
+	docs := readTopic(ctx, t, u+"."+roanuz.TopicMatches)
+	for _, r := range docs {
 		h := r.Value["content_hash"].(string)
 		written[r.Key] = append(written[r.Key], h)
 		seen[r.Key+"/"+h]++
@@ -95,13 +98,22 @@ func TestMatchCatchUpOrderThroughCrashes(t *testing.T) {
 			t.Fatalf("match %s: no completed document in Kafka", k)
 		}
 	}
+	// The normalized records follow the stale documents' rules too (their
+	// balls are events; the documents are not).
+	lv := live.Config{Enabled: true, EventsTopic: u + "." + live.DefaultEventsTopic, MatchesTopic: u + "." + live.DefaultMatchesTopic}
+	norm, err := checkMatchLive(ctx, []kgo.Opt{kgo.SeedBrokers(testenv.Brokers(t)...)}, testenv.Registry(t), lv, sim, keys,
+		streamRead{matchTopic: u + "." + roanuz.TopicMatches, ballTopic: u + "." + roanuz.TopicBalls, docs: backRecords(docs),
+			balls: backRecords(readTopic(ctx, t, u+"."+roanuz.TopicBalls))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mu.Lock()
 	out := logs.String()
 	mu.Unlock()
 	stale := countLines(out, staleLogLine)
 	conns, _, _, _, drops := sim.SockStats()
-	t.Logf("%d kills in %s: %d match states written, in order and once each; %d stale documents dropped %v; %d tokens issued, %d renewed on an open connection; simulator %d connections, %d drops",
-		kills, played.Round(time.Millisecond), n, stale, staleByReason(out), sim.Auths(), countLines(out, "roanuz token renewed on the open connection"), conns, drops)
+	t.Logf("%d kills in %s: %d match states written, in order and once each; %d stale documents dropped %v; %s; %d tokens issued, %d renewed on an open connection; simulator %d connections, %d drops",
+		kills, played.Round(time.Millisecond), n, stale, staleByReason(out), norm.Summary(), sim.Auths(), countLines(out, "roanuz token renewed on the open connection"), conns, drops)
 	if auths := sim.Auths(); auths <= kills+1 {
 		t.Fatalf("%d tokens issued over %d runs: no token was renewed", auths, kills+1)
 	}

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/roanuz/roanuzsim"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // TestWebhookCrashExactlyOnce runs the real binary with roanuz.webhook
@@ -92,8 +94,11 @@ func TestWebhookCrashExactlyOnce(t *testing.T) {
 
 	got := map[string]int{}
 	records := 0
+	provider := map[string][]backRecord{}
 	for _, topic := range []string{u + "." + roanuz.TopicBallUpdates, u + "." + roanuz.TopicMatchEvents} {
-		for _, r := range readTopic(ctx, t, topic) {
+		recs := readTopic(ctx, t, topic)
+		provider[topic] = backRecords(recs)
+		for _, r := range recs {
 			raw, _ := r.Value["raw"].(string)
 			pp, err := roanuz.ParsePush([]byte(raw))
 			if err != nil {
@@ -154,6 +159,11 @@ func TestWebhookCrashExactlyOnce(t *testing.T) {
 	if st.Duplicates == 0 || st.Retries == 0 {
 		t.Fatalf("no duplicates (%d) or no retries (%d): the storm did not exercise dedup and retry", st.Duplicates, st.Retries)
 	}
-	t.Logf("%d kills, %d pushes each exactly once in Kafka (read_committed); %d dead letters (%d truncated) for %d bad requests answered 4xx; %d attempts, %d retries, %d duplicates, statuses %v",
-		kills, len(res.rs), len(dead), truncated, answered4xx, st.Attempts, st.Retries, st.Duplicates, st.ByStatus)
+	lv := live.Config{Enabled: true, EventsTopic: u + "." + live.DefaultEventsTopic, MatchesTopic: u + "." + live.DefaultMatchesTopic}
+	norm, err := checkWebhookLive(ctx, []kgo.Opt{kgo.SeedBrokers(testenv.Brokers(t)...)}, testenv.Registry(t), lv, sim, res.rs, provider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d kills, %d pushes each exactly once in Kafka (read_committed); %d dead letters (%d truncated) for %d bad requests answered 4xx; %d attempts, %d retries, %d duplicates, statuses %v; %s, one per push, exactly once",
+		kills, len(res.rs), len(dead), truncated, answered4xx, st.Attempts, st.Retries, st.Duplicates, st.ByStatus, norm.Summary())
 }
