@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 )
 
 // Class is the connector.class value.
@@ -34,7 +35,8 @@ const (
 	KeyRequestTimeout = "saba.request.timeout.ms"
 )
 
-// Spec returns the saba connector's own settings.
+// Spec returns the saba connector's own settings and those of the
+// normalized records (live.Spec).
 func Spec() connector.ConfigSpec {
 	return connector.ConfigSpec{
 		{Name: KeyBaseURL, Type: connector.TypeString, Required: true, Check: connector.CheckURL("http", "https"), Doc: "base URL of the OddsDirect API, e.g. http://127.0.0.1:8090 for the simulator"},
@@ -55,7 +57,7 @@ func Spec() connector.ConfigSpec {
 		{Name: KeyPollMaxRecords, Type: connector.TypeInt, Default: "5000", Min: connector.Min(1), Doc: "Poll stops taking further messages once this many records are gathered (a message is never split)"},
 		{Name: KeyAcceptEncoding, Type: connector.TypeString, Default: "br, gzip, deflate", Doc: "Accept-Encoding of stream requests"},
 		{Name: KeyRequestTimeout, Type: connector.TypeInt, Default: "15000", Min: connector.Min(1), Doc: "timeout of /login and /refreshToken requests"},
-	}
+	}.Merge(live.Spec())
 }
 
 // StreamSpec is one configured stream: an endpoint and its OData query.

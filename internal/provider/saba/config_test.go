@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 )
 
 func TestParseStreams(t *testing.T) {
@@ -90,9 +91,28 @@ func TestTaskConfigsSplitStreams(t *testing.T) {
 			t.Errorf("tasks.max %d: %d configs, %v", c2.max, len(got), err)
 		}
 	}
-	if ts := c.Topics(); len(ts) != 2 || ts[0].Name != "sportsconnect.saba.events" || ts[1].Name != "sportsconnect.saba.markets" {
-		t.Fatalf("topics %+v", ts)
+	ts := c.Topics()
+	if len(ts) != 4 || ts[0].Name != "sportsconnect.saba.events" || ts[1].Name != "sportsconnect.saba.markets" ||
+		ts[2].Name != "sportsconnect.live.events" || ts[3].Name != "sportsconnect.live.matches" || !ts[3].Compact || !ts[3].Restore {
+		t.Fatalf("topics %v", topicNames(ts))
 	}
+	if names := Plugin().Topics(cfg); len(names) != 4 || names[2] != "sportsconnect.live.events" || names[3] != "sportsconnect.live.matches" {
+		t.Fatalf("Plugin.Topics %v", names)
+	}
+	if err := c.Start(t.Context(), taskConfig(t, "http://x", "GetEvents", map[string]string{live.KeyEnabled: "false"})); err != nil {
+		t.Fatal(err)
+	}
+	if ts := c.Topics(); len(ts) != 2 {
+		t.Fatalf("live.events.enabled=false: topics %v", topicNames(ts))
+	}
+}
+
+func topicNames(ts []connector.TopicSpec) []string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.Name)
+	}
+	return out
 }
 
 // TestDocListsEverySetting: the package documentation's Configuration

@@ -74,6 +74,66 @@
 // event time, so the lag runs from the instant the whole message was read
 // to its commit.
 //
+// # Normalized events (live.go)
+//
+// The records of GetEvents streams are also written as normalized events
+// on <prefix>.live.events (package internal/live), in the same transaction,
+// keyed saba:sport-<sportType>:<eventId> (the documents number sports;
+// their names depend on the language); each match's state (eventStatus,
+// live score, teams, finished) goes to the compacted <prefix>.live.matches.
+// provider_type is the payload's own name, with the item's status and a
+// snapshot's message status: "events.change/closed", "markets.add/running
+// (InitialData)"; position is the SSE id, source_id the eventId or the
+// marketId; event_time is empty (Saba messages carry none).
+//
+//	| record of a GetEvents stream                        | kind                                     |
+//	|-----------------------------------------------------|------------------------------------------|
+//	| events.add (status 0 update, 1 InitialData)         | MATCH_STATUS                             |
+//	| events.add in a status 3 Reset                      | CORRECTION                               |
+//	| events.change naming eventStatus                    | MATCH_STATUS (closed, deleted: finished) |
+//	| events.change naming a live score, no eventStatus   | SCORE_CHANGE                             |
+//	| events.change naming neither                        | OTHER                                    |
+//	| events.remove                                       | MATCH_STATUS (finished)                  |
+//	| markets.add, running or no marketStatus             | ODDS_CHANGE                              |
+//	| markets.add, suspend / closePrice / closed          | MARKET_SUSPENDED                         |
+//	| markets.add in a status 3 Reset                     | CORRECTION                               |
+//	| markets.change naming suspend / closePrice / closed | MARKET_SUSPENDED                         |
+//	| markets.change naming running                       | MARKET_REOPENED                          |
+//	| markets.change with selections, no marketStatus     | ODDS_CHANGE                              |
+//	| markets.change naming neither, or another status    | OTHER                                    |
+//	| markets.remove, reset markers                       | not mapped                               |
+//	| any record of a GetMarkets stream                   | not mapped                               |
+//
+// Why so:
+//   - Changes name only what changed (EventChange, MarketChange), so a
+//     marketStatus in a change is a transition, and the kind of a record
+//     is a function of the record alone: the normalized stream is the
+//     same whatever restarts happened.
+//   - A status 3 Reset is the whole state again after updates were lost:
+//     its adds are CORRECTION (the state restated: take it as the truth,
+//     it may differ from what was known), never a new ODDS_CHANGE or
+//     MATCH_STATUS for an unchanged market or event. A status 1
+//     InitialData is the stream's first view: its adds are what they say.
+//   - Only GetEvents streams: an event's sportType, status and score come
+//     only with its events; a GetMarkets stream repeats the markets a
+//     GetEvents stream includes (saba.include.markets), and two tasks
+//     writing one match's state would interleave their counts. A market
+//     remove names only the marketId (its eventId is known only from what
+//     the task saw since it started), so it is not mapped either.
+//   - An EventChange, an event remove and a market carry no sportType: the
+//     task knows an event's sport from its add or, after a restart, from
+//     the key of its restored live.matches state. A record of an event
+//     whose sport the task does not know (live.events.enabled turned on
+//     for a stream already running) is not mapped until a snapshot adds
+//     the event again.
+//
+// Known limits: the GetEvents streams of one connector should not overlap
+// (a match in two streams gets each change twice, and with the streams in
+// two tasks, two writers of its live.matches state). An event removed
+// while its stream was away (absent from the status 3 snapshot the stream
+// comes back to) gets no event saying so: its live.matches state stays as
+// last seen, not finished.
+//
 // # Packages
 //
 // This package is the connector alone, what a production binary runs. Its
@@ -107,6 +167,9 @@
 //	saba.queue.messages                4; messages buffered per stream between the network and Poll
 //	saba.queue.bytes                   33554432; bytes buffered per task (one message always passes)
 //	saba.poll.max.records              5000; Poll takes no further message past this many records
+//	live.events.enabled                true; also write normalized events and match states (Normalized events)
+//	live.events.topic                  live.events; the normalized events topic, after topic.prefix
+//	live.matches.topic                 live.matches; the compacted match states topic, after topic.prefix
 //
 // Operating it:
 //   - A record with op=reset (key "", on each topic the stream feeds) opens

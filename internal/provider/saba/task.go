@@ -12,6 +12,7 @@ import (
 	"github.com/hamba/avro/v2"
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/budget"
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 	"github.com/seed-474f70f7/sportsconnect/internal/sse"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -30,7 +31,7 @@ func Plugin() connector.Plugin {
 		New:   func(log *zap.Logger) connector.Connector { return &Connector{log: log} },
 		Topics: func(cfg connector.Config) []string {
 			set := connector.ParseSettings(cfg)
-			return []string{EventsTopic(set), MarketsTopic(set)}
+			return append([]string{EventsTopic(set), MarketsTopic(set)}, live.ParseConfig(cfg).TopicNames()...)
 		},
 	}
 }
@@ -53,6 +54,7 @@ type Connector struct {
 	set                       settings
 	eventSchema, marketSchema avro.Schema
 	eventsTopic, marketsTopic string
+	live                      live.Config
 }
 
 // Start implements connector.Connector.
@@ -65,15 +67,16 @@ func (c *Connector) Start(_ context.Context, cfg connector.Config) error {
 	c.cfg, c.set = cfg, set
 	c.eventSchema, c.marketSchema = EventSchema(), MarketSchema()
 	c.eventsTopic, c.marketsTopic = EventsTopic(common), MarketsTopic(common)
+	c.live = live.ParseConfig(cfg)
 	return nil
 }
 
 // Topics implements connector.Connector.
 func (c *Connector) Topics() []connector.TopicSpec {
-	return []connector.TopicSpec{
+	return append([]connector.TopicSpec{
 		{Name: c.eventsTopic, Schema: c.eventSchema},
 		{Name: c.marketsTopic, Schema: c.marketSchema},
-	}
+	}, c.live.Topics()...)
 }
 
 // TaskConfigs implements connector.Connector: task i of m owns the streams
@@ -89,7 +92,8 @@ func (c *Connector) TaskConfigs(maxTasks int) ([]connector.Config, error) {
 
 // NewTask implements connector.Connector.
 func (c *Connector) NewTask() connector.SourceTask {
-	return &Task{eventSchema: c.eventSchema, marketSchema: c.marketSchema, eventsTopic: c.eventsTopic, marketsTopic: c.marketsTopic}
+	return &Task{eventSchema: c.eventSchema, marketSchema: c.marketSchema, eventsTopic: c.eventsTopic, marketsTopic: c.marketsTopic,
+		liveCfg: c.live}
 }
 
 // Stop implements connector.Connector.
@@ -107,6 +111,12 @@ type batch struct {
 type Task struct {
 	eventSchema, marketSchema avro.Schema
 	eventsTopic, marketsTopic string
+	liveCfg                   live.Config
+
+	// The normalized records (live.go): nil when live.events.enabled is
+	// false; used by Poll's goroutine only.
+	live   *live.Writer
+	mapper *liveMapper
 
 	log     *zap.Logger
 	metrics connector.TaskMetrics
@@ -130,6 +140,7 @@ func (t *Task) Start(ctx context.Context, tc *connector.TaskContext) error {
 		common := connector.ParseSettings(tc.Config)
 		t.eventSchema, t.marketSchema = EventSchema(), MarketSchema()
 		t.eventsTopic, t.marketsTopic = EventsTopic(common), MarketsTopic(common)
+		t.liveCfg = live.ParseConfig(tc.Config)
 	}
 	idx, count := tc.Config.Int(connector.KeyTaskIndex), tc.Config.Int(connector.KeyTaskCount)
 	if count < 1 {
@@ -149,6 +160,13 @@ func (t *Task) Start(ctx context.Context, tc *connector.TaskContext) error {
 			r.startID, r.lastID = id, id
 		}
 		runs = append(runs, r)
+	}
+	// The match states committed with the offsets just read.
+	t.mapper = newLiveMapper()
+	t.live = live.NewWriter(t.liveCfg, t.mapper.mapRecord)
+	if t.live != nil {
+		t.mapper.restore(tc, t.liveCfg.MatchesTopic)
+		t.live.Restore(ctx, tc, t.log)
 	}
 	t.ch = make(chan batch, set.queue*max(1, len(runs)))
 	t.budget = budget.New(set.queueBytes)
@@ -177,7 +195,10 @@ func (t *Task) Start(ctx context.Context, tc *connector.TaskContext) error {
 	return nil
 }
 
-// Poll implements connector.SourceTask: it returns whole messages only.
+// Poll implements connector.SourceTask: it returns whole messages only,
+// each mapped record followed by its normalized event and the batch's
+// match states at the end (live.Writer); saba.poll.max.records counts the
+// provider records only.
 func (t *Task) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 	if t.pending != nil {
 		return nil, t.pending
@@ -199,7 +220,7 @@ func (t *Task) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 			t.budget.Release(b.size)
 			if b.err != nil {
 				t.pending = b.err
-				return out, nil
+				return t.live.Append(out), nil
 			}
 			out = append(out, b.records...)
 			continue
@@ -207,7 +228,7 @@ func (t *Task) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 		}
 		break
 	}
-	return out, nil
+	return t.live.Append(out), nil
 }
 
 // Stop implements connector.SourceTask.

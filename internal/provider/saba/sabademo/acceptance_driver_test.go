@@ -393,8 +393,3 @@ func eventIdentity(query, pos, op string, e sabasim.SimEvent) string {
 }
 
 func key(eventID int64) string { return strconv.FormatInt(eventID, 10) }
-
-func i32(n int) *int32 {
-	v := int32(n)
-	return &v
-}

@@ -243,6 +243,15 @@ func (s *Simulator) broadcastLocked() {
 	s.notify = make(chan struct{})
 }
 
+// InitialEvents returns the events the simulator held before its first
+// update (the status 1 snapshot at "<epoch>-0"; Updates starts after it),
+// in eventId order. The initial state is a function of the options, so it
+// is built again rather than kept.
+func (s *Simulator) InitialEvents() []SimEvent {
+	st := newSimState(s.o.seed, s.o.events, s.o.marketsPer, 0)
+	return st.snapshot().EventsAdd
+}
+
 // Head returns the index and SSE id of the latest update.
 func (s *Simulator) Head() (int64, string) {
 	s.mu.Lock()

@@ -1,0 +1,215 @@
+package saba
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
+)
+
+// Saba's eventStatus values that end an event, and its marketStatus
+// values (doc.go, "Normalized events").
+const (
+	eventClosed   = "closed"
+	eventDeleted  = "deleted"
+	marketRunning = "running"
+)
+
+// marketStopped are the marketStatus values under which the market takes
+// no bets: suspended, prices closed, or closed.
+var marketStopped = map[string]bool{"suspend": true, "closePrice": true, "closed": true}
+
+// Sport returns the normalized sport of a Saba sportType: "sport-<n>"
+// (the documents number sports; their names depend on the language).
+func Sport(sportType int32) string { return "sport-" + strconv.FormatInt(int64(sportType), 10) }
+
+// liveMapper turns the records of GetEvents streams into normalized
+// events. An EventChange, an event remove and a market carry no sportType,
+// so the mapper remembers the sport of every event it has seen added, and
+// of every match the connector wrote a state for (restore): both are
+// committed with the records, so the mapping of a record does not depend
+// on where the task last restarted.
+//
+// It is used by the task's Poll goroutine only (restore runs in Start,
+// before the first Poll).
+type liveMapper struct {
+	sports map[int64]string // eventId -> normalized sport
+}
+
+func newLiveMapper() *liveMapper { return &liveMapper{sports: map[int64]string{}} }
+
+// restore learns the sport of every match the connector wrote a state for
+// from the keys of the restored live.matches records (the match id
+// saba:<sport>:<eventId>); the values are the Writer's to decode.
+func (m *liveMapper) restore(tc *connector.TaskContext, matchesTopic string) {
+	prefix := Class + ":"
+	for _, r := range tc.Restored(matchesTopic) {
+		rest, ok := strings.CutPrefix(string(r.Key), prefix)
+		if !ok {
+			continue
+		}
+		i := strings.LastIndexByte(rest, ':')
+		if i <= 0 {
+			continue
+		}
+		if id, err := strconv.ParseInt(rest[i+1:], 10, 64); err == nil {
+			m.sports[id] = rest[:i]
+		}
+	}
+}
+
+// mapRecord is the task's live.Mapper. Records of GetMarkets streams,
+// reset markers and market removes are not mapped; nor is a record of an
+// event whose sport the task does not know (see liveMapper).
+func (m *liveMapper) mapRecord(rec *connector.SourceRecord) (live.Mapped, bool) {
+	switch v := rec.Value.(type) {
+	case EventRecord:
+		if v.Endpoint != endpointEvents || v.EventID == nil || v.Op == OpReset {
+			return live.Mapped{}, false
+		}
+		if v.Op == OpAdd && v.SportType != nil {
+			m.sports[*v.EventID] = Sport(*v.SportType)
+		}
+		ev, ok := m.event(*v.EventID, v.MessageID, v.ReceivedAt)
+		if !ok {
+			return live.Mapped{}, false
+		}
+		ev.Kind, ev.ProviderType = eventKind(&v), providerType("events", v.Op, v.EventStatus, v.Status)
+		ev.SourceID, ev.Status = strconv.FormatInt(*v.EventID, 10), v.EventStatus
+		if v.LiveHomeScore != nil || v.LiveAwayScore != nil {
+			ev.Score = &live.Score{Home: v.LiveHomeScore, Away: v.LiveAwayScore}
+		}
+		if v.Op == OpAdd {
+			ev.Competitors = competitors(v.Raw)
+		}
+		return live.Mapped{Event: ev, Finished: eventEnds(&v)}, true
+	case MarketRecord:
+		if v.Endpoint != endpointEvents || v.EventID == nil || v.MarketID == nil || (v.Op != OpAdd && v.Op != OpChange) {
+			return live.Mapped{}, false
+		}
+		ev, ok := m.event(*v.EventID, v.MessageID, v.ReceivedAt)
+		if !ok {
+			return live.Mapped{}, false
+		}
+		ev.Kind, ev.ProviderType = marketKind(&v), providerType("markets", v.Op, v.MarketStatus, v.Status)
+		ev.SourceID = strconv.FormatInt(*v.MarketID, 10)
+		return live.Mapped{Event: ev}, true
+	}
+	return live.Mapped{}, false
+}
+
+// endpointEvents is the endpoint whose records are mapped.
+const endpointEvents = "GetEvents"
+
+// event returns the normalized event of eventID with its identity filled;
+// ok is false when the event's sport is unknown.
+func (m *liveMapper) event(eventID int64, messageID string, received time.Time) (live.Event, bool) {
+	sport, ok := m.sports[eventID]
+	if !ok {
+		return live.Event{}, false
+	}
+	id := strconv.FormatInt(eventID, 10)
+	return live.Event{
+		MatchID: live.MatchID(Class, sport, id), Provider: Class, Sport: sport, ProviderMatchID: id,
+		ReceivedAt: received, Position: messageID,
+	}, true
+}
+
+// eventKind is the kind of an event record: an add restates the event
+// (CORRECTION in a status 3 Reset, whose snapshot follows lost updates);
+// a change is MATCH_STATUS when it names eventStatus, SCORE_CHANGE when it
+// names a live score, else OTHER; a remove is MATCH_STATUS.
+func eventKind(v *EventRecord) live.Kind {
+	switch {
+	case v.Op == OpAdd && v.Status == StatusReset:
+		return live.KindCorrection
+	case v.Op == OpAdd, v.Op == OpRemove:
+		return live.KindMatchStatus
+	case v.EventStatus != nil:
+		return live.KindMatchStatus
+	case v.LiveHomeScore != nil || v.LiveAwayScore != nil:
+		return live.KindScoreChange
+	}
+	return live.KindOther
+}
+
+// eventEnds reports whether the record ends the match: a remove, or an
+// eventStatus of closed or deleted.
+func eventEnds(v *EventRecord) bool {
+	if v.Op == OpRemove {
+		return true
+	}
+	return v.EventStatus != nil && (*v.EventStatus == eventClosed || *v.EventStatus == eventDeleted)
+}
+
+// marketKind is the kind of a market add or change: a MarketChange names
+// only what changed, so a marketStatus in it is a transition (running:
+// MARKET_REOPENED; suspend, closePrice, closed: MARKET_SUSPENDED), and
+// selections without it are ODDS_CHANGE. An add publishes the market:
+// ODDS_CHANGE, or MARKET_SUSPENDED when added stopped; CORRECTION in a
+// status 3 Reset. Anything else is OTHER.
+func marketKind(v *MarketRecord) live.Kind {
+	status := ""
+	if v.MarketStatus != nil {
+		status = *v.MarketStatus
+	}
+	switch {
+	case v.Op == OpAdd && v.Status == StatusReset:
+		return live.KindCorrection
+	case marketStopped[status]:
+		return live.KindMarketSuspended
+	case status == marketRunning && v.Op == OpChange:
+		return live.KindMarketReopened
+	case status == marketRunning, status == "" && (v.Op == OpAdd || v.Selections != nil):
+		return live.KindOddsChange
+	}
+	return live.KindOther
+}
+
+// providerType names the record as Saba's payload does: "events.change",
+// "markets.add", with the item's status when it carries one
+// ("markets.change/suspend") and, in a snapshot, the message's status
+// ("events.add/running (InitialData)", "... (Reset)").
+func providerType(set, op string, status *string, msgStatus int32) string {
+	s := set + "." + op
+	if status != nil && *status != "" {
+		s += "/" + *status
+	}
+	switch msgStatus {
+	case StatusInitialData:
+		s += " (InitialData)"
+	case StatusReset:
+		s += " (Reset)"
+	}
+	return s
+}
+
+// wireTeams is the teamInfo of an Event.
+type wireTeams struct {
+	TeamInfo *struct {
+		HomeID   json.RawMessage `json:"homeId"`
+		HomeName *string         `json:"homeName"`
+		AwayID   json.RawMessage `json:"awayId"`
+		AwayName *string         `json:"awayName"`
+	} `json:"teamInfo"`
+}
+
+// competitors returns the teams an Event's teamInfo names (raw is the
+// event item as sent), or nil.
+func competitors(raw string) []live.Competitor {
+	var w wireTeams
+	if json.Unmarshal([]byte(raw), &w) != nil || w.TeamInfo == nil {
+		return nil
+	}
+	ti := w.TeamInfo
+	if ti.HomeName == nil && ti.AwayName == nil && jsonDecimal(ti.HomeID) == nil && jsonDecimal(ti.AwayID) == nil {
+		return nil
+	}
+	return []live.Competitor{
+		{Side: live.SideHome, ID: jsonDecimal(ti.HomeID), Name: ti.HomeName},
+		{Side: live.SideAway, ID: jsonDecimal(ti.AwayID), Name: ti.AwayName},
+	}
+}
