@@ -63,8 +63,10 @@ type TopicSpec struct {
 	// each task starts it reads the topic back (read_committed, after the
 	// previous task set was fenced, so it matches the committed offsets
 	// exactly) and hands the latest value of each key this connector wrote
-	// to the task through TaskContext.Restored. Use it with Compact, so the
-	// read stays proportional to the keys rather than the history.
+	// to the task through TaskContext.Restored. The worker creates it
+	// compacted with short segments, so the read stays proportional to the
+	// keys rather than the history, and deletes keys not written for 7
+	// days (cleanup.policy=compact,delete).
 	Restore bool
 }
 

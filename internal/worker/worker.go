@@ -223,10 +223,13 @@ type topicToCreate struct {
 // segments, so a segment closes every 10 minutes (the broker's default is
 // 7 days) and is cleaned once a tenth of the log is superseded (default:
 // half). What a restore reads is then about the keys plus 10 minutes of
-// writes.
+// writes. restoreRetentionMs bounds the keys: a state not written for 7
+// days (a match long over) is deleted with its segment, so neither the
+// topic nor a restoring task grows with every match ever followed.
 const (
-	restoreSegmentMs  = "600000"
-	restoreDirtyRatio = "0.1"
+	restoreSegmentMs   = "600000"
+	restoreDirtyRatio  = "0.1"
+	restoreRetentionMs = "604800000"
 )
 
 // ensureTopics creates the topics that do not exist yet.
@@ -247,8 +250,8 @@ func (w *Worker) ensureTopics(ctx context.Context, topics []topicToCreate) error
 			configs = map[string]*string{"cleanup.policy": &compact}
 		}
 		if t.restore {
-			seg, ratio := restoreSegmentMs, restoreDirtyRatio
-			configs["segment.ms"], configs["min.cleanable.dirty.ratio"] = &seg, &ratio
+			policy, seg, ratio, ret := "compact,delete", restoreSegmentMs, restoreDirtyRatio, restoreRetentionMs
+			configs["cleanup.policy"], configs["segment.ms"], configs["min.cleanable.dirty.ratio"], configs["retention.ms"] = &policy, &seg, &ratio, &ret
 		}
 		resp, err := adm.CreateTopic(ctx, t.partitions, t.replication, configs, t.name)
 		if err == nil {

@@ -132,7 +132,7 @@ func checkStateTopicConfig(ctx context.Context, t *testing.T, topic string) {
 	if err != nil || rc.Err != nil {
 		t.Fatalf("describing %s: %v %v", topic, err, rc.Err)
 	}
-	want := map[string]string{"cleanup.policy": "compact", "segment.ms": "600000", "min.cleanable.dirty.ratio": "0.1"}
+	want := map[string]string{"cleanup.policy": "compact,delete", "segment.ms": "600000", "min.cleanable.dirty.ratio": "0.1", "retention.ms": "604800000"}
 	for _, c := range rc.Configs {
 		if w, ok := want[c.Key]; ok {
 			if c.Value == nil || *c.Value != w {
