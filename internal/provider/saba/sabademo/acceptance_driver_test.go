@@ -16,6 +16,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
 	"github.com/seed-474f70f7/sportsconnect/internal/connectortest"
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
@@ -74,6 +75,9 @@ type Acceptance struct {
 	Seed           uint64  // seed of the timeline
 	MalformedEvery int64   // every n-th update is malformed
 	DuplicateEvery int64   // every n-th update's frame is sent twice
+	// Live makes the checked topic live.events instead of saba.events
+	// (acceptance_live_test.go).
+	Live bool
 }
 
 // AcceptanceDriver returns the driver the saba acceptance test runs: 600
@@ -118,6 +122,9 @@ func (a *Acceptance) Start(t *testing.T) connectortest.Source {
 	}
 	epoch := "acc" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	want, bad, err := a.Expect(specs, epoch)
+	if err == nil && a.Live {
+		want, err = a.ExpectLive(specs, epoch)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +160,7 @@ func (a *Acceptance) Start(t *testing.T) connectortest.Source {
 			saba.KeyStreams: acceptanceStreams, saba.KeyIncludeMarkets: "none",
 			saba.KeyBackoffInitial: "50", saba.KeyBackoffMax: "1000", saba.KeySilenceTimeout: "5000",
 		},
-		want: want, bad: bad, dec: avroreg.NewDecoder(srcl),
+		want: want, bad: bad, dec: avroreg.NewDecoder(srcl), live: a.Live,
 	}
 }
 
@@ -328,6 +335,7 @@ type acceptanceSource struct {
 	want []string
 	bad  int
 	dec  *avroreg.Decoder
+	live bool // the checked topic is live.events
 }
 
 // Config implements connectortest.Source.
@@ -336,6 +344,9 @@ func (s *acceptanceSource) Config() connector.Config { return s.cfg }
 // Topic implements connectortest.Source: the events topic (see the top of
 // this file for why).
 func (s *acceptanceSource) Topic(prefix string) string {
+	if s.live {
+		return prefix + "." + live.DefaultEventsTopic
+	}
 	return saba.EventsTopic(connector.ParseSettings(connector.Config{connector.KeyTopicPrefix: prefix}))
 }
 
@@ -348,6 +359,9 @@ func (s *acceptanceSource) BadMessages() int { return s.bad }
 // Identity implements connectortest.Source: stream, key, SSE id, op, and
 // the event status and live score of the record.
 func (s *acceptanceSource) Identity(r *kgo.Record) (string, error) {
+	if s.live {
+		return s.liveIdentity(r)
+	}
 	pos, ok := "", false
 	for _, h := range r.Headers {
 		if h.Key == connector.HeaderPosition {

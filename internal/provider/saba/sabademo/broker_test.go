@@ -39,7 +39,8 @@ func sabaConfig(name, prefix, url, streams string, extra map[string]string) conn
 // TestRealBrokerReset stops the connector while the simulator runs past its
 // replay cache; the restarted connector resumes with the committed
 // Last-Event-Id, gets status 3, and writes the reset marker and the full
-// snapshot before the updates that follow.
+// snapshot before the updates that follow; its normalized events continue
+// the first worker's match states (VerifyLive).
 func TestRealBrokerReset(t *testing.T) {
 	u := testenv.UniqueName(t, "sc-")
 	sim, url := newTestSim(t, sabasim.WithCacheSize(50), sabasim.WithEvents(15, 3))
@@ -67,7 +68,9 @@ func TestRealBrokerReset(t *testing.T) {
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		sim.Step(300) // far past the cache of 50
+		if round == 0 {
+			sim.Step(300) // far past the cache of 50
+		}
 	}
 	got, count, err := ReadBack(ctx, sim, kafkaOpts(testenv.Brokers(t)), testenv.Registry(t), u, "")
 	if err != nil {
@@ -94,7 +97,17 @@ func TestRealBrokerReset(t *testing.T) {
 	if st := sim.Stats(); st.Resets != 2 {
 		t.Fatalf("simulator resets %d, want 2 (one per stream)", st.Resets)
 	}
-	t.Logf("%d records", count)
+	// The second worker restored the match states the first one wrote:
+	// counts continue, the Reset's adds are CORRECTION, and the events
+	// removed in the gap stay as last seen.
+	norm, ls, err := VerifyLive(ctx, kafkaOpts(testenv.Brokers(t)), testenv.Registry(t), u, u+".live.events", u+".live.matches", sim, specs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls.Corrections == 0 || ls.Stale == 0 {
+		t.Fatalf("%d corrections, %d matches removed in the gap: the Reset was not exercised", ls.Corrections, ls.Stale)
+	}
+	t.Logf("%d records; %s; %d corrections, %d matches removed while away", count, norm.Summary(), ls.Corrections, ls.Stale)
 }
 
 // TestRealBrokerErrorStatuses: 97 and 98 fail the task at once with the

@@ -130,7 +130,9 @@ func (r *binaryRun) waitAll(ctx context.Context, sim *sabasim.Simulator, connNam
 // replays the Last-Event-Id message and sends malformed ones; restarts it
 // each time, and checks that a read_committed consumer finds every update
 // of the simulator's timeline exactly once per stream (the malformed ones
-// in the dead-letter topic).
+// in the dead-letter topic), and on live.events one normalized event per
+// mapped record, with live.matches ending where the timeline does
+// (VerifyLive).
 func TestCrashExactlyOnce(t *testing.T) {
 	const (
 		rate  = 250
@@ -222,8 +224,14 @@ func TestCrashExactlyOnce(t *testing.T) {
 			t.Fatalf("%s: %v", sp.Name(), err)
 		}
 	}
+	checked := time.Now()
+	norm, ls, err := VerifyLive(ctx, kafkaOpts(testenv.Brokers(t)), testenv.Registry(t), run.prefix, run.prefix+".live.events", run.prefix+".live.matches", sim, specs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	st := sim.Stats()
-	t.Logf("%d kills, %d records read_committed; simulator %+v", kills, count, st)
+	t.Logf("%d kills, %d records read_committed; %s, each exactly once (%d provider records mapped, %d not; checked in %s); simulator %+v",
+		kills, count, norm.Summary(), ls.Mapped, ls.Unmapped, time.Since(checked).Round(time.Millisecond), st)
 	if st.Replays < kills || st.Duplicates < kills {
 		t.Fatalf("only %d Last-Event-Id replays and %d repeated frames for %d restarts", st.Replays, st.Duplicates, kills)
 	}

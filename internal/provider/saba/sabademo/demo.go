@@ -11,6 +11,7 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/demo"
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/saba/sabasim"
 	"github.com/seed-474f70f7/sportsconnect/internal/worker"
@@ -33,6 +34,7 @@ type Demo struct {
 	specs    []saba.StreamSpec
 	want     int64 // the sum over streams of the last update each one holds
 	settings connector.Settings
+	live     live.Config
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 }
@@ -92,6 +94,7 @@ func (d *Demo) Start(context.Context) (connector.Config, error) {
 		saba.KeyBackoffInitial: "50", saba.KeyBackoffMax: "1000", saba.KeySilenceTimeout: "5000",
 	}
 	d.settings = connector.ParseSettings(cfg)
+	d.live = live.ParseConfig(live.Spec().WithDefaults(cfg))
 	cfg[connector.KeyDLQTopic] = d.settings.Topic("saba.dlq")
 	return cfg, nil
 }
@@ -137,7 +140,9 @@ func (d *Demo) Progress(st worker.ConnectorStatus) (done, want int64) {
 // dead-letter topics back read_committed, checks every stream against the
 // simulator's timeline (each update exactly once and in order, after a
 // snapshot; each malformed message once in the dead-letter topic) and the
-// committed offsets, and prints a summary and a few records.
+// committed offsets, checks live.events and live.matches against the
+// records and the timeline (VerifyLive), and prints a summary and a few
+// records.
 func (d *Demo) Verify(ctx context.Context, kafka []kgo.Opt, registry string, out io.Writer) error {
 	events, markets, dlq := saba.EventsTopic(d.settings), saba.MarketsTopic(d.settings), d.settings.Topic("saba.dlq")
 	got, _, err := ReadBack(ctx, d.sim, kafka, registry, d.settings.TopicPrefix, dlq)
@@ -196,9 +201,18 @@ func (d *Demo) Verify(ctx context.Context, kafka []kgo.Opt, registry string, out
 	for _, l := range lines {
 		fmt.Fprintln(out, l)
 	}
+	norm, ls, err := VerifyLive(ctx, kafka, registry, d.settings.TopicPrefix, d.live.EventsTopic, d.live.MatchesTopic, d.sim, d.specs, true)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "  %s and %s: %s; one per mapped record of the GetEvents stream (%d records not mapped: GetMarkets, market removes, reset markers), final states as the timeline ends\n",
+		d.live.EventsTopic, d.live.MatchesTopic, norm.Summary(), ls.Unmapped)
 	st := d.sim.Stats()
 	fmt.Fprintf(out, "  faults survived: %d stream cuts and 1 token revocation (%d logins, %d Last-Event-Id replays), %d repeated frames dropped, %d malformed messages dead-lettered\n",
 		st.Cuts, st.Logins, st.Replays, st.Duplicates, counts[dlq]["dead letters"])
+	for _, l := range LiveSamples(norm, live.KindScoreChange, live.KindMarketSuspended, live.KindCorrection) {
+		fmt.Fprintln(out, "  "+l)
+	}
 	for _, t := range []string{events, markets} {
 		if err := demo.PrintSamples(ctx, out, kafka, registry, t, 2); err != nil {
 			return err

@@ -34,6 +34,7 @@ func TestDemo(t *testing.T) {
 		"sportsconnect.saba.events: ", "sportsconnect.saba.markets: ", "sportsconnect.saba.dlq: ",
 		"stream GetEvents $filter=sporttype eq 1: ", "stream GetMarkets: ",
 		"first 2 records of sportsconnect.saba.events, decoded:", `"op":"`,
+		"sportsconnect.live.events and sportsconnect.live.matches: ", "normalized SCORE_CHANGE: saba:sport-1:",
 		"all 1 connectors checked",
 	} {
 		if !strings.Contains(out.String(), want) {

@@ -3,7 +3,9 @@
 // end-to-end benchmark of 'sportsconnect bench' (Bench), and the read-back
 // verification both use, which reads the topics back read_committed and
 // checks every stream against the simulator's timeline (CheckTimeline,
-// shared with the connector's tests), and the saba Driver of the
+// shared with the connector's tests) and the normalized live.events and
+// live.matches against the records and the timeline (VerifyLive,
+// CheckLive), and the saba Driver of the
 // connectortest acceptance suite (Acceptance). Its tests are the ones that
 // run the connector in a worker: on the embedded broker, on the real
 // broker, the crash test that SIGKILLs the real binary, and the acceptance

@@ -101,7 +101,8 @@ func waitStreamsCommitted(t *testing.T, w *worker.Worker, name string, want map[
 
 // TestWorkerEmbedded runs the connector in a worker on kfake through cuts,
 // repeated frames and malformed messages: every update exactly once, the
-// malformed ones in the dead-letter topic, and the provider metrics moved.
+// malformed ones in the dead-letter topic, one normalized event per mapped
+// record (VerifyLive), and the provider metrics moved.
 func TestWorkerEmbedded(t *testing.T) {
 	env, err := embedded.Start()
 	if err != nil {
@@ -153,8 +154,15 @@ func TestWorkerEmbedded(t *testing.T) {
 			t.Fatalf("%s: %v", sp.Name(), err)
 		}
 	}
+	norm, ls, err := VerifyLive(ctx, kafkaOpts(env.Brokers()), env.RegistryURL(), "emb", "emb.live.events", "emb.live.matches", sim, specs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls.Mapped == 0 {
+		t.Fatal("no provider record was mapped to a normalized event")
+	}
 	st := sim.Stats()
-	t.Logf("%d records read back; simulator %+v", total, st)
+	t.Logf("%d records read back; %s (%d provider records not mapped); simulator %+v", total, norm.Summary(), ls.Unmapped, st)
 	if st.Duplicates == 0 || st.Cuts == 0 {
 		t.Fatalf("no repeated frames or cuts to survive: %+v", st)
 	}

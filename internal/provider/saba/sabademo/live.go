@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -341,6 +342,26 @@ func pairText(home, away *int32) string {
 		return "-"
 	}
 	return num(home) + ":" + num(away)
+}
+
+// LiveSamples returns one line for the first event (by match id) of each
+// kind of kinds that got holds, for a demo.
+func LiveSamples(got *livecheck.Topics, kinds ...live.Kind) []string {
+	ids := slices.Sorted(maps.Keys(got.Events))
+	var out []string
+	for _, k := range kinds {
+	match:
+		for _, id := range ids {
+			for _, e := range got.Events[id] {
+				if e.Kind == k {
+					out = append(out, fmt.Sprintf("normalized %s: %s %q at %s (source %s), status %s, score %s",
+						e.Kind, e.MatchID, e.ProviderType, e.Position, e.SourceID, str(e.Status), scoreText(e.Score)))
+					break match
+				}
+			}
+		}
+	}
+	return out
 }
 
 // ReadProviderRecords reads both saba topics of prefix back read_committed
