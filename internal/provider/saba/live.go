@@ -34,12 +34,35 @@ func Sport(sportType int32) string { return "sport-" + strconv.FormatInt(int64(s
 // on where the task last restarted.
 //
 // It is used by the task's Poll goroutine only (restore runs in Start,
-// before the first Poll).
+// before the first Poll). Memory: one matchRef per event seen or
+// restored, kept for the task's life as the Writer keeps its states.
 type liveMapper struct {
-	sports map[int64]string // eventId -> normalized sport
+	matches map[int64]*matchRef // by eventId
+	types   map[typeKey]string  // provider_type strings, made once each
 }
 
-func newLiveMapper() *liveMapper { return &liveMapper{sports: map[int64]string{}} }
+// matchRef is the identity of one match, its strings shared by all its
+// events (a snapshot makes one event per market).
+type matchRef struct{ sport, id, matchID string }
+
+// typeKey is what a provider_type is made of.
+type typeKey struct {
+	set, op, status string
+	msgStatus       int32
+}
+
+func newLiveMapper() *liveMapper {
+	return &liveMapper{matches: map[int64]*matchRef{}, types: map[typeKey]string{}}
+}
+
+// learn records the sport of an event.
+func (m *liveMapper) learn(eventID int64, sport string) {
+	if ref := m.matches[eventID]; ref != nil && ref.sport == sport {
+		return
+	}
+	id := strconv.FormatInt(eventID, 10)
+	m.matches[eventID] = &matchRef{sport: sport, id: id, matchID: live.MatchID(Class, sport, id)}
+}
 
 // restore learns the sport of every match the connector wrote a state for
 // from the keys of the restored live.matches records (the match id
@@ -56,7 +79,7 @@ func (m *liveMapper) restore(tc *connector.TaskContext, matchesTopic string) {
 			continue
 		}
 		if id, err := strconv.ParseInt(rest[i+1:], 10, 64); err == nil {
-			m.sports[id] = rest[:i]
+			m.learn(id, rest[:i])
 		}
 	}
 }
@@ -71,14 +94,14 @@ func (m *liveMapper) mapRecord(rec *connector.SourceRecord) (live.Mapped, bool) 
 			return live.Mapped{}, false
 		}
 		if v.Op == OpAdd && v.SportType != nil {
-			m.sports[*v.EventID] = Sport(*v.SportType)
+			m.learn(*v.EventID, Sport(*v.SportType))
 		}
 		ev, ok := m.event(*v.EventID, v.MessageID, v.ReceivedAt)
 		if !ok {
 			return live.Mapped{}, false
 		}
-		ev.Kind, ev.ProviderType = eventKind(&v), providerType("events", v.Op, v.EventStatus, v.Status)
-		ev.SourceID, ev.Status = strconv.FormatInt(*v.EventID, 10), v.EventStatus
+		ev.Kind, ev.ProviderType = eventKind(&v), m.providerType("events", v.Op, v.EventStatus, v.Status)
+		ev.SourceID, ev.Status = ev.ProviderMatchID, v.EventStatus
 		if v.LiveHomeScore != nil || v.LiveAwayScore != nil {
 			ev.Score = &live.Score{Home: v.LiveHomeScore, Away: v.LiveAwayScore}
 		}
@@ -94,7 +117,7 @@ func (m *liveMapper) mapRecord(rec *connector.SourceRecord) (live.Mapped, bool) 
 		if !ok {
 			return live.Mapped{}, false
 		}
-		ev.Kind, ev.ProviderType = marketKind(&v), providerType("markets", v.Op, v.MarketStatus, v.Status)
+		ev.Kind, ev.ProviderType = marketKind(&v), m.providerType("markets", v.Op, v.MarketStatus, v.Status)
 		ev.SourceID = strconv.FormatInt(*v.MarketID, 10)
 		return live.Mapped{Event: ev}, true
 	}
@@ -107,13 +130,12 @@ const endpointEvents = "GetEvents"
 // event returns the normalized event of eventID with its identity filled;
 // ok is false when the event's sport is unknown.
 func (m *liveMapper) event(eventID int64, messageID string, received time.Time) (live.Event, bool) {
-	sport, ok := m.sports[eventID]
+	ref, ok := m.matches[eventID]
 	if !ok {
 		return live.Event{}, false
 	}
-	id := strconv.FormatInt(eventID, 10)
 	return live.Event{
-		MatchID: live.MatchID(Class, sport, id), Provider: Class, Sport: sport, ProviderMatchID: id,
+		MatchID: ref.matchID, Provider: Class, Sport: ref.sport, ProviderMatchID: ref.id,
 		ReceivedAt: received, Position: messageID,
 	}, true
 }
@@ -173,16 +195,26 @@ func marketKind(v *MarketRecord) live.Kind {
 // "markets.add", with the item's status when it carries one
 // ("markets.change/suspend") and, in a snapshot, the message's status
 // ("events.add/running (InitialData)", "... (Reset)").
-func providerType(set, op string, status *string, msgStatus int32) string {
+func (m *liveMapper) providerType(set, op string, status *string, msgStatus int32) string {
+	k := typeKey{set: set, op: op, msgStatus: msgStatus}
+	if status != nil {
+		k.status = *status
+	}
+	if s, ok := m.types[k]; ok {
+		return s
+	}
 	s := set + "." + op
-	if status != nil && *status != "" {
-		s += "/" + *status
+	if k.status != "" {
+		s += "/" + k.status
 	}
 	switch msgStatus {
 	case StatusInitialData:
 		s += " (InitialData)"
 	case StatusReset:
 		s += " (Reset)"
+	}
+	if len(m.types) < 1024 { // statuses are the provider's: bound what is kept
+		m.types[k] = s
 	}
 	return s
 }

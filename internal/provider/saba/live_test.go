@@ -139,8 +139,8 @@ func TestLiveMapperRestore(t *testing.T) {
 	if !ok || got.Event.MatchID != "saba:sport-3:77" || !got.Finished {
 		t.Fatalf("mapped %v: %q finished %v", ok, got.Event.MatchID, got.Finished)
 	}
-	if len(m.sports) != 1 {
-		t.Fatalf("sports %v: only saba match ids are learnt", m.sports)
+	if len(m.matches) != 1 {
+		t.Fatalf("matches %v: only saba match ids are learnt", m.matches)
 	}
 }
 
