@@ -113,8 +113,26 @@ public final class LiveEventsJob {
         if (dir == null || !Files.exists(dir)) {
             return;
         }
-        try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        // Flink's own shutdown hooks may be deleting parts of it meanwhile.
+        try {
+            Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<Path>() {
+                @Override
+                public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes a) {
+                    f.toFile().delete();
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public java.nio.file.FileVisitResult visitFileFailed(Path f, java.io.IOException e) {
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public java.nio.file.FileVisitResult postVisitDirectory(Path d, java.io.IOException e) {
+                    d.toFile().delete();
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+            });
         } catch (java.io.IOException | RuntimeException e) {
             System.err.println("could not delete " + dir + ": " + e);
         }
@@ -201,13 +219,19 @@ public final class LiveEventsJob {
 
         boolean running = false;
         while (true) {
-            JobStatus st = job.getJobStatus().get(30, TimeUnit.SECONDS);
+            JobStatus st;
+            try {
+                st = job.getJobStatus().get(30, TimeUnit.SECONDS);
+            } catch (Exception | Error e) {
+                // The per-job mini-cluster shuts down once the job has ended.
+                st = JobStatus.FAILED;
+            }
             if (st.isGloballyTerminalState()) {
                 // Ended by itself (failed, or finished): report why.
                 try {
-                    job.getJobExecutionResult().get();
-                } catch (ExecutionException e) {
-                    emit("failed", "status", st.name(), "error", rootMessage(e));
+                    job.getJobExecutionResult().get(30, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    emit("failed", "error", rootMessage(e));
                     e.printStackTrace();
                     return 1;
                 }
