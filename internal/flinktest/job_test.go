@@ -56,7 +56,8 @@ type jobConfig struct {
 	bootstrap, registry string
 	events, group       string
 	scores, perMinute   string
-	checkpointInterval  string // e.g. "1s"
+	checkpointInterval  string   // e.g. "1s"
+	extra               []string // more runner arguments
 }
 
 // jobEvent is one line of the runner's stdout.
@@ -102,6 +103,7 @@ type job struct {
 	cmd      *exec.Cmd
 	stopFile string
 	stderr   string // path of the runner's log
+	stateDir string // its checkpoints and savepoints
 	start    time.Time
 
 	running chan struct{} // closed on the "running" event
@@ -120,6 +122,7 @@ func startJob(ctx context.Context, t *testing.T, name string, c jobConfig) *job 
 	j := &job{
 		t: t, name: name, stopFile: filepath.Join(dir, "stop"), stderr: filepath.Join(dir, "runner.log"),
 		running: make(chan struct{}), exited: make(chan struct{}), start: time.Now(),
+		stateDir: filepath.Join(dir, "state"),
 	}
 	args := []string{filepath.Join(exampleDir, "flink.sh"), "run",
 		"--sql", c.sql,
@@ -131,9 +134,10 @@ func startJob(ctx context.Context, t *testing.T, name string, c jobConfig) *job 
 		"--per-minute-topic", c.perMinute,
 		"--checkpoint-interval", c.checkpointInterval,
 		"--restart-attempts", "0", // a failure fails the test
-		"--state-dir", filepath.Join(dir, "state"),
+		"--state-dir", j.stateDir,
 		"--stop-file", j.stopFile,
 	}
+	args = append(args, c.extra...)
 	j.cmd = exec.CommandContext(ctx, "bash", args...)
 	// C1 only and a serial GC: these runs last seconds, on 2 shared cores.
 	j.cmd.Env = append(os.Environ(), "FLINK_JAVA_OPTS=-Xmx768m -XX:+UseSerialGC -XX:TieredStopAtLevel=1")
