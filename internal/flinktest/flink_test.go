@@ -35,6 +35,20 @@ const inputPartitions = 3
 //   - a restart from 'earliest-offset' instead counts run 1's events twice,
 //     and the same checks say so (the check can fail).
 func TestLiveEventsJobRestartExactlyOnce(t *testing.T) {
+	t.Run("connector", func(t *testing.T) {
+		// The real input: the connector following an IMG Arena simulator
+		// for 6 fixtures × 400 actions at one per 30 ms (about 12 s),
+		// SIGKILLed once midway.
+		testJobRestart(t, func(t *testing.T) Feed { return newConnectorFeed(t, 6, 400, 30*time.Millisecond) })
+	})
+	t.Run("synthetic", func(t *testing.T) {
+		// A made-up input spanning tens of simulated minutes, with aborted
+		// transactions every few: many (match, minute) windows to split.
+		testJobRestart(t, func(t *testing.T) Feed { return newSyntheticFeed(t, 2400) })
+	})
+}
+
+func testJobRestart(t *testing.T, newFeed func(*testing.T) Feed) {
 	if testing.Short() {
 		t.Skip("needs Java, Maven (a Flink build) and a real broker and registry: skipped with -short")
 	}
@@ -66,7 +80,7 @@ func TestLiveEventsJobRestartExactlyOnce(t *testing.T) {
 	opts := []kgo.Opt{kgo.SeedBrokers(brokers...)}
 	adm := testenv.Admin(t)
 
-	var feed Feed = newSyntheticFeed(t, 2400)
+	feed := newFeed(t)
 
 	// Run 1: from the start (the group has no offsets yet), stopped midway
 	// while the feed still writes.
@@ -109,6 +123,12 @@ func TestLiveEventsJobRestartExactlyOnce(t *testing.T) {
 	aborted := "?"
 	if sf, ok := feed.(*syntheticFeed); ok {
 		aborted = fmt.Sprint(sf.aborted.Load())
+	}
+	if cf, ok := feed.(*connectorFeed); ok {
+		if cf.kills.Load() == 0 {
+			t.Fatal("the connector feed was never SIGKILLed: the input has no crash in it")
+		}
+		aborted = fmt.Sprintf("whatever the connector's open transaction held at its %d SIGKILL(s)", cf.kills.Load())
 	}
 	t.Logf("feed: %d committed records (and %s in aborted transactions) in %v", fed, aborted, time.Since(feedStart).Round(time.Millisecond))
 	input, err := readInput(ctx, opts, registry, cfg.events)
