@@ -310,17 +310,7 @@ func TestCompatProblemsCatchesBreaks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			src := orig
-			if c.from != "" {
-				if strings.Count(src, c.from) != 1 {
-					t.Fatalf("mutation %q does not apply once", c.from)
-				}
-				src = strings.Replace(src, c.from, c.to, 1)
-			}
-			reader, err := avro.ParseWithCache(src, "", &avro.SchemaCache{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			reader := mutated(t, orig, c.from, c.to)
 			got := compatProblems(reader, writer)
 			switch {
 			case c.want == "" && len(got) > 0:

@@ -144,17 +144,7 @@ func TestRuleProblemsFindsEveryBreak(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			src := tmpl
-			if c.from != "" {
-				if strings.Count(src, c.from) != 1 {
-					t.Fatalf("mutation %q does not apply once", c.from)
-				}
-				src = strings.Replace(src, c.from, c.to, 1)
-			}
-			s, err := avro.ParseWithCache(src, "", &avro.SchemaCache{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := mutated(t, tmpl, c.from, c.to)
 			got := ruleProblems(s)
 			switch {
 			case c.want == "" && len(got) != 0:

@@ -1,6 +1,11 @@
 package schemas
 
-import "testing"
+import (
+	"strings"
+	"testing"
+
+	"github.com/hamba/avro/v2"
+)
 
 func TestEveryEmbeddedSchemaParses(t *testing.T) {
 	names := Names()
@@ -24,4 +29,21 @@ func TestParseUnknown(t *testing.T) {
 	if _, err := Parse("nope.avsc"); err == nil {
 		t.Fatal("expected an error for a missing schema")
 	}
+}
+
+// mutated parses src with its one occurrence of from replaced by to (src
+// itself when from is empty), for tests that break a schema on purpose.
+func mutated(t *testing.T, src, from, to string) avro.Schema {
+	t.Helper()
+	if from != "" {
+		if strings.Count(src, from) != 1 {
+			t.Fatalf("mutation %q does not apply once", from)
+		}
+		src = strings.Replace(src, from, to, 1)
+	}
+	s, err := avro.ParseWithCache(src, "", &avro.SchemaCache{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

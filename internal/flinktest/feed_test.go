@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
+	"github.com/seed-474f70f7/sportsconnect/internal/live"
 	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
 	"github.com/seed-474f70f7/sportsconnect/schemas"
 )
@@ -37,39 +38,13 @@ type Feed interface {
 	Committed() []Event
 }
 
-// Event is a live.events value (the fields of schemas/live_event.avsc).
-type Event struct {
-	MatchID         string       `avro:"match_id"`
-	Provider        string       `avro:"provider"`
-	Sport           string       `avro:"sport"`
-	ProviderMatchID string       `avro:"provider_match_id"`
-	Competitors     []Competitor `avro:"competitors"`
-	Kind            string       `avro:"kind"`
-	ProviderType    string       `avro:"provider_type"`
-	EventTime       *time.Time   `avro:"event_time"`
-	ReceivedAt      time.Time    `avro:"received_at"`
-	Status          *string      `avro:"status"`
-	Period          *string      `avro:"period"`
-	Clock           *string      `avro:"clock"`
-	Score           *Score       `avro:"score"`
-	Position        string       `avro:"position"`
-	SourceTopic     string       `avro:"source_topic"`
-	SourceID        string       `avro:"source_id"`
-}
-
-// Competitor is one side of a match.
-type Competitor struct {
-	Side string  `avro:"side"`
-	ID   *string `avro:"id"`
-	Name *string `avro:"name"`
-}
-
-// Score is the score after an event.
-type Score struct {
-	Home    *int32  `avro:"home"`
-	Away    *int32  `avro:"away"`
-	Summary *string `avro:"summary"`
-}
+// Event, Competitor and Score are the live.events value types
+// (schemas/live_event.avsc) the feeds write and the test reads back.
+type (
+	Event      = live.Event
+	Competitor = live.Competitor
+	Score      = live.Score
+)
 
 // syntheticFeed writes a seeded, made-up timeline of a few soccer and
 // cricket matches: events advance a simulated clock (received_at) by 0.2 to
