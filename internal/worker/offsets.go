@@ -106,8 +106,19 @@ func ReadOffsets(ctx context.Context, opts []kgo.Opt, topic, conn string) (*Comm
 // (ctx bounds the wait; with tunes it), so an offset committed after a
 // transaction that is still open is seen.
 func readOffsets(ctx context.Context, opts []kgo.Opt, topic, name string, wait bool, with ...readback.Option) (*CommittedOffsets, error) {
+	return readOffsetsAlso(ctx, opts, topic, name, wait, nil, with...)
+}
+
+// alsoRead names topics read in the same pass as the offsets topic, each
+// record handed to its topic's function in offset order per partition.
+type alsoRead map[string]func(*kgo.Record)
+
+// readOffsetsAlso is readOffsets reading the topics of also in the same
+// pass: one consumer and one wait for a task's offsets and its restored
+// state, which a restart would otherwise pay twice.
+func readOffsetsAlso(ctx context.Context, opts []kgo.Opt, topic, name string, wait bool, also alsoRead, with ...readback.Option) (*CommittedOffsets, error) {
 	out := &CommittedOffsets{Partitions: map[string]connector.Partition{}, Offsets: map[string]connector.Offset{}}
-	err := scanOffsets(ctx, opts, topic, func(conn string, p connector.Partition, o connector.Offset) {
+	err := scanOffsets(ctx, opts, topic, also, func(conn string, p connector.Partition, o connector.Offset) {
 		if conn != name {
 			return
 		}
@@ -132,8 +143,18 @@ func readOffsets(ctx context.Context, opts []kgo.Opt, topic, name string, wait b
 // Records that do not parse are skipped: another tool may share the topic.
 // Records of one partition arrive in order, so fn sees each key's latest
 // value last.
-func scanOffsets(ctx context.Context, opts []kgo.Opt, topic string, fn func(string, connector.Partition, connector.Offset), wait bool, with ...readback.Option) error {
+func scanOffsets(ctx context.Context, opts []kgo.Opt, topic string, also alsoRead, fn func(string, connector.Partition, connector.Offset), wait bool, with ...readback.Option) error {
+	topics := []string{topic}
+	for t := range also {
+		topics = append(topics, t)
+	}
 	each := func(r *kgo.Record) error {
+		if r.Topic != topic {
+			if f := also[r.Topic]; f != nil {
+				f(r)
+			}
+			return nil
+		}
 		if conn, p, o, err := ParseOffsetRecord(r.Key, r.Value); err == nil {
 			fn(conn, p, o)
 		}
@@ -141,12 +162,12 @@ func scanOffsets(ctx context.Context, opts []kgo.Opt, topic string, fn func(stri
 	}
 	var err error
 	if wait {
-		err = readback.Committed(ctx, opts, []string{topic}, each, with...)
+		err = readback.Committed(ctx, opts, topics, each, with...)
 	} else {
-		err = readback.Stable(ctx, opts, []string{topic}, each)
+		err = readback.Stable(ctx, opts, topics, each)
 	}
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
-		return fmt.Errorf("offsets topic %s does not exist: %w", topic, err)
+		return fmt.Errorf("offsets topic %s (or %d state topics) does not exist: %w", topic, len(also), err)
 	}
 	if err != nil {
 		return fmt.Errorf("reading offsets topic %s: %w", topic, err)

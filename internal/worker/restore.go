@@ -3,11 +3,9 @@ package worker
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"sort"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
-	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -35,53 +33,61 @@ func withConnectorHeader(hs []kgo.RecordHeader, conn []byte) []kgo.RecordHeader 
 	return append(out, kgo.RecordHeader{Key: connector.HeaderConnector, Value: conn})
 }
 
-// readRestored reads the Restore topics back for a task about to start:
-// the latest value of every key the connector wrote (a tombstone deletes
-// the key), read_committed up to the end the topics had when the read
-// began, after every transaction open then has ended.
+// restoreCollector gathers, while the offsets are read, the state a task
+// resumes with: per Restore topic, the latest value of every key the
+// connector wrote (a tombstone deletes the key).
 //
-// Invariant: it runs after the producer's epoch bump and the offsets read,
-// so no transaction of a previous owner is still open and what it returns
-// is exactly the state committed with the offsets the task resumes from.
-// It keeps one copy of each key's latest value, so its memory follows the
-// connector's keys, not the topic's history.
-func (r *taskRunner) readRestored(ctx context.Context, topics map[string]bool) (map[string][]connector.RestoredRecord, error) {
-	if len(topics) == 0 {
-		return nil, nil
-	}
-	names := make([]string, 0, len(topics))
+// Invariant: it is filled by the runner's offsets read, after the
+// producer's epoch bump and in the same read_committed pass up to the ends
+// the topics had when it began, after every transaction open then has
+// ended; so it holds exactly the state committed with the offsets the task
+// resumes from. It keeps one copy of each key's latest value: its memory
+// follows the connector's keys, not the topic's history.
+type restoreCollector struct {
+	conn   []byte
+	latest map[string]map[string][]byte // by topic, then key
+}
+
+func newRestoreCollector(conn string, topics map[string]bool) *restoreCollector {
+	c := &restoreCollector{conn: []byte(conn), latest: make(map[string]map[string][]byte, len(topics))}
 	for t := range topics {
-		names = append(names, t)
+		c.latest[t] = map[string][]byte{}
 	}
-	sort.Strings(names)
-	latest := make(map[string]map[string][]byte, len(names))
-	for _, t := range names {
-		latest[t] = map[string][]byte{}
-	}
-	conn := []byte(r.cr.name)
-	each := func(rec *kgo.Record) error {
-		if !writtenBy(rec, conn) {
-			return nil
-		}
-		if rec.Value == nil {
-			delete(latest[rec.Topic], string(rec.Key))
-			return nil
-		}
-		latest[rec.Topic][string(rec.Key)] = bytes.Clone(rec.Value)
+	return c
+}
+
+// also returns the topics to read beside the offsets; nil when none.
+func (c *restoreCollector) also() alsoRead {
+	if len(c.latest) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.w.cfg.txnTimeout+offsetsReadSlack)
-	defer cancel()
-	err := readback.Committed(ctx, r.w.cfg.kafka, names, each,
-		readback.OnStall(offsetsStallAfter, func(ctx context.Context, waiting []readback.Waiting) {
-			r.w.fenceBlocking(ctx, r.log, waiting)
-		}))
-	if err != nil {
-		return nil, fmt.Errorf("restoring the state topics %v: %w", names, err)
+	out := make(alsoRead, len(c.latest))
+	for t := range c.latest {
+		out[t] = c.add
 	}
-	out := make(map[string][]connector.RestoredRecord, len(latest))
-	decode := r.w.cfg.serializer.Decode
-	for t, byKey := range latest {
+	return out
+}
+
+// add keeps rec if the connector wrote it.
+func (c *restoreCollector) add(rec *kgo.Record) {
+	if !writtenBy(rec, c.conn) {
+		return
+	}
+	if rec.Value == nil {
+		delete(c.latest[rec.Topic], string(rec.Key))
+		return
+	}
+	c.latest[rec.Topic][string(rec.Key)] = bytes.Clone(rec.Value)
+}
+
+// records returns what was gathered, each topic's keys sorted, decoded
+// on demand with decode; nil when the connector has no Restore topic.
+func (c *restoreCollector) records(decode func(ctx context.Context, b []byte, v any) error) map[string][]connector.RestoredRecord {
+	if len(c.latest) == 0 {
+		return nil
+	}
+	out := make(map[string][]connector.RestoredRecord, len(c.latest))
+	for t, byKey := range c.latest {
 		recs := make([]connector.RestoredRecord, 0, len(byKey))
 		for k, v := range byKey {
 			recs = append(recs, connector.NewRestoredRecord([]byte(k), v, decode))
@@ -89,7 +95,7 @@ func (r *taskRunner) readRestored(ctx context.Context, topics map[string]bool) (
 		sort.Slice(recs, func(i, j int) bool { return bytes.Compare(recs[i].Key, recs[j].Key) < 0 })
 		out[t] = recs
 	}
-	return out, nil
+	return out
 }
 
 // writtenBy reports whether rec carries the connector header naming conn.

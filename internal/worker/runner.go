@@ -272,22 +272,19 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 	if v, ok := cl.OptValue(kgo.ProducerBatchMaxBytes).(int32); ok {
 		r.batchMax = int(v)
 	}
-	offs, err := r.readOffsets(ctx)
+	r.restore = restoreTopics(r.cr.conn.Topics())
+	col := newRestoreCollector(r.cr.name, r.restore)
+	offs, err := r.readOffsets(ctx, col.also())
 	if err != nil {
 		return err
 	}
+	restored := col.records(r.w.cfg.serializer.Decode)
 	r.mu.Lock()
 	r.committed = make(map[string]connector.Offset, len(offs.Offsets))
 	for k, o := range offs.Offsets {
 		r.committed[k] = o
 	}
 	r.mu.Unlock()
-
-	r.restore = restoreTopics(r.cr.conn.Topics())
-	restored, err := r.readRestored(ctx, r.restore)
-	if err != nil {
-		return err
-	}
 
 	task := r.cr.conn.NewTask()
 	tc := connector.NewTaskContext(r.cr.name, r.id, r.cfg, r.log, r.obs, offs.Offsets)
@@ -338,16 +335,17 @@ func (r *taskRunner) session(ctx, hard context.Context) (err error) {
 	}
 }
 
-// readOffsets reads the connector's committed offsets. The read waits for
+// readOffsets reads the connector's committed offsets, and in the same
+// pass the topics of also (its Restore topics). The read waits for
 // every transaction open on the offsets topic when it began (so a commit of
 // this task made after another task's transaction began is seen); after
 // offsetsStallAfter it fences those that no task of this worker runs, and
 // the whole wait is bounded by the transaction timeout plus the broker's
 // abort check, after which it fails and the task restarts.
-func (r *taskRunner) readOffsets(ctx context.Context) (*CommittedOffsets, error) {
+func (r *taskRunner) readOffsets(ctx context.Context, also alsoRead) (*CommittedOffsets, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.w.cfg.txnTimeout+offsetsReadSlack)
 	defer cancel()
-	return readOffsets(ctx, r.w.cfg.kafka, r.w.cfg.offsetsTopic, r.cr.name, true,
+	return readOffsetsAlso(ctx, r.w.cfg.kafka, r.w.cfg.offsetsTopic, r.cr.name, true, also,
 		readback.OnStall(offsetsStallAfter, func(ctx context.Context, waiting []readback.Waiting) {
 			r.w.fenceBlocking(ctx, r.log, waiting)
 		}))

@@ -363,13 +363,26 @@ func (w *Worker) prepareTopics(ctx context.Context, set connector.Settings, spec
 	if err := w.ensureTopics(ctx, create); err != nil {
 		return nil, err
 	}
-	for _, t := range specs {
+	// Each subject takes a few registry round trips (its compatibility
+	// level, then the schema); the subjects are independent, so they are
+	// registered side by side rather than one after another.
+	errs := make([]error, len(specs))
+	var wg sync.WaitGroup
+	for i, t := range specs {
 		if t.Schema == nil {
 			continue
 		}
-		if err := w.cfg.serializer.Register(ctx, t.Name, t.Schema); err != nil {
-			return nil, fmt.Errorf("registering schema of %s: %w", t.Name, err)
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.cfg.serializer.Register(ctx, t.Name, t.Schema); err != nil {
+				errs[i] = fmt.Errorf("registering schema of %s: %w", t.Name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	names := make([]string, len(create))
 	for i, t := range create {
