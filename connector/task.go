@@ -22,7 +22,9 @@ type SourceTask interface {
 	// Poll returns the next records. It blocks until records are available
 	// or ctx is done, and then returns (nil, nil): the worker bounds each
 	// Poll with a deadline so it can commit on time. An error fails the task
-	// (after the open transaction is aborted).
+	// (after the open transaction is aborted). The returned slice and its
+	// records belong to the worker from then on: the task must not read,
+	// change or reuse them (the worker drops each record once produced).
 	Poll(ctx context.Context) ([]*SourceRecord, error)
 
 	// Stop releases the task's connections. It is called once, after the

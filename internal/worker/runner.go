@@ -393,7 +393,12 @@ func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs [
 		t.open, t.started = true, time.Now()
 	}
 	ser := r.w.cfg.serializer
-	for _, rec := range recs {
+	for i, rec := range recs {
+		// The batch is the worker's once Poll returned (connector.SourceTask):
+		// dropping each record as it is produced lets the collector take it
+		// while the rest are encoded, so a batch as large as a provider's
+		// whole snapshot is not held twice, decoded and encoded.
+		recs[i] = nil
 		if rec.Partition.IsZero() {
 			return connector.Permanent(fmt.Errorf("task returned a record for topic %s without a source partition", rec.Topic))
 		}
