@@ -63,6 +63,18 @@ func (w *Writer) Restore(ctx context.Context, tc *connector.TaskContext, log *za
 	}
 }
 
+// EachMatch calls fn with every match state the writer holds (restored or
+// written since); fn must neither keep nor change m. A task calls it in
+// Start, after Restore, when its mapper needs to know the restored matches.
+func (w *Writer) EachMatch(fn func(m *Match)) {
+	if w == nil {
+		return
+	}
+	for _, m := range w.matches {
+		fn(m)
+	}
+}
+
 // Matches returns how many match states the writer holds.
 func (w *Writer) Matches() int {
 	if w == nil {

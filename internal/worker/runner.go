@@ -54,6 +54,7 @@ type taskRunner struct {
 
 	batchMax int             // the producer's ProducerBatchMaxBytes; set at each session start
 	restore  map[string]bool // the connector's Restore topics; set at each session start
+	connName []byte          // the connector's name, the value of the header on Restore topics
 	// lastEnd is when the last transaction ended; with the adaptive
 	// boundary the next commit waits until settle has passed since.
 	lastEnd time.Time
@@ -71,6 +72,7 @@ func newTaskRunner(w *Worker, cr *connectorRun, id int, cfg connector.Config) *t
 	return &taskRunner{
 		w: w, cr: cr, id: id, cfg: cfg, set: cr.settings,
 		log:       w.log.With(zap.String("connector", cr.name), zap.Int("task", id)),
+		connName:  []byte(cr.name),
 		txnID:     TransactionalID(w.cfg.groupID, cr.name, id),
 		state:     StateUnassigned,
 		committed: map[string]connector.Offset{},
@@ -433,7 +435,7 @@ func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs [
 		}
 		headers := rec.Headers
 		if r.restore[rec.Topic] {
-			headers = withConnectorHeader(headers, []byte(r.cr.name))
+			headers = withConnectorHeader(headers, r.connName)
 		}
 		t.produce(ctx, cl, &kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: value, Headers: headers, Timestamp: rec.Timestamp})
 		t.records++

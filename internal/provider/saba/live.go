@@ -3,7 +3,6 @@ package saba
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
@@ -64,24 +63,17 @@ func (m *liveMapper) learn(eventID int64, sport string) {
 	m.matches[eventID] = &matchRef{sport: sport, id: id, matchID: live.MatchID(Class, sport, id)}
 }
 
-// restore learns the sport of every match the connector wrote a state for
-// from the keys of the restored live.matches records (the match id
-// saba:<sport>:<eventId>); the values are the Writer's to decode.
-func (m *liveMapper) restore(tc *connector.TaskContext, matchesTopic string) {
-	prefix := Class + ":"
-	for _, r := range tc.Restored(matchesTopic) {
-		rest, ok := strings.CutPrefix(string(r.Key), prefix)
-		if !ok {
-			continue
+// restore learns the sport of every match the connector wrote a state
+// for, from the states w restored from live.matches.
+func (m *liveMapper) restore(w *live.Writer) {
+	w.EachMatch(func(s *live.Match) {
+		if s.Provider != Class {
+			return
 		}
-		i := strings.LastIndexByte(rest, ':')
-		if i <= 0 {
-			continue
+		if id, err := strconv.ParseInt(s.ProviderMatchID, 10, 64); err == nil {
+			m.learn(id, s.Sport)
 		}
-		if id, err := strconv.ParseInt(rest[i+1:], 10, 64); err == nil {
-			m.learn(id, rest[:i])
-		}
-	}
+	})
 }
 
 // mapRecord is the task's live.Mapper. Records of GetMarkets streams,

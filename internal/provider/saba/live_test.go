@@ -1,12 +1,15 @@
 package saba
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/hamba/avro/v2"
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/live"
+	"go.uber.org/zap"
 )
 
 // TestLiveMapper is the mapping table of doc.go, record by record.
@@ -123,24 +126,36 @@ func TestLiveMapperCompetitors(t *testing.T) {
 }
 
 // TestLiveMapperRestore: after a restart, the sport of a match comes from
-// the key of its restored live.matches state, so its changes map to the
-// same match id as before.
+// its restored live.matches state, so its changes map to the same match id
+// as before.
 func TestLiveMapperRestore(t *testing.T) {
+	schema := live.MatchSchema()
+	state := func(provider, sport, id string) []byte {
+		b, err := avro.Marshal(schema, live.Match{MatchID: live.MatchID(provider, sport, id), Provider: provider, Sport: sport,
+			ProviderMatchID: id, LastKind: live.KindOther, LastReceivedAt: time.UnixMilli(1).UTC()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	decode := func(_ context.Context, b []byte, v any) error { return avro.Unmarshal(schema, b, v) }
 	restored := []connector.RestoredRecord{
-		connector.NewRestoredRecord([]byte("saba:sport-3:77"), nil, nil),
-		connector.NewRestoredRecord([]byte("imgarena:soccer:77"), nil, nil), // not ours
-		connector.NewRestoredRecord([]byte("saba:bad"), nil, nil),
+		connector.NewRestoredRecord([]byte("saba:sport-3:77"), state(Class, "sport-3", "77"), decode),
+		connector.NewRestoredRecord([]byte("imgarena:soccer:78"), state("imgarena", "soccer", "78"), decode), // not ours
+		connector.NewRestoredRecord([]byte("saba:sport-3:bad"), state(Class, "sport-3", "bad"), decode),
 	}
 	tc := connector.NewTaskContext("c", 0, nil, nil, nil, nil).WithRestored(map[string][]connector.RestoredRecord{"p.live.matches": restored})
 	m := newLiveMapper()
-	m.restore(tc, "p.live.matches")
+	w := live.NewWriter(live.Config{Enabled: true, EventsTopic: "p.live.events", MatchesTopic: "p.live.matches"}, m.mapRecord)
+	w.Restore(context.Background(), tc, zap.NewNop())
+	m.restore(w)
 	id, closed := int64(77), "closed"
 	got, ok := m.mapRecord(&connector.SourceRecord{Value: EventRecord{Op: OpChange, Endpoint: "GetEvents", EventID: &id, EventStatus: &closed}})
 	if !ok || got.Event.MatchID != "saba:sport-3:77" || !got.Finished {
 		t.Fatalf("mapped %v: %q finished %v", ok, got.Event.MatchID, got.Finished)
 	}
 	if len(m.matches) != 1 {
-		t.Fatalf("matches %v: only saba match ids are learnt", m.matches)
+		t.Fatalf("matches %v: only saba matches with a numeric event id are learnt", m.matches)
 	}
 }
 

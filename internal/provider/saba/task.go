@@ -164,10 +164,8 @@ func (t *Task) Start(ctx context.Context, tc *connector.TaskContext) error {
 	// The match states committed with the offsets just read.
 	t.mapper = newLiveMapper()
 	t.live = live.NewWriter(t.liveCfg, t.mapper.mapRecord)
-	if t.live != nil {
-		t.mapper.restore(tc, t.liveCfg.MatchesTopic)
-		t.live.Restore(ctx, tc, t.log)
-	}
+	t.live.Restore(ctx, tc, t.log)
+	t.mapper.restore(t.live)
 	t.ch = make(chan batch, set.queue*max(1, len(runs)))
 	t.budget = budget.New(set.queueBytes)
 	ctx, cancel := context.WithCancel(context.Background())
