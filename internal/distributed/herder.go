@@ -106,6 +106,7 @@ type Herder struct {
 	leaderURL   string
 	leaderCl    *kgo.Client              // the leader's transactional producer; nil unless leading
 	running     map[taskKey]TaskRef      // tasks assigned here, with the version of their task set
+	stopping    bool                     // the worker is leaving: an assignment starts no task (rebalance.go)
 	failedStart map[taskKey]string       // assigned tasks that could not start here, and why
 	written     map[taskKey]worker.State // the last status written for each task here
 	writtenConn map[string]string        // the last connector status the leader wrote
@@ -194,13 +195,21 @@ loop:
 		}
 	}
 	// Graceful leave: stop and commit first, then leave the group, so the
-	// tasks start elsewhere from what was just committed.
+	// tasks start elsewhere from what was just committed. The member's
+	// callbacks run on its own goroutine until it has left: from here on an
+	// assignment it applies starts no task (stopping), and whatever one
+	// started before seeing the flag is stopped once the member is gone.
+	h.mu.Lock()
+	h.stopping = true
+	h.mu.Unlock()
 	h.stopAll("worker stopping")
 	h.writeStatuses(context.WithoutCancel(ctx))
 	stopMember()
 	if err := <-memberDone; runErr == nil && err != nil && !errors.Is(err, context.Canceled) {
 		runErr = err
 	}
+	h.stopAll("worker stopping (started by a late assignment)")
+	h.writeStatuses(context.WithoutCancel(ctx))
 	return runErr
 }
 

@@ -215,11 +215,16 @@ func (h *Herder) assigned(ctx context.Context, g cluster.Generation, raw []byte)
 	h.mu.Unlock()
 	var starting []TaskRef
 	startingConn := map[string]bool{}
+	h.mu.Lock()
+	leaving := h.stopping
+	h.mu.Unlock()
 	for _, t := range a.Tasks {
 		h.mu.Lock()
 		_, runs := h.running[t.key()]
 		h.mu.Unlock()
-		if !runs {
+		// A worker that is leaving starts nothing: the group gives the
+		// task to a worker that stays, and two would otherwise hold it.
+		if !runs && !leaving {
 			starting = append(starting, t)
 			startingConn[t.Connector] = true
 		}
