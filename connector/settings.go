@@ -47,7 +47,7 @@ func CommonSpec() ConfigSpec {
 			Doc: "adaptive: commit as soon as the previous commit has finished and records are waiting, so a transaction holds what arrived meanwhile (its size follows the load); " +
 				"poll: one transaction per batch a task returns; interval: one transaction per transaction.boundary.interval.ms"},
 		{Name: KeyTxnBoundaryIntervalMs, Type: TypeInt, Default: "1000", Min: Min(1), Doc: "with transaction.boundary=interval, how long a transaction stays open"},
-		{Name: KeyTxnBoundarySettleMs, Type: TypeInt, Default: "5", Min: Min(0),
+		{Name: KeyTxnBoundarySettleMs, Type: TypeInt, Default: "2", Min: Min(0),
 			Doc: "with transaction.boundary=adaptive, how long after a commit the next transaction's first records are sent: the broker completes a commit after answering it, " +
 				"and holds a produce that arrives sooner for its add.partitions.to.txn.retry.backoff.ms (20 ms by default)"},
 		{Name: KeyErrorsTolerance, Type: TypeString, Default: ToleranceNone, Allowed: []string{ToleranceNone, ToleranceAll}, Doc: "none: a bad message fails the task; all: it goes to the dead-letter topic (or is logged and counted without one)"},

@@ -37,7 +37,7 @@ func TestValidateConnector(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := ParseSettings(cfg)
-				if s.TasksMax != 1 || s.Boundary != BoundaryAdaptive || s.BoundaryInterval != time.Second || s.BoundarySettle != 5*time.Millisecond || s.TolerateAll || s.Topic("a.b") != "sportsconnect.a.b" {
+				if s.TasksMax != 1 || s.Boundary != BoundaryAdaptive || s.BoundaryInterval != time.Second || s.BoundarySettle != 2*time.Millisecond || s.TolerateAll || s.Topic("a.b") != "sportsconnect.a.b" {
 					t.Fatalf("defaults %+v", s)
 				}
 				return

@@ -68,6 +68,17 @@ func providerBenches() map[string]providerBench {
 				[]time.Duration{0, 5 * time.Millisecond, 10 * time.Millisecond}, 200, &out)
 			return stringer(strings.TrimRight(out.String(), "\n")), err
 		},
+		// What the broker and the machine allow at the IMG latency run's
+		// rate, read by the same reader: its baselines.
+		"latency-floor": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
+			settle := connector.CommonSpec().WithDefaults(connector.Config{}).Millis(connector.KeyTxnBoundarySettleMs)
+			res, err := bench.LatencyFloors(ctx, []kgo.Opt{kgo.SeedBrokers(env.brokers...)}, env.prefix, 5000, 15*time.Second, settle)
+			var out strings.Builder
+			for _, r := range res {
+				fmt.Fprintln(&out, r)
+			}
+			return stringer(strings.TrimRight(out.String(), "\n")), err
+		},
 		"imgarena-idle-1k": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
 			return imgarenademo.IdleMemory(ctx, imgarenademo.MemoryOptions{Fixtures: 1000, Log: env.log})
 		},
@@ -97,7 +108,7 @@ func providerBenches() map[string]providerBench {
 
 // defaultBenchProviders are the provider benchmarks the bench command runs
 // unless told otherwise, the long scale curve last.
-const defaultBenchProviders = "txn-floor,imgarena,imgarena-interval,imgarena-unpaced,imgarena-idle-1k,imgarena-idle-10k,saba,roanuz,imgarena-scale"
+const defaultBenchProviders = "txn-floor,latency-floor,imgarena,imgarena-interval,imgarena-unpaced,imgarena-idle-1k,imgarena-idle-10k,saba,roanuz,imgarena-scale"
 
 // stringer is a ready-made report line.
 type stringer string

@@ -12,6 +12,7 @@ import (
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
 	"github.com/seed-474f70f7/sportsconnect/internal/avroreg"
+	"github.com/seed-474f70f7/sportsconnect/internal/bench"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena"
 	"github.com/seed-474f70f7/sportsconnect/internal/provider/imgarena/imgarenasim"
 	"github.com/seed-474f70f7/sportsconnect/internal/worker"
@@ -330,11 +331,9 @@ func (w *benchWatcher) run(ctx context.Context, kafka []kgo.Opt, topic string, c
 	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, kafka...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.MetadataMinAge(250*time.Millisecond),
-		// A read_committed fetch parked on a caught-up partition is not
-		// always answered when a commit marker makes records readable
-		// (seen on Kafka 4.1: a whole short run visible only after kgo's
-		// 5 s default wait); 100 ms bounds what that adds here.
-		kgo.FetchMaxWait(100*time.Millisecond))...)
+		// A reader that cares about latency, as the raw producer's
+		// latency floors read theirs (bench.LatencyFloors).
+		kgo.FetchMaxWait(bench.ReaderFetchMaxWait))...)
 	if err != nil {
 		return BenchResult{}, err
 	}
