@@ -54,7 +54,7 @@ func LatencyFloors(ctx context.Context, kafka []kgo.Opt, prefix string, rate int
 		if err := createTopic(ctx, kafka, topic, 6); err != nil {
 			return nil, fmt.Errorf("creating %s: %w", topic, err)
 		}
-		f, err := latencyFloor(ctx, kafka, topic, prefix, txn, rate, d, settle)
+		f, err := latencyFloor(ctx, kafka, topic, txn, rate, d, settle)
 		if err != nil {
 			return nil, err
 		}
@@ -65,7 +65,7 @@ func LatencyFloors(ctx context.Context, kafka []kgo.Opt, prefix string, rate int
 
 // latencyFloor runs one paced producer on topic and reads it back. Each
 // value carries its send time in its first 8 bytes.
-func latencyFloor(ctx context.Context, kafka []kgo.Opt, topic, prefix string, txn bool, rate int, d, settle time.Duration) (LatencyFloor, error) {
+func latencyFloor(ctx context.Context, kafka []kgo.Opt, topic string, txn bool, rate int, d, settle time.Duration) (LatencyFloor, error) {
 	total := int(d.Seconds() * float64(rate))
 	f := LatencyFloor{Name: "raw franz-go producer, at-least-once, linger 0", Rate: rate, Records: total}
 	// A short metadata age, as the worker's producers have: kgo's 5 s
