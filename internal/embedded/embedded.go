@@ -33,6 +33,10 @@ func (e *Env) Brokers() []string { return e.cluster.ListenAddrs() }
 // RegistryURL returns the registry's base URL (schema.registry.url).
 func (e *Env) RegistryURL() string { return e.registry.URL() }
 
+// Cluster returns the in-process Kafka, for tests that inject faults
+// through its control functions.
+func (e *Env) Cluster() *kfake.Cluster { return e.cluster }
+
 // Close stops both.
 func (e *Env) Close() {
 	e.registry.Close()

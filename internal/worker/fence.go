@@ -261,21 +261,51 @@ func (r *taskRunner) fencedOrTimedOut(ctx context.Context, age time.Duration, ca
 // otherOwnerActive reports whether the task's transactional id has a
 // transaction in progress that began after this task's (which was open for age).
 func (r *taskRunner) otherOwnerActive(ctx context.Context, age time.Duration) (bool, error) {
+	d, err := r.describeTxn(ctx)
+	if err != nil {
+		return false, err
+	}
+	ours := time.Now().Add(-age).UnixMilli()
+	return d.State == "Ongoing" && d.StartTimestamp > ours, nil
+}
+
+// takenOver reports whether another producer holds the task's transactional
+// id: the coordinator shows another producer id, or a later epoch than cl's.
+// Called within the transaction timeout, when nothing but a new owner moves
+// the epoch on (the broker's own abort of a timed-out transaction would).
+func (r *taskRunner) takenOver(ctx context.Context, cl *kgo.Client) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	id, epoch, err := cl.ProducerID(ctx)
+	if isFenced(err) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading this producer's id: %w", err)
+	}
+	d, err := r.describeTxn(ctx)
+	if err != nil {
+		return false, err
+	}
+	return d.ProducerID != id || d.ProducerEpoch > epoch, nil
+}
+
+// describeTxn describes the task's transactional id on its coordinator.
+func (r *taskRunner) describeTxn(ctx context.Context) (kadm.DescribedTransaction, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cl, err := kgo.NewClient(r.w.cfg.kafka...)
 	if err != nil {
-		return false, err
+		return kadm.DescribedTransaction{}, err
 	}
 	defer cl.Close()
 	ds, err := kadm.NewClient(cl).DescribeTransactions(ctx, r.txnID)
 	if err != nil {
-		return false, err
+		return kadm.DescribedTransaction{}, err
 	}
 	d, ok := ds[r.txnID]
 	if !ok || d.Err != nil {
-		return false, fmt.Errorf("describing %s: %v", r.txnID, d.Err)
+		return kadm.DescribedTransaction{}, fmt.Errorf("describing %s: %v", r.txnID, d.Err)
 	}
-	ours := time.Now().Add(-age).UnixMilli()
-	return d.State == "Ongoing" && d.StartTimestamp > ours, nil
+	return d, nil
 }

@@ -131,7 +131,10 @@ func (r *taskRunner) run(ctx context.Context) {
 		}
 		switch {
 		case isFenced(err):
-			r.fail(fmt.Errorf("%w: %w", ErrFenced, err))
+			if !errors.Is(err, ErrFenced) {
+				err = fmt.Errorf("%w: %w", ErrFenced, err)
+			}
+			r.fail(err)
 			return
 		case connector.IsPermanent(err):
 			r.fail(err)
@@ -162,83 +165,6 @@ func (r *taskRunner) run(ctx context.Context) {
 func (r *taskRunner) fail(err error) {
 	r.setState(StateFailed, err.Error())
 	r.log.Error("task failed", zap.Error(err))
-}
-
-// txn is the open transaction's bookkeeping.
-type txn struct {
-	open      bool
-	started   time.Time
-	dirty     map[string]dirtyOffset // latest offset per partition in this txn
-	callbacks []func(error)
-	records   int64
-	bytes     int64
-	dead      int64
-	errMu     sync.Mutex
-	err       error // first produce failure
-
-	// inflight counts records produced in this transaction whose promise
-	// has not run yet. kgo's Flush does not wait for the promises of
-	// records that fail before they are buffered, so the commit waits on
-	// this instead: no transaction commits before every record's outcome
-	// is known.
-	inflight sync.WaitGroup
-}
-
-// produce sends kr in the transaction, counted in t.inflight.
-func (t *txn) produce(ctx context.Context, cl *kgo.Client, kr *kgo.Record) {
-	t.inflight.Add(1)
-	cl.Produce(ctx, kr, t.promise)
-}
-
-// promise records the first failure and marks the record's outcome known.
-func (t *txn) promise(_ *kgo.Record, err error) {
-	if err != nil {
-		t.fail(err)
-	}
-	t.inflight.Done()
-}
-
-// settle waits until every record produced in t has its outcome.
-func (t *txn) settle(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		t.inflight.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for produce results: %w", ctx.Err())
-	}
-}
-
-type dirtyOffset struct {
-	p connector.Partition
-	o connector.Offset
-}
-
-func (t *txn) fail(err error) {
-	t.errMu.Lock()
-	if t.err == nil {
-		t.err = err
-	}
-	t.errMu.Unlock()
-}
-
-func (t *txn) firstErr() error {
-	t.errMu.Lock()
-	defer t.errMu.Unlock()
-	return t.err
-}
-
-func (t *txn) reset() {
-	t.open = false
-	clear(t.dirty)
-	clear(t.callbacks)
-	t.callbacks = t.callbacks[:0]
-	t.records, t.bytes, t.dead = 0, 0, 0
-	t.err = nil
 }
 
 // session opens the producer (fencing any previous owner), reads the
@@ -457,10 +383,7 @@ func (r *taskRunner) commit(ctx context.Context, cl *kgo.Client, t *txn) error {
 		}
 		t.produce(ctx, cl, &kgo.Record{Topic: r.w.cfg.offsetsTopic, Key: OffsetKey(r.cr.name, d.p), Value: v})
 	}
-	if err := cl.Flush(ctx); err != nil {
-		return r.abort(ctx, cl, t, fmt.Errorf("flushing transaction: %w", err))
-	}
-	if err := t.settle(ctx); err != nil {
+	if err := r.flush(ctx, cl, t); err != nil {
 		return r.abort(ctx, cl, t, err)
 	}
 	if err := t.firstErr(); err != nil {
@@ -491,6 +414,32 @@ func (r *taskRunner) commit(ctx context.Context, cl *kgo.Client, t *txn) error {
 	return nil
 }
 
+// flush waits until every record of t has its outcome, at most
+// flushTimeout. A fenced producer's records fail at once, as a rule; once a
+// takeover left one task's flush waiting on kgo for a whole minute, so the
+// wait is bounded, and the abort that follows asks the coordinator whether
+// another producer has the id now (takenOver): fenced, or only stalled.
+func (r *taskRunner) flush(ctx context.Context, cl *kgo.Client, t *txn) error {
+	fctx, cancel := context.WithTimeout(ctx, r.flushTimeout())
+	defer cancel()
+	err := cl.Flush(fctx)
+	if err == nil {
+		err = t.settle(fctx)
+	}
+	if err != nil && fctx.Err() != nil && ctx.Err() == nil {
+		return fmt.Errorf("flushing transaction: %w: no outcome for its records within %s: %w", errFlushStalled, r.flushTimeout(), err)
+	}
+	if err != nil {
+		return fmt.Errorf("flushing transaction: %w", err)
+	}
+	return nil
+}
+
+// flushTimeout bounds a commit's flush and an abort's steps: a quarter of
+// the transaction timeout, so the transaction is still within it when the
+// abort asks the coordinator (a refused epoch then proves another owner).
+func (r *taskRunner) flushTimeout() time.Duration { return r.w.cfg.txnTimeout / 4 }
+
 // abort aborts the open transaction, tells the records' callbacks, and
 // returns cause wrapped as ErrTransactionAborted (keeping a fenced cause
 // recognisable).
@@ -498,15 +447,30 @@ func (r *taskRunner) abort(ctx context.Context, cl *kgo.Client, t *txn, cause er
 	if t.open && isFenced(cause) {
 		cause = r.fencedOrTimedOut(ctx, time.Since(t.started), cause)
 	}
+	if t.open && errors.Is(cause, errFlushStalled) {
+		switch over, err := r.takenOver(ctx, cl); {
+		case err != nil:
+			r.log.Warn("could not tell whether another producer took this task's transactional id during the stalled flush", zap.Error(err))
+		case over:
+			cause = fmt.Errorf("%w: another producer took %s while this one's flush stalled: %w", ErrFenced, r.txnID, cause)
+		}
+	}
 	if t.open {
 		r.aborts.Add(1)
-		if err := cl.AbortBufferedRecords(ctx); err != nil {
+		// Each step is bounded: a stalled broker must not hold the task.
+		step := func(f func(context.Context) error) error {
+			sctx, cancel := context.WithTimeout(ctx, r.flushTimeout())
+			defer cancel()
+			return f(sctx)
+		}
+		if err := step(cl.AbortBufferedRecords); err != nil {
 			r.log.Warn("aborting buffered records", zap.Error(err))
 		}
-		if err := t.settle(ctx); err != nil {
+		if err := step(t.settle); err != nil {
 			r.log.Warn("aborting transaction", zap.Error(err))
 		}
-		if err := cl.EndTransaction(ctx, kgo.TryAbort); err != nil && !isFenced(cause) {
+		err := step(func(ctx context.Context) error { return cl.EndTransaction(ctx, kgo.TryAbort) })
+		if err != nil && !isFenced(cause) && !errors.Is(cause, ErrTransactionTimedOut) {
 			r.log.Warn("aborting transaction", zap.Error(err))
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/readback"
 	"github.com/seed-474f70f7/sportsconnect/internal/worker"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
@@ -392,5 +393,62 @@ func TestBoundaries(t *testing.T) {
 			}
 			t.Logf("%d commits in %s for %d records", commits, elapsed.Round(time.Millisecond), n)
 		})
+	}
+}
+
+// TestStalledFlushOfAFencedTaskFailsAsFenced stalls the task's produce
+// requests while another producer takes its transactional id: the commit's
+// flush gives up after a quarter of the transaction timeout, and the abort's
+// refused epoch tells the runner it was fenced. Unbounded, the flush waited
+// as long as the produce did (a takeover once left a task so for a minute).
+func TestStalledFlushOfAFencedTaskFailsAsFenced(t *testing.T) {
+	s := &scripted{n: 1 << 30, batch: 5, pace: 2 * time.Millisecond}
+	e := startScripted(t, s, nil, worker.WithTransactionTimeout(4*time.Second))
+	deadline := time.Now().Add(20 * time.Second)
+	for e.status(t).Stats.Commits < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no 5 commits: %+v", e.status(t))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	release := make(chan struct{})
+	defer close(release)
+	var stalled atomic.Int64
+	c := e.env.Cluster()
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if p := req.(*kmsg.ProduceRequest); p.TransactionID != nil && strings.HasSuffix(*p.TransactionID, "-s-0") {
+			stalled.Add(1)
+			c.SleepControl(func() { <-release })
+		}
+		return nil, nil, false
+	})
+	for stalled.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	id := worker.TransactionalID(e.w.GroupID(), "s", 0)
+	start := time.Now()
+	fence, err := kgo.NewClient(kgo.SeedBrokers(e.env.Brokers()...), kgo.TransactionalID(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fence.Close()
+	if _, _, err := fence.ProducerID(context.Background()); err != nil {
+		t.Fatalf("fencing %s: %v", id, err)
+	}
+	for {
+		ts := e.status(t)
+		if ts.State == worker.StateFailed {
+			if !strings.Contains(ts.Trace, worker.ErrFenced.Error()) || !strings.Contains(ts.Trace, "flushing transaction") {
+				t.Fatalf("task failed, but not as fenced after its flush: %s", ts.Trace)
+			}
+			t.Logf("fenced after %s: %s", time.Since(start).Round(time.Millisecond), ts.Trace)
+			return
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("task not failed as fenced 10 s after the takeover (flush bound 1 s): %+v", ts)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
