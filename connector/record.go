@@ -110,6 +110,31 @@ type SourceRecord struct {
 	// ended: nil after a commit, the error after an abort or a failure.
 	// It must not block.
 	OnCommit func(err error)
+
+	// Then, if set, returns records derived from this one and the batch's
+	// earlier ones, built only when they are written: the worker calls it
+	// once, right after it handed this record on, and writes what it
+	// returns next, in the same transaction. A batch as large as a
+	// provider's snapshot then never holds its derived records (the
+	// normalized live events) all at once. Then runs on the goroutine that
+	// calls Poll, before the next Poll; the records it returns must not
+	// have Then set. Flatten builds a batch's records at once.
+	Then func() []*SourceRecord
+}
+
+// Flatten returns batch with the records each Then returns in place, built
+// now (and Then cleared): what the worker writes, for a reader of a batch
+// other than the worker (a test, a tool).
+func Flatten(batch []*SourceRecord) []*SourceRecord {
+	out := make([]*SourceRecord, 0, len(batch))
+	for _, r := range batch {
+		out = append(out, r)
+		if then := r.Then; then != nil {
+			r.Then = nil
+			out = append(out, then()...)
+		}
+	}
+	return out
 }
 
 // DeadLetter describes a message that could not be turned into a record.

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -34,5 +35,27 @@ func TestSourceHeaders(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
 		}
+	}
+}
+
+func TestFlattenBuildsThenInPlaceOnce(t *testing.T) {
+	calls := 0
+	derived := func(topic string) func() []*SourceRecord {
+		return func() []*SourceRecord { calls++; return []*SourceRecord{{Topic: topic}} }
+	}
+	batch := []*SourceRecord{{Topic: "a", Then: derived("a'")}, {Topic: "b"}, {Topic: "c", Then: derived("c'")}}
+	out := Flatten(batch)
+	var got []string
+	for _, r := range out {
+		got = append(got, r.Topic)
+		if r.Then != nil {
+			t.Fatalf("record %s keeps its Then after Flatten", r.Topic)
+		}
+	}
+	if want := "a a' b c c'"; strings.Join(got, " ") != want || calls != 2 {
+		t.Fatalf("flattened %v (%d calls), want %s (2 calls)", got, calls, want)
+	}
+	if again := Flatten(out); len(again) != 5 || calls != 2 {
+		t.Fatalf("a second Flatten gave %d records, %d calls", len(again), calls)
 	}
 }

@@ -85,7 +85,11 @@ func (w *Writer) Matches() int {
 
 // Append returns batch with, after each provider record its Mapper maps,
 // that record's normalized event, and at the end one state record per
-// match the batch changed.
+// match the batch changed. They are built when the worker writes them
+// (connector.SourceRecord.Then): the Mapper runs then, in batch order, so
+// a batch as large as a provider's snapshot never holds all its events.
+// The batch's slice is returned as it is; each record's Then is set
+// (composed with one the task set).
 //
 // Invariant: every appended record carries a source partition and offset
 // the batch already holds, and a match state carries the latest offset of
@@ -95,46 +99,73 @@ func (w *Writer) Append(batch []*connector.SourceRecord) []*connector.SourceReco
 	if w == nil || len(batch) == 0 {
 		return batch
 	}
-	out := make([]*connector.SourceRecord, 0, 2*len(batch)+1)
-	latest := map[string]connector.Offset{}     // by partition: its last offset in the batch
-	changed := map[string]connector.Partition{} // by match id: the partition of its last event
-	var order []string                          // match ids in the order first changed
+	b := &appendBatch{w: w, latest: map[string]connector.Offset{}, changed: map[string]connector.Partition{}}
 	for _, rec := range batch {
-		out = append(out, rec)
-		latest[rec.Partition.String()] = rec.Offset
+		b.latest[rec.Partition.String()] = rec.Offset
 		if rec.DeadLetter != nil || rec.Value == nil {
 			continue
 		}
-		mp, ok := w.mapper(rec)
-		if !ok {
-			continue
-		}
-		ev := mp.Event
-		if ev.SourceTopic == "" {
-			ev.SourceTopic = rec.Topic
-		}
-		m := w.matches[ev.MatchID]
-		if m == nil {
-			m = &Match{}
-			w.matches[ev.MatchID] = m
-		}
-		ev = m.apply(ev, mp.Finished)
-		out = append(out, &connector.SourceRecord{
-			Partition: rec.Partition, Offset: rec.Offset,
-			Topic: w.cfg.EventsTopic, Key: []byte(ev.MatchID), Value: &ev, Schema: w.eventSchema,
-			Headers: rec.Headers, Timestamp: rec.Timestamp,
-		})
-		if _, seen := changed[ev.MatchID]; !seen {
-			order = append(order, ev.MatchID)
-		}
-		changed[ev.MatchID] = rec.Partition
+		then(rec, func() []*connector.SourceRecord { return b.event(rec) })
 	}
-	for _, id := range order {
-		p := changed[id]
-		state := *w.matches[id]
+	then(batch[len(batch)-1], b.states)
+	return batch
+}
+
+// then makes f build rec's derived records, after any rec.Then had.
+func then(rec *connector.SourceRecord, f func() []*connector.SourceRecord) {
+	prev := rec.Then
+	if prev == nil {
+		rec.Then = f
+		return
+	}
+	rec.Then = func() []*connector.SourceRecord { return append(prev(), f()...) }
+}
+
+// appendBatch is what one Append call's events share while they are built.
+type appendBatch struct {
+	w       *Writer
+	latest  map[string]connector.Offset    // by partition: its last offset in the batch
+	changed map[string]connector.Partition // by match id: the partition of its last event
+	order   []string                       // match ids in the order first changed
+}
+
+// event maps rec and folds its event into its match's state.
+func (b *appendBatch) event(rec *connector.SourceRecord) []*connector.SourceRecord {
+	w := b.w
+	mp, ok := w.mapper(rec)
+	if !ok {
+		return nil
+	}
+	ev := mp.Event
+	if ev.SourceTopic == "" {
+		ev.SourceTopic = rec.Topic
+	}
+	m := w.matches[ev.MatchID]
+	if m == nil {
+		m = &Match{}
+		w.matches[ev.MatchID] = m
+	}
+	ev = m.apply(ev, mp.Finished)
+	if _, seen := b.changed[ev.MatchID]; !seen {
+		b.order = append(b.order, ev.MatchID)
+	}
+	b.changed[ev.MatchID] = rec.Partition
+	return []*connector.SourceRecord{{
+		Partition: rec.Partition, Offset: rec.Offset,
+		Topic: w.cfg.EventsTopic, Key: []byte(ev.MatchID), Value: &ev, Schema: w.eventSchema,
+		Headers: rec.Headers, Timestamp: rec.Timestamp,
+	}}
+}
+
+// states returns the state record of every match the batch changed.
+func (b *appendBatch) states() []*connector.SourceRecord {
+	out := make([]*connector.SourceRecord, 0, len(b.order))
+	for _, id := range b.order {
+		p := b.changed[id]
+		state := *b.w.matches[id]
 		out = append(out, &connector.SourceRecord{
-			Partition: p, Offset: latest[p.String()],
-			Topic: w.cfg.MatchesTopic, Key: []byte(id), Value: &state, Schema: w.matchSchema,
+			Partition: p, Offset: b.latest[p.String()],
+			Topic: b.w.cfg.MatchesTopic, Key: []byte(id), Value: &state, Schema: b.w.matchSchema,
 		})
 	}
 	return out

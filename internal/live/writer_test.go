@@ -48,7 +48,7 @@ func TestAppendInterleavesEventsAndEndsWithStates(t *testing.T) {
 		rec(stream, &provRec{match: "1", pos: 4, home: 1, away: 0, kind: KindGoal}),
 		{Partition: stream, Offset: connector.Offset{"pos": int64(5)}, DeadLetter: &connector.DeadLetter{}},
 	}
-	out := w.Append(batch)
+	out := connector.Flatten(w.Append(batch))
 	var topics []string
 	for _, r := range out {
 		topics = append(topics, r.Topic)
@@ -85,8 +85,8 @@ func TestAppendInterleavesEventsAndEndsWithStates(t *testing.T) {
 func TestAppendCompletesScoreFromState(t *testing.T) {
 	p := connector.NewPartition(map[string]any{"fixture": "1"})
 	w := NewWriter(testCfg, testMapper)
-	w.Append([]*connector.SourceRecord{rec(p, &provRec{match: "1", pos: 1, home: 2, away: 1, kind: KindGoal})})
-	out := w.Append([]*connector.SourceRecord{rec(p, &provRec{match: "1", pos: 2, home: -1, kind: KindCard})})
+	connector.Flatten(w.Append([]*connector.SourceRecord{rec(p, &provRec{match: "1", pos: 1, home: 2, away: 1, kind: KindGoal})}))
+	out := connector.Flatten(w.Append([]*connector.SourceRecord{rec(p, &provRec{match: "1", pos: 2, home: -1, kind: KindCard})}))
 	ev := out[1].Value.(*Event)
 	if ev.Score == nil || *ev.Score.Home != 2 || *ev.Score.Away != 1 {
 		t.Fatalf("event score %+v, want the state's 2-1", ev.Score)
@@ -129,7 +129,7 @@ func TestRestoreContinuesTheCount(t *testing.T) {
 		t.Fatalf("restored %d matches, want 1 (the undecodable one skipped)", w.Matches())
 	}
 	p := connector.NewPartition(map[string]any{"fixture": "1"})
-	out := w.Append([]*connector.SourceRecord{rec(p, &provRec{match: "1", pos: 10, home: -1, kind: KindCard})})
+	out := connector.Flatten(w.Append([]*connector.SourceRecord{rec(p, &provRec{match: "1", pos: 10, home: -1, kind: KindCard})}))
 	st := out[2].Value.(*Match)
 	if st.Events != 42 || *st.Score.Home != 3 {
 		t.Fatalf("state after restore %+v, want events 42 and the restored 3-3", st)
@@ -142,7 +142,7 @@ func TestRestoreContinuesTheCount(t *testing.T) {
 func TestEncodesWithTheSchemas(t *testing.T) {
 	p := connector.NewPartition(map[string]any{"fixture": "1"})
 	w := NewWriter(testCfg, testMapper)
-	out := w.Append([]*connector.SourceRecord{rec(p, &provRec{match: "1", pos: 1, home: 1, away: 0, kind: KindGoal})})
+	out := connector.Flatten(w.Append([]*connector.SourceRecord{rec(p, &provRec{match: "1", pos: 1, home: 1, away: 0, kind: KindGoal})}))
 	for _, r := range out[1:] {
 		if _, err := avro.Marshal(r.Schema, r.Value); err != nil {
 			t.Fatalf("%s: %v", r.Topic, err)

@@ -320,53 +320,64 @@ func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs [
 		}
 		t.open, t.started = true, time.Now()
 	}
-	ser := r.w.cfg.serializer
 	for i, rec := range recs {
 		// The batch is the worker's once Poll returned (connector.SourceTask):
 		// dropping each record as it is produced lets the collector take it
 		// while the rest are encoded, so a batch as large as a provider's
 		// whole snapshot is not held twice, decoded and encoded.
 		recs[i] = nil
-		if rec.Partition.IsZero() {
-			return connector.Permanent(fmt.Errorf("task returned a record for topic %s without a source partition", rec.Topic))
+		if err := r.produceOne(ctx, cl, t, rec); err != nil {
+			return err
 		}
-		t.dirty[rec.Partition.String()] = dirtyOffset{p: rec.Partition, o: rec.Offset}
-		if rec.OnCommit != nil {
-			t.callbacks = append(t.callbacks, rec.OnCommit)
-		}
-		if rec.DeadLetter != nil {
-			if err := r.deadLetter(ctx, cl, t, rec, rec.DeadLetter); err != nil {
-				return err
-			}
+		if rec.Then == nil {
 			continue
 		}
-		var value []byte
-		if rec.Schema != nil || rec.Value != nil {
-			var err error
-			value, err = ser.AppendEncode(nil, rec.Topic, rec.Schema, rec.Value)
-			if err != nil {
-				dl := &connector.DeadLetter{Raw: rec.Raw, Err: fmt.Errorf("encoding value for %s: %w", rec.Topic, err), Stage: connector.StageValueConverter}
-				if err := r.deadLetter(ctx, cl, t, rec, dl); err != nil {
-					return err
-				}
-				continue
+		// Built now, after rec was handed on: see SourceRecord.Then.
+		for _, x := range rec.Then() {
+			if x.Then != nil {
+				return connector.Permanent(fmt.Errorf("a record for topic %s that Then returned has Then set (one level only)", x.Topic))
 			}
-		}
-		if size, limit := recordSize(rec.Key, value, rec.Headers), r.recordLimit(rec.Topic); size > limit {
-			dl := &connector.DeadLetter{Raw: rec.Raw, Err: oversized(rec, size, limit), Stage: connector.StageValueConverter}
-			if err := r.deadLetter(ctx, cl, t, rec, dl); err != nil {
+			if err := r.produceOne(ctx, cl, t, x); err != nil {
 				return err
 			}
-			continue
 		}
-		headers := rec.Headers
-		if r.restore[rec.Topic] {
-			headers = withConnectorHeader(headers, r.connName)
-		}
-		t.produce(ctx, cl, &kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: value, Headers: headers, Timestamp: rec.Timestamp})
-		t.records++
-		t.bytes += int64(len(value))
 	}
+	return nil
+}
+
+// produceOne encodes rec and hands it to the producer, or writes it as a
+// dead letter; its offset becomes the partition's dirty offset.
+func (r *taskRunner) produceOne(ctx context.Context, cl *kgo.Client, t *txn, rec *connector.SourceRecord) error {
+	if rec.Partition.IsZero() {
+		return connector.Permanent(fmt.Errorf("task returned a record for topic %s without a source partition", rec.Topic))
+	}
+	t.dirty[rec.Partition.String()] = dirtyOffset{p: rec.Partition, o: rec.Offset}
+	if rec.OnCommit != nil {
+		t.callbacks = append(t.callbacks, rec.OnCommit)
+	}
+	if rec.DeadLetter != nil {
+		return r.deadLetter(ctx, cl, t, rec, rec.DeadLetter)
+	}
+	var value []byte
+	if rec.Schema != nil || rec.Value != nil {
+		var err error
+		value, err = r.w.cfg.serializer.AppendEncode(nil, rec.Topic, rec.Schema, rec.Value)
+		if err != nil {
+			dl := &connector.DeadLetter{Raw: rec.Raw, Err: fmt.Errorf("encoding value for %s: %w", rec.Topic, err), Stage: connector.StageValueConverter}
+			return r.deadLetter(ctx, cl, t, rec, dl)
+		}
+	}
+	if size, limit := recordSize(rec.Key, value, rec.Headers), r.recordLimit(rec.Topic); size > limit {
+		dl := &connector.DeadLetter{Raw: rec.Raw, Err: oversized(rec, size, limit), Stage: connector.StageValueConverter}
+		return r.deadLetter(ctx, cl, t, rec, dl)
+	}
+	headers := rec.Headers
+	if r.restore[rec.Topic] {
+		headers = withConnectorHeader(headers, r.connName)
+	}
+	t.produce(ctx, cl, &kgo.Record{Topic: rec.Topic, Key: rec.Key, Value: value, Headers: headers, Timestamp: rec.Timestamp})
+	t.records++
+	t.bytes += int64(len(value))
 	return nil
 }
 

@@ -36,6 +36,8 @@ type scripted struct {
 	dead      map[int64]bool
 	badValue  map[int64]bool // values that do not match the schema
 	huge      map[int64]bool // values larger than the producer may buffer
+	derived   bool           // each record's Then adds one with position + 1,000,000
+	thens     atomic.Int64   // Then calls
 	committed sync.Map       // position -> error passed to OnCommit
 }
 
@@ -98,6 +100,13 @@ func (t *sTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 			r.Value = map[string]any{"nope": "x"}
 		case t.s.huge[n]:
 			r.Value = sValue{Pos: n, Pad: strings.Repeat("x", 512<<10)}
+		}
+		if t.s.derived {
+			r.Then = func() []*connector.SourceRecord {
+				t.s.thens.Add(1)
+				return []*connector.SourceRecord{{Partition: r.Partition, Offset: r.Offset, Topic: "scripted", Key: []byte("k"),
+					Value: sValue{Pos: n + 1_000_000}, Schema: t.s.schema}}
+			}
 		}
 		out = append(out, r)
 	}
@@ -450,5 +459,28 @@ func TestStalledFlushOfAFencedTaskFailsAsFenced(t *testing.T) {
 			t.Fatalf("task not failed as fenced 10 s after the takeover (flush bound 1 s): %+v", ts)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestThenRecordsFollowTheirRecord checks SourceRecord.Then: what it returns
+// is built when its record is written, and written right after it, in the
+// same transactions, exactly once.
+func TestThenRecordsFollowTheirRecord(t *testing.T) {
+	s := &scripted{n: 40, batch: 7, derived: true}
+	e := startScripted(t, s, nil)
+	e.waitPosition(t, 40)
+	if err := e.w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := positions(t, e.read(t, "scripted"), e.env.RegistryURL())
+	var want []int64
+	for n := int64(1); n <= 40; n++ {
+		want = append(want, n, n+1_000_000)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("positions %v, want %v", got, want)
+	}
+	if s.thens.Load() != 40 {
+		t.Fatalf("Then called %d times, want 40", s.thens.Load())
 	}
 }

@@ -83,6 +83,7 @@ func TestLiveEventsFollowTheFeed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		recs = connector.Flatten(recs) // as the worker writes them
 		for _, r := range recs {
 			if _, ok := r.Value.(*Action); ok {
 				actions++

@@ -137,6 +137,7 @@ func (r *fakeRunner) loop() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		recs, _ := r.task.Poll(ctx)
+		recs = connector.Flatten(recs) // as the worker writes them
 		cancel()
 		if len(recs) == 0 {
 			continue

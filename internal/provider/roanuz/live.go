@@ -321,15 +321,16 @@ func (t *MatchTask) noteLive(d docLive) {
 
 // liveMapped is the match stream's live.Mapper: the event noteLive
 // computed for the record, if any (subscription records and dead letters
-// have none).
+// have none). The Writer maps a record once, when the worker writes the
+// batch (before the next Poll), so the note goes then.
 func (t *MatchTask) liveMapped(rec *connector.SourceRecord) (live.Mapped, bool) {
 	m, ok := t.liveNotes[rec]
+	delete(t.liveNotes, rec)
 	return m, ok
 }
 
-// appendLive appends the normalized records to a batch Poll returns.
+// appendLive appends the normalized records to a batch Poll returns (Poll
+// clears the notes an aborted batch left).
 func (t *MatchTask) appendLive(batch []*connector.SourceRecord) []*connector.SourceRecord {
-	out := t.live.Append(batch)
-	clear(t.liveNotes)
-	return out
+	return t.live.Append(batch)
 }

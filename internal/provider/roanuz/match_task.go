@@ -156,7 +156,7 @@ type MatchTask struct {
 	rosters     map[int][]string                        // Poll only: bucket -> subscribed matches
 	rosterParts map[int]connector.Partition             // bucket -> roster partition
 	live        *live.Writer                            // normalized records; nil when disabled; Poll only
-	liveNotes   map[*connector.SourceRecord]live.Mapped // Poll only: the events of the batch being built (live.go)
+	liveNotes   map[*connector.SourceRecord]live.Mapped // the runner goroutine only (Poll, the batch's Then): the events of the batch (live.go)
 
 	// subMu orders the provider's subscribe and unsubscribe calls with
 	// the placement they depend on: a connection subscribes a match only
@@ -296,6 +296,9 @@ func offsetIdentities(o connector.Offset, key string, max int) *identities {
 
 // Poll implements connector.SourceTask.
 func (t *MatchTask) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
+	// The previous batch was written (its events mapped) before this Poll;
+	// what is left are the notes of records an abort never got to.
+	clear(t.liveNotes)
 	var out []*connector.SourceRecord
 	select {
 	case msg := <-t.q.ch:

@@ -128,6 +128,7 @@ func runLiveTask(t *testing.T, sim *sabasim.Simulator, tc *connector.TaskContext
 		if err != nil {
 			t.Fatal(err)
 		}
+		recs = connector.Flatten(recs) // as the worker writes them
 		all = append(all, recs...)
 		before = append(before, observe(t, recs)...)
 		head, id := sim.Head()

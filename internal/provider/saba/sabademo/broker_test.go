@@ -236,7 +236,10 @@ func TestRealBrokerLargeSnapshot(t *testing.T) {
 	if st.Resets < 3 {
 		t.Fatalf("only %d status 3 snapshots served", st.Resets)
 	}
-	if first > int64(20*snapBytes) {
+	// 7.4-7.6× measured with the normalized events built as they are
+	// written (connector.SourceRecord.Then); 10.1× when they were all
+	// built in Poll.
+	if first > int64(10*snapBytes) {
 		t.Fatalf("peak RSS %d bytes for a %d-byte snapshot", first, snapBytes)
 	}
 	if last > 2*first { // four snapshots held at once would be ~4×
