@@ -25,7 +25,9 @@
 // default) so that transaction boundaries and shutdown are on time. A task's
 // own goroutines (its network connection) hand records to Poll through a
 // bounded queue: a slow broker then slows the provider connection instead
-// of growing memory.
+// of growing memory. Records derived from others of the batch can be built
+// as the worker writes them (SourceRecord.Then), so a large batch does not
+// hold them all at once.
 //
 // # Records and offsets
 //
