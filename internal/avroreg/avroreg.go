@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 
@@ -100,8 +99,14 @@ func (e *IncompatibleError) Error() string {
 
 func (e *IncompatibleError) Unwrap() error { return e.Err }
 
-// backwardLevels are the compatibility levels that include BACKWARD.
-var backwardLevels = []sr.CompatibilityLevel{sr.CompatBackward, sr.CompatBackwardTransitive, sr.CompatFull, sr.CompatFullTransitive}
+// includesBackward reports whether level checks at least BACKWARD.
+func includesBackward(level sr.CompatibilityLevel) bool {
+	switch level {
+	case sr.CompatBackward, sr.CompatBackwardTransitive, sr.CompatFull, sr.CompatFullTransitive:
+		return true
+	}
+	return false
+}
 
 // EnsureBackward makes the registry check subject for BACKWARD
 // compatibility (a new schema must read the data written with the
@@ -116,8 +121,11 @@ var backwardLevels = []sr.CompatibilityLevel{sr.CompatBackward, sr.CompatBackwar
 // otherwise, with the registry's answer, rather than write to a subject
 // nothing checks.
 func EnsureBackward(ctx context.Context, cl *sr.Client, subject string) (sr.CompatibilityLevel, error) {
+	// A stricter level is kept. BACKWARD itself is set again: a registry
+	// may answer with its global level for a subject without its own, and
+	// the subject must not follow a later change of that.
 	if r := cl.Compatibility(ctx, subject); len(r) == 1 && r[0].Err == nil &&
-		r[0].Level != sr.CompatBackward && slices.Contains(backwardLevels, r[0].Level) {
+		r[0].Level != sr.CompatBackward && includesBackward(r[0].Level) {
 		return r[0].Level, nil
 	}
 	r := cl.SetCompatibility(ctx, sr.SetCompatibility{Level: sr.CompatBackward}, subject)
@@ -129,7 +137,7 @@ func EnsureBackward(ctx context.Context, cl *sr.Client, subject string) (sr.Comp
 		setErr = r[0].Err
 	}
 	eff := cl.Compatibility(sr.WithParams(ctx, sr.DefaultToGlobal), subject)
-	if len(eff) == 1 && eff[0].Err == nil && slices.Contains(backwardLevels, eff[0].Level) {
+	if len(eff) == 1 && eff[0].Err == nil && includesBackward(eff[0].Level) {
 		return eff[0].Level, nil
 	}
 	level := "unknown"
