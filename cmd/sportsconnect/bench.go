@@ -60,6 +60,11 @@ func providerBenches() map[string]providerBench {
 			return imgarenademo.Bench(ctx, imgarenademo.BenchOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix, Log: env.log,
 				Fixtures: 20, Events: 5000, Tasks: 4, TopicPartitions: 6})
 		},
+		// The same feed through this binary in a child process, measured
+		// from outside: peak RSS, CPU, and exec to the first task.
+		"imgarena-process": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
+			return imgarenademo.ProcessRun(ctx, imgarenademo.ProcessOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix})
+		},
 		// The broker's own transaction round trips: the floor under the
 		// latencies above.
 		"txn-floor": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
@@ -108,7 +113,7 @@ func providerBenches() map[string]providerBench {
 
 // defaultBenchProviders are the provider benchmarks the bench command runs
 // unless told otherwise, the long scale curve last.
-const defaultBenchProviders = "txn-floor,latency-floor,imgarena,imgarena-interval,imgarena-unpaced,imgarena-idle-1k,imgarena-idle-10k,saba,roanuz,imgarena-scale"
+const defaultBenchProviders = "txn-floor,latency-floor,imgarena,imgarena-interval,imgarena-unpaced,imgarena-process,imgarena-idle-1k,imgarena-idle-10k,saba,roanuz,imgarena-scale"
 
 // stringer is a ready-made report line.
 type stringer string

@@ -38,14 +38,21 @@ func residentBytes() int64 { return residentBytesOf("self") }
 
 // residentBytesOf returns VmRSS of process pid ("self" or a number) from
 // /proc/<pid>/status, or 0.
-func residentBytesOf(pid string) int64 {
+func residentBytesOf(pid string) int64 { return statusBytes(pid, "VmRSS:") }
+
+// peakBytesOf returns VmHWM, the peak resident set, of process pid, or 0.
+func peakBytesOf(pid string) int64 { return statusBytes(pid, "VmHWM:") }
+
+// statusBytes returns the kB field named field of /proc/<pid>/status in
+// bytes, or 0.
+func statusBytes(pid, field string) int64 {
 	b, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
-		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmRSS:"))
+		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte(field))
 		if !ok {
 			continue
 		}

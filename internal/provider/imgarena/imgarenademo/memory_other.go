@@ -14,5 +14,8 @@ func residentBytes() int64 { return 0 }
 // residentBytesOf is unknown without /proc.
 func residentBytesOf(string) int64 { return 0 }
 
+// peakBytesOf is unknown without /proc.
+func peakBytesOf(string) int64 { return 0 }
+
 // childAttrs has nothing to set.
 func childAttrs(*exec.Cmd) {}

@@ -51,3 +51,39 @@ func statCPU(stat []byte) time.Duration {
 	}
 	return time.Duration(utime+stime) * clockTick
 }
+
+// cpuTicks are the machine's CPU times from /proc/stat's first line.
+type cpuTicks struct{ busy, total int64 }
+
+// machineTicks returns the machine's CPU times so far and its core count.
+func machineTicks() (cpuTicks, int) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTicks{}, 0
+	}
+	lines := bytes.Split(b, []byte("\n"))
+	cores := 0
+	for _, l := range lines[1:] {
+		if bytes.HasPrefix(l, []byte("cpu")) {
+			cores++
+		}
+	}
+	f := bytes.Fields(lines[0]) // cpu user nice system idle iowait irq softirq steal ...
+	var t cpuTicks
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(string(v), 10, 64)
+		t.total += n
+		if i != 3 && i != 4 { // idle, iowait
+			t.busy += n
+		}
+	}
+	return t, cores
+}
+
+// busyShare is the share of the CPU time since before that was busy.
+func (t cpuTicks) busyShare(before cpuTicks) float64 {
+	if t.total <= before.total {
+		return 0
+	}
+	return float64(t.busy-before.busy) / float64(t.total-before.total)
+}

@@ -1,0 +1,34 @@
+package imgarenademo
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed-474f70f7/sportsconnect/internal/testenv"
+)
+
+// TestProcessRun runs a small unpaced feed through the real binary in a
+// child process and checks every figure was measured from outside.
+func TestProcessRun(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := ProcessRun(ctx, ProcessOptions{Brokers: testenv.Brokers(t), RegistryURL: testenv.Registry(t), Binary: []string{testenv.Binary(t)},
+		Fixtures: 4, Events: 300, Tasks: 2, TopicPartitions: 3, Prefix: testenv.UniqueName(t, "imgprocess-")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(res)
+	if res.Records != 1200 || res.Elapsed <= 0 || res.FreshStart <= 0 || res.RestartStart <= 0 || res.FreshStart > res.Elapsed {
+		t.Fatalf("implausible times %+v", res)
+	}
+	// A Go process with a Kafka client holds well over 10 MB; the
+	// simulator sent 1,200 events, so it used some CPU.
+	if res.PeakRSS < 10<<20 || res.CPU <= 0 || res.SimCPU <= 0 || res.MachineCores < 1 || res.MachineBusy <= 0 || res.MachineBusy > 1 {
+		t.Fatalf("implausible process figures %+v", res)
+	}
+	if !strings.Contains(res.String(), "peak RSS") {
+		t.Fatalf("report %q", res)
+	}
+}
