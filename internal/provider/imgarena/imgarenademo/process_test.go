@@ -23,9 +23,10 @@ func TestProcessRun(t *testing.T) {
 	if res.Records != 1200 || res.Elapsed <= 0 || res.FreshStart <= 0 || res.RestartStart <= 0 || res.FreshStart > res.Elapsed {
 		t.Fatalf("implausible times %+v", res)
 	}
-	// A Go process with a Kafka client holds well over 10 MB; the
-	// simulator sent 1,200 events, so it used some CPU.
-	if res.PeakRSS < 10<<20 || res.CPU <= 0 || res.SimCPU <= 0 || res.MachineCores < 1 || res.MachineBusy <= 0 || res.MachineBusy > 1 {
+	// A Go process with a Kafka client holds well over 10 MB and uses CPU
+	// (the simulator's 1,200 events may take less than the 10 ms a
+	// /proc tick counts).
+	if res.PeakRSS < 10<<20 || res.CPU <= 0 || res.SimCPU < 0 || res.MachineCores < 1 || res.MachineBusy <= 0 || res.MachineBusy > 1 {
 		t.Fatalf("implausible process figures %+v", res)
 	}
 	if !strings.Contains(res.String(), "peak RSS") {
