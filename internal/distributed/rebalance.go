@@ -272,6 +272,16 @@ func (h *Herder) startTask(ctx context.Context, t TaskRef, snap map[string]clust
 	h.mu.Unlock()
 	if err != nil {
 		h.log.Error("assigned task could not start", zap.String("connector", t.Connector), zap.Int("task", t.Task), zap.Error(err))
+		return
+	}
+	// A pause or resume that came while the task started (onConfigChange
+	// acts only on tasks in h.running) is applied now: the task is in
+	// h.running from here on, so a later change reaches it there, and one
+	// already in the config topic is read here. Seen in TestClusterChaos:
+	// a task assigned while its connector was paused started 3 s later,
+	// after the resume, and stayed paused.
+	if cur, _ := h.configs.Snapshot(); cur[t.Connector].Target != c.Target {
+		h.w.SetPaused(t.Connector, cur[t.Connector].Target == cluster.TargetPaused)
 	}
 }
 
