@@ -32,8 +32,14 @@ test-short:
 
 ## bench: throughput and latency on the real broker, each beside a raw franz-go producer baseline; the
 ## IMG Arena scale curve's report (Markdown and SVG charts) goes to bench-report/, its path printed.
+## The unpaced IMG process run also measures the build of BENCH_BASELINE (a git commit; default: main
+## before issue #14's work) beside this one; BENCH_BASELINE= leaves it out.
+BENCH_BASELINE ?= f26192e
 bench:
-	bash deploy/local/with-services.sh $(GO) run ./cmd/sportsconnect bench
+	@baseline=""; if [ -n "$(BENCH_BASELINE)" ]; then \
+	  bin=$$(GO=$(GO) bash deploy/local/baseline.sh $(BENCH_BASELINE)) && baseline="--baseline-binary $$bin"; \
+	fi; \
+	bash deploy/local/with-services.sh $(GO) run ./cmd/sportsconnect bench $$baseline
 
 ## lint: go vet and staticcheck (fetched through the Go module proxy).
 lint:

@@ -32,6 +32,9 @@ type benchEnv struct {
 	reportDir     string
 	scaleFixtures []int
 	scaleDuration time.Duration
+	// baseline is an older sportsconnect binary the unpaced process run
+	// also measures (make bench: BENCH_BASELINE); empty: none.
+	baseline string
 }
 
 // providerBench runs one provider's end-to-end benchmark and returns its
@@ -61,9 +64,15 @@ func providerBenches() map[string]providerBench {
 				Fixtures: 20, Events: 5000, Tasks: 4, TopicPartitions: 6})
 		},
 		// The same feed through this binary in a child process, measured
-		// from outside: peak RSS, CPU, and exec to the first task.
+		// from outside: peak RSS, CPU, and exec to the first task; with a
+		// baseline binary, both alternately, three times each (issue #14's
+		// throughput target is a ratio to an older build).
 		"imgarena-process": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
-			return imgarenademo.ProcessRun(ctx, imgarenademo.ProcessOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix})
+			o := imgarenademo.ProcessOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix}
+			if env.baseline == "" {
+				return imgarenademo.ProcessRun(ctx, o)
+			}
+			return imgarenademo.CompareProcess(ctx, o, []string{env.baseline}, 3)
 		},
 		// The broker's own transaction round trips: the floor under the
 		// latencies above.
@@ -163,6 +172,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	reportDir := fs.String("report-dir", "bench-report", "where reports with charts go (the imgarena scale curve's scale.md and SVGs)")
 	scaleFixtures := fs.String("scale-fixtures", "1000,5000,10000", "imgarena-scale: live fixtures of each step, at 1 event/s each (comma-separated)")
 	scaleDuration := fs.Duration("scale-duration", 20*time.Second, "imgarena-scale: each step's length once every fixture is connected; the last two thirds are measured")
+	baseline := fs.String("baseline-binary", "", "imgarena-process: an older sportsconnect binary to run beside this one on the same feed (make bench builds BENCH_BASELINE)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -199,7 +209,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			continue
 		}
 		res, err := run(ctx, benchEnv{brokers: seeds, registry: *registry, prefix: prefix + "-" + name, log: log, raw: sum.Raw.EventsPerSec(),
-			reportDir: *reportDir, scaleFixtures: steps, scaleDuration: *scaleDuration})
+			reportDir: *reportDir, scaleFixtures: steps, scaleDuration: *scaleDuration, baseline: *baseline})
 		if err != nil {
 			return fmt.Errorf("%s benchmark: %w", name, err)
 		}

@@ -2,8 +2,10 @@ package imgarenademo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,18 +22,26 @@ import (
 type ProcessOptions struct {
 	Brokers     []string
 	RegistryURL string
-	// Binary is the sportsconnect command (its `run` and `simulate
-	// imgarena`); empty: this executable, as under `sportsconnect bench`.
-	Binary          []string
+	// Binary is the sportsconnect command whose `run` is measured; empty:
+	// Simulator's. An older build here measures it on the same feed.
+	Binary []string
+	// Simulator is the sportsconnect command whose `simulate imgarena`
+	// serves the feed; empty: this executable, as under `sportsconnect bench`.
+	Simulator       []string
 	Fixtures        int    // unpaced fixtures (20)
 	Events          int    // events per fixture (5000)
 	Tasks           int    // tasks.max (4)
 	TopicPartitions int    // partitions of the topics the worker creates (6)
 	Prefix          string // unique topic, group and connector prefix
+	// Extra are more connector settings (live.events.enabled=false, ...).
+	Extra map[string]string
+	// Label names the run in its report line; empty: the command's.
+	Label string
 }
 
 // ProcessResult is one unpaced run of the real binary, measured from outside.
 type ProcessResult struct {
+	Build          string // what ran: "this build", or the baseline's path
 	Records        int
 	Elapsed        time.Duration // process start to every record committed
 	FreshStart     time.Duration // process start to the first task started (fresh topics)
@@ -45,11 +55,19 @@ type ProcessResult struct {
 }
 
 func (r ProcessResult) String() string {
-	return fmt.Sprintf("imgarena unpaced, the binary in its own process: %d records in %s = %.0f records/s, CPU %.2f cores (%.2f s per 100k), peak RSS %.0f MB; "+
+	return fmt.Sprintf("imgarena unpaced, %s in its own process: %d records in %s = %.0f records/s, CPU %.2f cores (%.2f s per 100k), peak RSS %.0f MB; "+
 		"simulator %.2f cores; machine %.0f%% busy on %d cores; process start to first task: %s fresh, %s restart",
-		r.Records, r.Elapsed.Round(10*time.Millisecond), float64(r.Records)/r.Elapsed.Seconds(), r.ConnectorCores,
-		r.CPU.Seconds()*1e5/float64(r.Records), float64(r.PeakRSS)/(1<<20), r.SimCPU.Seconds()/r.Elapsed.Seconds(),
+		r.Build, r.Records, r.Elapsed.Round(10*time.Millisecond), r.RecordsPerSec(), r.ConnectorCores,
+		r.CPUPer100k().Seconds(), float64(r.PeakRSS)/(1<<20), r.SimCPU.Seconds()/r.Elapsed.Seconds(),
 		100*r.MachineBusy, r.MachineCores, r.FreshStart.Round(time.Millisecond), r.RestartStart.Round(time.Millisecond))
+}
+
+// RecordsPerSec is the run's throughput to the last committed offset.
+func (r ProcessResult) RecordsPerSec() float64 { return float64(r.Records) / r.Elapsed.Seconds() }
+
+// CPUPer100k is the connector process's CPU time per 100,000 records.
+func (r ProcessResult) CPUPer100k() time.Duration {
+	return time.Duration(float64(r.CPU) * 1e5 / float64(r.Records))
 }
 
 // ProcessRun runs the unpaced IMG feed through the real binary in a child
@@ -61,15 +79,23 @@ func (r ProcessResult) String() string {
 func ProcessRun(ctx context.Context, o ProcessOptions) (ProcessResult, error) {
 	o = o.withDefaults()
 	var res ProcessResult
-	bin := o.Binary
-	if len(bin) == 0 {
+	simBin := o.Simulator
+	if len(simBin) == 0 {
 		exe, err := os.Executable()
 		if err != nil {
 			return res, fmt.Errorf("finding this executable: %w", err)
 		}
-		bin = []string{exe}
+		simBin = []string{exe}
 	}
-	sim, err := startSimChild(ctx, append(append([]string(nil), bin...), "simulate", "imgarena"), nil, nil,
+	bin := o.Binary
+	res.Build = o.Label
+	if res.Build == "" {
+		res.Build = buildName(bin)
+	}
+	if len(bin) == 0 {
+		bin = simBin
+	}
+	sim, err := startSimChild(ctx, append(append([]string(nil), simBin...), "simulate", "imgarena"), nil, nil,
 		"--fixtures", strconv.Itoa(o.Fixtures), "--events", strconv.Itoa(o.Events), "--interval-fast", "1ns")
 	if err != nil {
 		return res, err
@@ -148,13 +174,20 @@ func (o ProcessOptions) writeConfigs(dir, url string) (props, conn string, err e
 	props, conn = filepath.Join(dir, "worker.properties"), filepath.Join(dir, "connector.json")
 	p := fmt.Sprintf("bootstrap.servers=%s\nschema.registry.url=%s\ngroup.id=%s\noffset.storage.topic=%s-offsets\noffset.storage.partitions=5\nlisteners=\n",
 		strings.Join(o.Brokers, ","), o.RegistryURL, o.Prefix, o.Prefix)
-	c := fmt.Sprintf(`{"name":%q,"config":{"connector.class":"imgarena","tasks.max":"%d","topic.prefix":%q,"topic.creation.default.partitions":"%d",`+
-		`"imgarena.url":%q,"imgarena.auth.token":%q,"imgarena.speed":"fast","imgarena.fixtures":%q}}`,
-		o.Prefix, o.Tasks, o.Prefix, o.TopicPartitions, url, benchToken, strings.Join(fixtures, ","))
+	cfg := map[string]string{
+		"connector.class": "imgarena", "tasks.max": strconv.Itoa(o.Tasks), "topic.prefix": o.Prefix,
+		"topic.creation.default.partitions": strconv.Itoa(o.TopicPartitions),
+		"imgarena.url":                      url, "imgarena.auth.token": benchToken, "imgarena.speed": "fast", "imgarena.fixtures": strings.Join(fixtures, ","),
+	}
+	maps.Copy(cfg, o.Extra)
+	c, err := json.Marshal(map[string]any{"name": o.Prefix, "config": cfg})
+	if err != nil {
+		return "", "", err
+	}
 	if err := os.WriteFile(props, []byte(p), 0o600); err != nil {
 		return "", "", err
 	}
-	return props, conn, os.WriteFile(conn, []byte(c), 0o600)
+	return props, conn, os.WriteFile(conn, c, 0o600)
 }
 
 // waitCommitted follows the offsets topic (read_committed, one consumer

@@ -14,7 +14,7 @@ import (
 func TestProcessRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := ProcessRun(ctx, ProcessOptions{Brokers: testenv.Brokers(t), RegistryURL: testenv.Registry(t), Binary: []string{testenv.Binary(t)},
+	res, err := ProcessRun(ctx, ProcessOptions{Brokers: testenv.Brokers(t), RegistryURL: testenv.Registry(t), Simulator: []string{testenv.Binary(t)},
 		Fixtures: 4, Events: 300, Tasks: 2, TopicPartitions: 3, Prefix: testenv.UniqueName(t, "imgprocess-")})
 	if err != nil {
 		t.Fatal(err)
