@@ -101,15 +101,22 @@ type wireStatus struct {
 // value of another shape, an empty frame, text or bytes that are not JSON
 // (heartbeats of any shape).
 //
-// Action packets, nearly all of the traffic, are decoded in one pass;
-// anything that does not decode that way takes parseGeneral, which gives
+// Action packets, nearly all of the traffic, are decoded in one pass, by
+// decodeAction where it can; anything that does not decode that way takes
+// parseGeneral, which gives
 // the same answer for actions (FuzzParsePacket checks it).
 func parsePacket(b []byte) (packet, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '{' && bytes.Contains(b, []byte(`"fixtureAction"`)) {
-		var w wirePacket
-		if json.Unmarshal(b, &w) == nil && w.FixtureAction != nil {
-			return actionPacket(&w)
+		w, ok := decodeAction(b)
+		if !ok {
+			w = &wirePacket{}
+			if json.Unmarshal(b, w) != nil {
+				w = nil
+			}
+		}
+		if w != nil && w.FixtureAction != nil {
+			return actionPacket(w)
 		}
 	}
 	return parseGeneral(b)
