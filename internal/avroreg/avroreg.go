@@ -27,7 +27,15 @@ type Serializer struct {
 	ids map[string]topicSchema // by topic
 
 	dec *Decoder // values read back (Decode)
+
+	// writers are encoders whose buffers AppendEncode reuses: a value is
+	// encoded into one, with its wire-format header, and copied out once.
+	writers sync.Pool
 }
+
+// maxPooledWriter is the largest buffer a writer goes back to the pool
+// with; one that grew past it (a large snapshot value) is dropped.
+const maxPooledWriter = 64 << 10
 
 type topicSchema struct {
 	id     int
@@ -36,7 +44,9 @@ type topicSchema struct {
 
 // NewSerializer returns a serializer registering schemas with cl.
 func NewSerializer(cl *sr.Client) *Serializer {
-	return &Serializer{cl: cl, api: avro.Config{}.Freeze(), ids: map[string]topicSchema{}, dec: NewDecoder(cl)}
+	s := &Serializer{cl: cl, api: avro.Config{}.Freeze(), ids: map[string]topicSchema{}, dec: NewDecoder(cl)}
+	s.writers.New = func() any { return avro.NewWriter(nil, 1024, avro.WithWriterConfig(s.api)) }
+	return s
 }
 
 // Subject returns the registry subject of topic's values (TopicNameStrategy).
@@ -168,12 +178,22 @@ func (s *Serializer) AppendEncode(dst []byte, topic string, schema avro.Schema, 
 	if schema != nil && schema != ts.schema && schema.Fingerprint() != ts.schema.Fingerprint() {
 		return nil, fmt.Errorf("topic %s: record schema %s is not the registered one", topic, schemaName(schema))
 	}
-	b, err := s.api.Marshal(ts.schema, v)
+	w := s.writers.Get().(*avro.Writer)
+	w.Reset(nil)
+	w.Error = nil
+	_, _ = w.Write([]byte{0, byte(ts.id >> 24), byte(ts.id >> 16), byte(ts.id >> 8), byte(ts.id)})
+	w.WriteVal(ts.schema, v)
+	err := w.Error
+	if err == nil {
+		dst = append(dst, w.Buffer()...)
+	}
+	if cap(w.Buffer()) <= maxPooledWriter {
+		s.writers.Put(w)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", schemaName(ts.schema), err)
 	}
-	dst = append(dst, 0, byte(ts.id>>24), byte(ts.id>>16), byte(ts.id>>8), byte(ts.id))
-	return append(dst, b...), nil
+	return dst, nil
 }
 
 // Decode decodes b, a value in Confluent wire format, into v with the

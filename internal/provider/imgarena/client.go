@@ -155,7 +155,7 @@ func (f *fixtureStream) session(ctx context.Context) (progressed bool, err error
 	}()
 	for {
 		_ = conn.SetReadDeadline(time.Now().Add(cfg.silence))
-		_, msg, err := conn.ReadMessage()
+		msg, err := f.t.readFrame(conn)
 		if err != nil {
 			return progressed, f.readError(err, authorised)
 		}
@@ -364,4 +364,35 @@ func parseFixtures(body []byte) ([]string, error) {
 		ids = append(ids, id.s)
 	}
 	return ids, nil
+}
+
+// maxPooledFrame is the largest read buffer that goes back to the task's
+// pool; one grown by a larger frame (up to imgarena.frame.max.bytes) is
+// dropped.
+const maxPooledFrame = 64 << 10
+
+// readFrame reads the next message whole, as conn.ReadMessage does, into a
+// buffer of the task's pool, and returns a copy of its exact size: the
+// io.ReadAll under ReadMessage grows a new slice from 512 bytes for every
+// frame, which cost as much CPU as the rest of reading it. The copy is
+// the frame's own (sharedString's invariant).
+func (t *Task) readFrame(conn *websocket.Conn) ([]byte, error) {
+	_, r, err := conn.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	buf, _ := t.frames.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = &bytes.Buffer{}
+	}
+	buf.Reset()
+	_, err = buf.ReadFrom(r)
+	msg := append([]byte{}, buf.Bytes()...)
+	if buf.Cap() <= maxPooledFrame {
+		t.frames.Put(buf)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return msg, nil
 }
