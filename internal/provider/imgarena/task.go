@@ -131,7 +131,7 @@ type Task struct {
 	count    uint64
 	stats    counters
 	budget   *budget.Bytes
-	frames   sync.Pool // *bytes.Buffer: the fixtures' read buffers (readFrame)
+	frames   sync.Pool      // *bytes.Buffer: the fixtures' read buffers (readFrame)
 	readings [2]atomic.Bool // how servers read startPosition: [0] skip that many, [1] 1-based
 	mu       sync.Mutex
 	running  map[string]bool
