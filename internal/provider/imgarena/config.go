@@ -52,10 +52,10 @@ func Spec() connector.ConfigSpec {
 		{Name: KeyBackoffInitialMs, Type: connector.TypeInt, Default: "500", Min: connector.Min(1), Doc: "first reconnect delay; doubles per failed attempt, with jitter"},
 		{Name: KeyBackoffMaxMs, Type: connector.TypeInt, Default: "30000", Min: connector.Min(1), Doc: "longest reconnect delay"},
 		{Name: KeySpeed, Type: connector.TypeString, Default: "", Allowed: []string{"", "fast", "normal"}, Doc: "speed query parameter (offline matches only); empty = not sent"},
-		{Name: KeyQueue, Type: connector.TypeInt, Default: "512", Min: connector.Min(1), Doc: "records buffered between the connections and Poll, over all the task's fixtures (backpressure beyond; see also imgarena.queue.bytes); " +
-			"measured on an unpaced feed with 4 tasks, each queued record costs about 12 KB of process memory (the record, its share of the transaction being written, and the GC's headroom): 512 keep a worker of 4 tasks near 64 MB; 1024 (with imgarena.batch.max 1000) near 90 MB, for about 15% more records/s from transactions twice as large"},
+		{Name: KeyQueue, Type: connector.TypeInt, Default: "256", Min: connector.Min(1), Doc: "records buffered between the connections and Poll, over all the task's fixtures (backpressure beyond; see also imgarena.queue.bytes); " +
+			"measured on an unpaced feed with 4 tasks, each queued record costs about 15 KB of process memory (the record, its share of the transaction being written, and the GC's headroom): 256 keep a worker of 4 tasks near 55 MB, 512 (with imgarena.batch.max 500) near 70 MB for the same records/s on 2 cores; more may pay where the broker's round trips, not the CPU, bound a task"},
 		{Name: KeyQueueBytes, Type: connector.TypeInt, Default: "8388608", Min: connector.Min(1), Doc: "bytes of records (their raw frames) buffered between the connections and Poll, over all the task's fixtures; one record always passes, however large (backpressure beyond)"},
-		{Name: KeyBatch, Type: connector.TypeInt, Default: "500", Min: connector.Min(1), Doc: "most records returned by one Poll (with the adaptive boundary, about one transaction's worth under full load)"},
+		{Name: KeyBatch, Type: connector.TypeInt, Default: "250", Min: connector.Min(1), Doc: "most records returned by one Poll (with the adaptive boundary, about one transaction's worth under full load)"},
 		{Name: KeyFrameMax, Type: connector.TypeInt, Default: "1048576", Min: connector.Min(1024), Doc: "largest WebSocket message accepted; larger closes the connection"},
 	}.Merge(live.Spec())
 }
