@@ -26,27 +26,33 @@ func (d *fastDecoder) space() {
 // object reads an object, calling field for each key with d at the key's
 // value (after the colon and spaces); field reads the value.
 func (d *fastDecoder) object(field func(key []byte) bool) bool {
-	if d.i >= len(d.b) || d.b[d.i] != '{' {
+	return d.list('{', '}', func() bool {
+		key, ok := d.plainKey()
+		return ok && d.colon() && field(key)
+	})
+}
+
+// fields reads an object's members into the fields names names: set
+// reads the value of field i (see field for the keys it gives up on).
+func (d *fastDecoder) fields(names []string, set func(i int) bool) bool {
+	var seen uint32
+	return d.object(func(key []byte) bool { return d.field(key, names, &seen, set) })
+}
+
+// list reads an object or array, from open to close, calling member for
+// each member (an object's key, colon and value; an array's value).
+func (d *fastDecoder) list(open, close byte, member func() bool) bool {
+	if d.i >= len(d.b) || d.b[d.i] != open {
 		return false
 	}
 	d.i++
 	d.space()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
+	if d.i < len(d.b) && d.b[d.i] == close {
 		d.i++
 		return true
 	}
 	for {
-		key, ok := d.plainKey()
-		if !ok {
-			return false
-		}
-		d.space()
-		if d.i >= len(d.b) || d.b[d.i] != ':' {
-			return false
-		}
-		d.i++
-		d.space()
-		if !field(key) {
+		if !member() {
 			return false
 		}
 		d.space()
@@ -57,13 +63,24 @@ func (d *fastDecoder) object(field func(key []byte) bool) bool {
 		case ',':
 			d.i++
 			d.space()
-		case '}':
+		case close:
 			d.i++
 			return true
 		default:
 			return false
 		}
 	}
+}
+
+// colon reads the colon after a key, with the spaces around it.
+func (d *fastDecoder) colon() bool {
+	d.space()
+	if d.i >= len(d.b) || d.b[d.i] != ':' {
+		return false
+	}
+	d.i++
+	d.space()
+	return true
 }
 
 // plainKey reads a string of printable ASCII without escapes.
@@ -188,37 +205,15 @@ func (d *fastDecoder) flexStrings(out *[]flexString) bool {
 		*out = nil
 		return true
 	}
-	if d.i >= len(d.b) || d.b[d.i] != '[' {
-		return false
-	}
-	d.i++
-	d.space()
 	*out = []flexString{}
-	if d.i < len(d.b) && d.b[d.i] == ']' {
-		d.i++
-		return true
-	}
-	for {
+	return d.list('[', ']', func() bool {
 		var f flexString
 		if !d.flexString(&f) {
 			return false
 		}
 		*out = append(*out, f)
-		d.space()
-		if d.i >= len(d.b) {
-			return false
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-			d.space()
-		case ']':
-			d.i++
-			return true
-		default:
-			return false
-		}
-	}
+		return true
+	})
 }
 
 // plainString reports whether a string's content reads as itself: no
@@ -272,72 +267,13 @@ func (d *fastDecoder) skipComposite(open byte) bool {
 	}
 	d.depth++
 	defer func() { d.depth-- }()
-	if open == '{' {
-		return d.skipObject()
+	if open == '[' {
+		return d.list('[', ']', d.skip)
 	}
-	d.i++
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == ']' {
-		d.i++
-		return true
-	}
-	for {
-		if !d.skip() {
-			return false
-		}
-		d.space()
-		if d.i >= len(d.b) {
-			return false
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-			d.space()
-		case ']':
-			d.i++
-			return true
-		default:
-			return false
-		}
-	}
-}
-
-// skipObject reads an object whose keys may be any valid string.
-func (d *fastDecoder) skipObject() bool {
-	d.i++ // '{'
-	d.space()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
-		d.i++
-		return true
-	}
-	for {
-		if d.i >= len(d.b) || d.b[d.i] != '"' || !d.skipString() {
-			return false
-		}
-		d.space()
-		if d.i >= len(d.b) || d.b[d.i] != ':' {
-			return false
-		}
-		d.i++
-		d.space()
-		if !d.skip() {
-			return false
-		}
-		d.space()
-		if d.i >= len(d.b) {
-			return false
-		}
-		switch d.b[d.i] {
-		case ',':
-			d.i++
-			d.space()
-		case '}':
-			d.i++
-			return true
-		default:
-			return false
-		}
-	}
+	// Keys of a skipped object may be any valid string.
+	return d.list('{', '}', func() bool {
+		return d.i < len(d.b) && d.b[d.i] == '"' && d.skipString() && d.colon() && d.skip()
+	})
 }
 
 // skipString reads a valid JSON string (escapes checked; bytes that are

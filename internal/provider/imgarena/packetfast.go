@@ -17,12 +17,9 @@ package imgarena
 func decodeAction(b []byte) (*wirePacket, bool) {
 	d := fastDecoder{b: b}
 	w := &wirePacket{}
-	var seen uint32
 	names := packetFields()
 	d.space()
-	if !d.object(func(key []byte) bool {
-		return d.field(key, names[:], &seen, func(i int) bool { return d.packetField(w, i) })
-	}) {
+	if !d.fields(names[:], func(i int) bool { return d.packetField(w, i) }) {
 		return nil, false
 	}
 	d.space()
@@ -63,21 +60,15 @@ func (d *fastDecoder) packetField(w *wirePacket, i int) bool {
 		return d.nullOrObject(func() bool {
 			a := &wireAction{}
 			w.FixtureAction = a
-			var seen uint32
 			names := actionFields()
-			return d.object(func(key []byte) bool {
-				return d.field(key, names[:], &seen, func(i int) bool { return d.actionField(a, i) })
-			})
+			return d.fields(names[:], func(i int) bool { return d.actionField(a, i) })
 		})
 	default:
 		return d.nullOrObject(func() bool {
 			s := &wireSummary{}
 			w.FixtureSummary = s
-			var seen uint32
 			names := summaryFields()
-			return d.object(func(key []byte) bool {
-				return d.field(key, names[:], &seen, func(i int) bool { return d.summaryField(s, i) })
-			})
+			return d.fields(names[:], func(i int) bool { return d.summaryField(s, i) })
 		})
 	}
 }
@@ -112,15 +103,12 @@ func (d *fastDecoder) actionField(a *wireAction, i int) bool {
 		return d.nullOrObject(func() bool {
 			t := &wireTeam{}
 			a.Team = t
-			var seen uint32
 			names := teamFields()
-			return d.object(func(key []byte) bool {
-				return d.field(key, names[:], &seen, func(i int) bool {
-					if i == 0 {
-						return d.flexString(&t.ID)
-					}
-					return d.flexString(&t.Name)
-				})
+			return d.fields(names[:], func(i int) bool {
+				if i == 0 {
+					return d.flexString(&t.ID)
+				}
+				return d.flexString(&t.Name)
 			})
 		})
 	case 13:
