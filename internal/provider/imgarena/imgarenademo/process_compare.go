@@ -24,6 +24,11 @@ func (c ProcessComparison) Ratio() float64 {
 	return medianOf(c.SameWork, ProcessResult.RecordsPerSec) / medianOf(c.Baseline, ProcessResult.RecordsPerSec)
 }
 
+// RunningRatio is Ratio from the first task started (RunningRecordsPerSec).
+func (c ProcessComparison) RunningRatio() float64 {
+	return medianOf(c.SameWork, ProcessResult.RunningRecordsPerSec) / medianOf(c.Baseline, ProcessResult.RunningRecordsPerSec)
+}
+
 // CPURatio is this build's median CPU per record, doing the baseline's
 // work, over the baseline's.
 func (c ProcessComparison) CPURatio() float64 {
@@ -40,11 +45,15 @@ func (c ProcessComparison) String() string {
 	for i := range c.Baseline {
 		fmt.Fprintf(&b, "%s\n%s\n%s\n", c.Baseline[i], c.SameWork[i], c.Defaults[i])
 	}
-	fmt.Fprintf(&b, "medians of %d alternating runs each, this build (same work | defaults) against the baseline: records/s %.0f | %.0f vs %.0f = %.2fx | %.2fx; "+
+	running := ProcessResult.RunningRecordsPerSec
+	fmt.Fprintf(&b, "medians of %d alternating runs each, this build (same work | defaults) against the baseline: records/s from process start %.0f | %.0f vs %.0f = %.2fx | %.2fx, "+
+		"from the first task started %.0f | %.0f vs %.0f = %.2fx | %.2fx; "+
 		"CPU per 100k records %.2f | %.2f vs %.2f s = %.2fx | %.2fx; peak RSS %.0f | %.0f vs %.0f MB; first task fresh %.0f | %.0f vs %.0f ms, restart %.0f | %.0f vs %.0f ms",
 		len(c.Baseline),
 		medianOf(c.SameWork, ProcessResult.RecordsPerSec), medianOf(c.Defaults, ProcessResult.RecordsPerSec), medianOf(c.Baseline, ProcessResult.RecordsPerSec),
 		c.Ratio(), medianOf(c.Defaults, ProcessResult.RecordsPerSec)/medianOf(c.Baseline, ProcessResult.RecordsPerSec),
+		medianOf(c.SameWork, running), medianOf(c.Defaults, running), medianOf(c.Baseline, running),
+		c.RunningRatio(), medianOf(c.Defaults, running)/medianOf(c.Baseline, running),
 		medianOf(c.SameWork, cpuSeconds), medianOf(c.Defaults, cpuSeconds), medianOf(c.Baseline, cpuSeconds),
 		c.CPURatio(), medianOf(c.Defaults, cpuSeconds)/medianOf(c.Baseline, cpuSeconds),
 		medianOf(c.SameWork, rssMB), medianOf(c.Defaults, rssMB), medianOf(c.Baseline, rssMB),

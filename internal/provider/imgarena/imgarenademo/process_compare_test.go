@@ -33,7 +33,7 @@ func TestCompareProcess(t *testing.T) {
 	if !strings.HasPrefix(c.Baseline[0].Build, "baseline ") || !strings.Contains(c.SameWork[0].Build, "live.events.enabled=false") {
 		t.Fatalf("runs are not told apart: %q, %q", c.Baseline[0].Build, c.SameWork[0].Build)
 	}
-	if r := c.Ratio(); r <= 0 || !strings.Contains(c.String(), "against the baseline") {
+	if r := c.Ratio(); r <= 0 || c.RunningRatio() <= 0 || c.SameWork[0].RunningRecordsPerSec() <= c.SameWork[0].RecordsPerSec() || !strings.Contains(c.String(), "against the baseline") {
 		t.Fatalf("ratio %v, report %q", r, c)
 	}
 	if _, err := CompareProcess(ctx, ProcessOptions{}, nil, 1); err == nil {
