@@ -2,8 +2,10 @@ package imgarena
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // fastDecoder is the JSON reading under decodeAction: it reads b from i,
@@ -13,8 +15,14 @@ import (
 // valid.
 type fastDecoder struct {
 	b     []byte
+	s     string // b's bytes as a string, shared (decodeAction's invariant)
 	i     int
 	depth int
+}
+
+// newFastDecoder reads b (not empty), sharing its bytes as d.s.
+func newFastDecoder(b []byte) fastDecoder {
+	return fastDecoder{b: b, s: unsafe.String(&b[0], len(b))}
 }
 
 func (d *fastDecoder) space() {
@@ -155,45 +163,45 @@ func (d *fastDecoder) flexString(f *flexString) bool {
 		*f = flexString{}
 		return true
 	}
-	v, ok := d.value()
+	v, ok := d.text()
 	if !ok {
 		return false
 	}
 	if v[0] == '"' {
-		s := v[1 : len(v)-1]
-		if !plainString(s) {
+		v = v[1 : len(v)-1]
+		if !plainString(v) {
 			return false
 		}
-		*f = flexString{s: string(s), ok: true}
-		return true
 	}
-	*f = flexString{s: string(v), ok: true}
+	*f = flexString{s: v, ok: true}
 	return true
 }
 
 // flexInt reads any value as flexInt.UnmarshalJSON does.
 func (d *fastDecoder) flexInt(f *flexInt) bool {
-	v, ok := d.value()
+	v, ok := d.text()
 	if ok {
-		_ = f.UnmarshalJSON(v) // no allocation for a number or a short string
+		n, err := strconv.ParseInt(strings.Trim(v, `"`), 10, 64)
+		*f = flexInt{n: n, ok: err == nil}
 	}
 	return ok
 }
 
 // flexBool reads any value as flexBool.UnmarshalJSON does.
 func (d *fastDecoder) flexBool(f *flexBool) bool {
-	v, ok := d.value()
+	v, ok := d.text()
 	if ok {
-		_ = f.UnmarshalJSON(v)
+		f.b = strings.EqualFold(strings.Trim(v, `"`), "true")
 	}
 	return ok
 }
 
-// raw keeps any value's JSON text, as json.RawMessage does (null too).
+// raw keeps any value's JSON text, as json.RawMessage does (null too),
+// sharing b's bytes.
 func (d *fastDecoder) raw(m *json.RawMessage) bool {
 	v, ok := d.value()
 	if ok {
-		*m = append((*m)[:0], v...)
+		*m = v
 	}
 	return ok
 }
@@ -218,16 +226,26 @@ func (d *fastDecoder) flexStrings(out *[]flexString) bool {
 
 // plainString reports whether a string's content reads as itself: no
 // escape, no control character, valid UTF-8.
-func plainString(s []byte) bool {
-	for _, c := range s {
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if c == '\\' || c < 0x20 {
 			return false
 		}
 		if c >= utf8.RuneSelf {
-			return utf8.Valid(s)
+			return utf8.ValidString(s)
 		}
 	}
 	return true
+}
+
+// text reads one valid JSON value and returns its text, sharing b's bytes.
+func (d *fastDecoder) text() (string, bool) {
+	start := d.i
+	if !d.skip() {
+		return "", false
+	}
+	return d.s[start:d.i], true
 }
 
 // value reads one valid JSON value and returns its text.

@@ -8,7 +8,10 @@ import (
 
 // scanWhole reports whether b is one JSON value the scanner reads whole.
 func scanWhole(b []byte) bool {
-	d := fastDecoder{b: b}
+	if len(b) == 0 {
+		return false
+	}
+	d := newFastDecoder(b)
 	d.space()
 	if !d.skip() {
 		return false

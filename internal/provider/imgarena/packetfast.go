@@ -14,8 +14,16 @@ package imgarena
 //
 // Then parsePacket asks encoding/json. Where it answers, the answer is
 // encoding/json's (FuzzDecodeAction checks it field by field).
+//
+// Invariant: the strings and raw values it returns share b's bytes, as
+// sharedString does, so a field kept keeps its whole frame; nothing writes
+// to b while they live (parsePacket's frames are each their own slice,
+// from readFrame, never written).
 func decodeAction(b []byte) (*wirePacket, bool) {
-	d := fastDecoder{b: b}
+	if len(b) == 0 {
+		return nil, false
+	}
+	d := newFastDecoder(b)
 	w := &wirePacket{}
 	names := packetFields()
 	d.space()

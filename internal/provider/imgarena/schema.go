@@ -82,13 +82,16 @@ type Status struct {
 // position of fixture.
 func newAction(fixture, sport string, position int64, p *wirePacket, raw []byte, received time.Time) *Action {
 	fa := p.FixtureAction
+	// One allocation for all the optional strings and one for the
+	// integers, where each field's pointer was an allocation of its own.
+	fs := fieldStore{strs: make([]string, 0, 17), ints: make([]int64, 0, 5)}
 	a := &Action{
 		Fixture: fixture, Sport: sport, Position: position, Seq: fa.FixtureSeqNum.n,
-		TraceID: p.TraceID.ptr(), Version: p.Version.ptr(), Finished: p.Finished.b,
-		Period: fa.Period.ptr(), ActionID: fa.ActionID.ptr(), SendType: fa.SendType.ptr(), SendTypeID: fa.SendTypeID.ptr(),
-		ClockTime: fa.ClockTime.ptr(), ActionFixtureID: fa.FixtureID.ptr(), Timestamp: fa.Timestamp.ptr(),
-		TimelineSequence: fa.TimelineSequence.ptr(), ActionType: fa.FixtureActionType.ptr(),
-		ActionTypeID: fa.FixtureActionTypeID.ptr(), ActionSubType: fa.FixtureActionSubType.ptr(),
+		TraceID: fs.str(p.TraceID), Version: fs.str(p.Version), Finished: p.Finished.b,
+		Period: fs.str(fa.Period), ActionID: fs.str(fa.ActionID), SendType: fs.str(fa.SendType), SendTypeID: fs.int(fa.SendTypeID),
+		ClockTime: fs.str(fa.ClockTime), ActionFixtureID: fs.str(fa.FixtureID), Timestamp: fs.str(fa.Timestamp),
+		TimelineSequence: fs.int(fa.TimelineSequence), ActionType: fs.str(fa.FixtureActionType),
+		ActionTypeID: fs.int(fa.FixtureActionTypeID), ActionSubType: fs.str(fa.FixtureActionSubType),
 		RelatedActionIDs: make([]string, 0, len(fa.Related)),
 		ReceivedAt:       received, Raw: sharedString(raw),
 	}
@@ -96,11 +99,10 @@ func newAction(fixture, sport string, position int64, p *wirePacket, raw []byte,
 		a.EventTime = &t
 	}
 	if fa.Team != nil {
-		a.Team = &Team{ID: fa.Team.ID.ptr(), Name: fa.Team.Name.ptr()}
+		a.Team = &Team{ID: fs.str(fa.Team.ID), Name: fs.str(fa.Team.Name)}
 	}
 	if !isNull(fa.Metadata) {
-		m := string(fa.Metadata)
-		a.Metadata = &m
+		a.Metadata = fs.str(flexString{s: sharedString(fa.Metadata), ok: true})
 	}
 	for _, r := range fa.Related {
 		if r.ok {
@@ -108,14 +110,38 @@ func newAction(fixture, sport string, position int64, p *wirePacket, raw []byte,
 		}
 	}
 	if s := p.FixtureSummary; s != nil {
-		a.Summary = &Summary{CurrentPeriod: s.CurrentPeriod.ptr(), CurrentStatus: s.CurrentStatus.ptr(),
-			HomeTeamScore: s.HomeTeamScore.ptr(), AwayTeamScore: s.AwayTeamScore.ptr(), CurrentClockTime: s.CurrentClockTime.ptr()}
+		a.Summary = &Summary{CurrentPeriod: fs.str(s.CurrentPeriod), CurrentStatus: fs.str(s.CurrentStatus),
+			HomeTeamScore: fs.int(s.HomeTeamScore), AwayTeamScore: fs.int(s.AwayTeamScore), CurrentClockTime: fs.str(s.CurrentClockTime)}
 		if !isNull(s.Periods) {
-			ps := string(s.Periods)
-			a.Summary.Periods = &ps
+			a.Summary.Periods = fs.str(flexString{s: sharedString(s.Periods), ok: true})
 		}
 	}
 	return a
+}
+
+// fieldStore backs the optional fields of one record: each pointer it
+// returns points into one of two slices. A slice that grows past its
+// capacity moves on to a new array, and the pointers already given keep
+// the old one alive, so every pointer stays valid.
+type fieldStore struct {
+	strs []string
+	ints []int64
+}
+
+func (fs *fieldStore) str(f flexString) *string {
+	if !f.ok {
+		return nil
+	}
+	fs.strs = append(fs.strs, f.s)
+	return &fs.strs[len(fs.strs)-1]
+}
+
+func (fs *fieldStore) int(f flexInt) *int64 {
+	if !f.ok {
+		return nil
+	}
+	fs.ints = append(fs.ints, f.n)
+	return &fs.ints[len(fs.ints)-1]
 }
 
 // newStatus builds the record value of a status packet.
@@ -132,8 +158,9 @@ func newStatus(fixture, sport string, position int64, st *wireStatus, raw []byte
 // its frame twice otherwise (SourceRecord.Raw and the value's raw field),
 // which doubled what a full queue holds.
 //
-// Invariant: raw is the frame conn.ReadMessage returned for this packet
-// (a slice of its own) and nothing writes to it afterwards.
+// Invariant: raw is a frame readFrame returned (a slice of its own), part
+// of one, or a copy encoding/json made of part of one, and nothing writes
+// to it afterwards.
 func sharedString(raw []byte) string {
 	if len(raw) == 0 {
 		return ""
