@@ -155,10 +155,16 @@ const (
 // (as the provider spells it: sequence number, event count, SSE id) and the
 // receive time in RFC 3339 with nanoseconds.
 func SourceHeaders(provider, position string, received time.Time) []kgo.RecordHeader {
+	// The three values share one buffer: a header per record is on every
+	// record's path.
+	b := make([]byte, 0, len(provider)+len(position)+len(time.RFC3339Nano))
+	b = append(append(b, provider...), position...)
+	b = received.UTC().AppendFormat(b, time.RFC3339Nano)
+	p, q := len(provider), len(provider)+len(position)
 	return []kgo.RecordHeader{
-		{Key: HeaderProvider, Value: []byte(provider)},
-		{Key: HeaderPosition, Value: []byte(position)},
-		{Key: HeaderReceivedAt, Value: received.UTC().AppendFormat(nil, time.RFC3339Nano)},
+		{Key: HeaderProvider, Value: b[:p:p]},
+		{Key: HeaderPosition, Value: b[p:q:q]},
+		{Key: HeaderReceivedAt, Value: b[q:]},
 	}
 }
 

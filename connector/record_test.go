@@ -36,6 +36,12 @@ func TestSourceHeaders(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
 		}
 	}
+	// The values share a buffer: appending to one must not change another.
+	_ = append(hs[0].Value, "XX"...)
+	_ = append(hs[1].Value, "YY"...)
+	if string(hs[1].Value) != "42" || string(hs[2].Value) != want[HeaderReceivedAt] {
+		t.Errorf("appending to a header value changed the next one: %q %q", hs[1].Value, hs[2].Value)
+	}
 }
 
 func TestFlattenBuildsThenInPlaceOnce(t *testing.T) {

@@ -419,8 +419,12 @@ func parseTimestamp(s string) (time.Time, bool) {
 	if s == "" {
 		return time.Time{}, false
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), true
+	// Only text with a '-' after four digits' room can be RFC 3339; the
+	// epoch numbers the servers send skip the parse, and its error value.
+	if len(s) > 4 && s[4] == '-' {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UTC(), true
+		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f <= 0 {
