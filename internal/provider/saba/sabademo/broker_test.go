@@ -238,7 +238,8 @@ func TestRealBrokerLargeSnapshot(t *testing.T) {
 	}
 	// 7.4-7.6× measured with the normalized events built as they are
 	// written (connector.SourceRecord.Then); 10.1× when they were all
-	// built in Poll.
+	// built in Poll. Machines differ: on a later one 8.2-9.4× (8.0× for
+	// the build before issue #14, which wrote no normalized events).
 	if first > int64(10*snapBytes) {
 		t.Fatalf("peak RSS %d bytes for a %d-byte snapshot", first, snapBytes)
 	}
