@@ -165,6 +165,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	events := fs.Int("events", 3000, "events per source partition")
 	topicParts := fs.Int("topic-partitions", 12, "partitions of each topic")
 	tasks := fs.Int("tasks", 4, "pipeline tasks")
+	rounds := fs.Int("rounds", 3, "times the unpaced synthetic pair runs, alternating; their medians are compared")
 	interval := fs.Duration("interval", 0, "the synthetic pipeline's transaction interval; 0: the default boundary (adaptive)")
 	rate := fs.Int("rate", 10000, "events/s of the paced latency runs; 0 skips them")
 	rateEvents := fs.Int("rate-events", 500, "events per source partition in the paced runs")
@@ -192,7 +193,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sum, err := bench.Run(ctx, bench.Options{
 		Brokers: seeds, RegistryURL: *registry,
 		Partitions: *parts, Events: *events, TopicPartitions: int32(*topicParts), Tasks: *tasks, Interval: *interval,
-		Rate: *rate, RateEvents: *rateEvents, Prefix: prefix, Out: stdout, Log: log,
+		Rate: *rate, RateEvents: *rateEvents, Rounds: *rounds, Prefix: prefix, Out: stdout, Log: log,
 	})
 	if err != nil {
 		return err
