@@ -22,12 +22,12 @@ func TestRunSmall(t *testing.T) {
 	sum, err := Run(ctx, Options{
 		Brokers: testenv.Brokers(t), RegistryURL: testenv.Registry(t),
 		Partitions: 10, Events: 50, TopicPartitions: 3, Tasks: 2, Interval: 50 * time.Millisecond,
-		Rate: 2000, RateEvents: 20, Prefix: testenv.UniqueName(t, "bench-"), Out: &out, Log: zaptest.NewLogger(t),
+		Rate: 2000, RateEvents: 20, Rounds: 2, Prefix: testenv.UniqueName(t, "bench-"), Out: &out, Log: zaptest.NewLogger(t),
 	})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	for _, want := range []string{"raw franz-go producer (no txn, 2)", "pipeline, exactly-once", "ratio pipeline/raw", "500 records", "200 records"} {
+	for _, want := range []string{"raw franz-go producer (no txn, 2)", "pipeline, exactly-once", "ratio pipeline/raw", "500 records", "200 records", "medians of 2 alternating runs"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
