@@ -46,11 +46,13 @@ func TestRoanuzConnectionCapClusterWide(t *testing.T) {
 		nMatch  = 15
 		// A match document carries its last 12 balls, so a ball played
 		// while no task follows its match is recovered only if fewer than
-		// 12 were played meanwhile: at 1 s a step (about 0.75 balls), about
-		// 16 s, above a SIGKILL's failover (the 10 s session timeout and a
-		// task start). 5 overs an innings is about 90 steps, so the matches
-		// outlast the disruptions (about 50 s) with room on a loaded machine.
-		step  = time.Second
+		// 12 were played meanwhile: at 1.25 s a step (about 0.75 balls),
+		// about 20 s, above a SIGKILL's failover (the 10 s session timeout
+		// and a task start: 5-10 s measured, once 14.3 s on a busy machine,
+		// which at 1 s a step lost a ball). 5 overs an innings is about 90
+		// steps, so the matches outlast the disruptions (about 50 s) with
+		// room on a loaded machine.
+		step  = 1250 * time.Millisecond
 		overs = 5
 		pause = 1500 * time.Millisecond
 	)
