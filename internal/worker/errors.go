@@ -48,16 +48,16 @@ var (
 	ErrTransactionAborted = errors.New("transaction aborted")
 )
 
+// errFlushStalled marks a commit whose records had no outcome within the
+// flush bound: aborted, and checked for a new owner of the id (takenOver).
+var errFlushStalled = errors.New("flush stalled")
+
 // isFenced reports whether err means this producer lost its transactional id
 // to a newer owner. Under KIP-890 part 2 (Kafka 4) a zombie sees
 // PRODUCER_FENCED or INVALID_PRODUCER_EPOCH, and a commit that reaches the
 // coordinator while the new owner's initialisation is aborting the old
 // transaction gets INVALID_TXN_STATE; none is retried. The runner then
 // asks fencedOrTimedOut whether a transaction timeout explains it instead.
-// errFlushStalled marks a commit whose records had no outcome within the
-// flush bound: aborted, and checked for a new owner of the id (takenOver).
-var errFlushStalled = errors.New("flush stalled")
-
 func isFenced(err error) bool {
 	return errors.Is(err, ErrFenced) ||
 		errors.Is(err, kerr.ProducerFenced) ||

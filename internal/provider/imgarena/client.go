@@ -386,13 +386,12 @@ func (t *Task) readFrame(conn *websocket.Conn) ([]byte, error) {
 		buf = &bytes.Buffer{}
 	}
 	buf.Reset()
-	_, err = buf.ReadFrom(r)
-	msg := append([]byte{}, buf.Bytes()...)
+	var msg []byte
+	if _, err = buf.ReadFrom(r); err == nil {
+		msg = append([]byte{}, buf.Bytes()...)
+	}
 	if buf.Cap() <= maxPooledFrame {
 		t.frames.Put(buf)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return msg, nil
+	return msg, err
 }

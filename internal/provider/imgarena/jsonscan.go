@@ -2,7 +2,6 @@ package imgarena
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -181,8 +180,7 @@ func (d *fastDecoder) flexString(f *flexString) bool {
 func (d *fastDecoder) flexInt(f *flexInt) bool {
 	v, ok := d.text()
 	if ok {
-		n, err := strconv.ParseInt(strings.Trim(v, `"`), 10, 64)
-		*f = flexInt{n: n, ok: err == nil}
+		*f = flexIntOf(v)
 	}
 	return ok
 }
@@ -191,7 +189,7 @@ func (d *fastDecoder) flexInt(f *flexInt) bool {
 func (d *fastDecoder) flexBool(f *flexBool) bool {
 	v, ok := d.text()
 	if ok {
-		f.b = strings.EqualFold(strings.Trim(v, `"`), "true")
+		*f = flexBoolOf(v)
 	}
 	return ok
 }

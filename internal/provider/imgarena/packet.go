@@ -372,14 +372,6 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (f flexString) ptr() *string {
-	if !f.ok {
-		return nil
-	}
-	s := f.s
-	return &s
-}
-
 // flexInt holds an integer sent as a number or a quoted string; anything
 // else leaves ok false (the raw packet keeps it).
 type flexInt struct {
@@ -389,18 +381,15 @@ type flexInt struct {
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (f *flexInt) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
-	n, err := strconv.ParseInt(s, 10, 64)
-	*f = flexInt{n: n, ok: err == nil}
+	*f = flexIntOf(string(b))
 	return nil
 }
 
-func (f flexInt) ptr() *int64 {
-	if !f.ok {
-		return nil
-	}
-	n := f.n
-	return &n
+// flexIntOf reads a JSON value's text as a flexInt (decodeAction reads
+// it here too).
+func flexIntOf(text string) flexInt {
+	n, err := strconv.ParseInt(strings.Trim(text, `"`), 10, 64)
+	return flexInt{n: n, ok: err == nil}
 }
 
 // flexBool holds true or "true"; anything else is false.
@@ -408,8 +397,13 @@ type flexBool struct{ b bool }
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (f *flexBool) UnmarshalJSON(b []byte) error {
-	f.b = strings.EqualFold(strings.Trim(string(b), `"`), "true")
+	*f = flexBoolOf(string(b))
 	return nil
+}
+
+// flexBoolOf reads a JSON value's text as a flexBool.
+func flexBoolOf(text string) flexBool {
+	return flexBool{b: strings.EqualFold(strings.Trim(text, `"`), "true")}
 }
 
 // parseTimestamp reads an IMG timestamp: epoch seconds, milliseconds or

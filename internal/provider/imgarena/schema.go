@@ -146,8 +146,9 @@ func (fs *fieldStore) int(f flexInt) *int64 {
 
 // newStatus builds the record value of a status packet.
 func newStatus(fixture, sport string, position int64, st *wireStatus, raw []byte, received time.Time) *Status {
-	s := &Status{Fixture: fixture, Sport: sport, EventElementType: st.EventElementType.s, State: st.State.ptr(),
-		Timestamp: st.Timestamp.ptr(), Position: position, ReceivedAt: received, Raw: sharedString(raw)}
+	fs := fieldStore{strs: make([]string, 0, 2)}
+	s := &Status{Fixture: fixture, Sport: sport, EventElementType: st.EventElementType.s, State: fs.str(st.State),
+		Timestamp: fs.str(st.Timestamp), Position: position, ReceivedAt: received, Raw: sharedString(raw)}
 	if t, ok := parseTimestamp(st.Timestamp.s); ok {
 		s.EventTime = &t
 	}

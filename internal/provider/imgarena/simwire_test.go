@@ -86,7 +86,7 @@ func TestSimulatorStartPosition(t *testing.T) {
 		readPacket(t, c) // authorised
 		for i := start + 1; i <= 20; i++ {
 			p := readPacket(t, c)
-			if p.kind != kindAction || p.seq != i-start || *p.action.FixtureAction.ActionID.ptr() != tl[i-1].ActionID ||
+			if p.kind != kindAction || p.seq != i-start || !p.action.FixtureAction.ActionID.ok || p.action.FixtureAction.ActionID.s != tl[i-1].ActionID ||
 				p.action.FixtureAction.TimelineSequence.n != i {
 				t.Fatalf("start %d event %d: %+v", start, i, p)
 			}
