@@ -181,6 +181,14 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("%w: --scale-fixtures: %v", errUsage, err)
 	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"partitions", *parts}, {"events", *events}, {"topic-partitions", *topicParts}, {"tasks", *tasks}, {"rounds", *rounds}} {
+		if f.v < 1 {
+			return fmt.Errorf("%w: --%s must be at least 1, not %d", errUsage, f.name, f.v)
+		}
+	}
 	if *brokers == "" || *registry == "" {
 		return fmt.Errorf("%w: need --brokers and --registry (or run 'make bench', which starts both)", errUsage)
 	}

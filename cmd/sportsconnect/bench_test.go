@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -41,5 +42,17 @@ func TestDefaultBenchProviders(t *testing.T) {
 	}
 	if !slices.Contains(names, "imgarena-scale") {
 		t.Errorf("the scale curve is not run by default: %q", defaultBenchProviders)
+	}
+}
+
+// TestBenchRejectsEmptyRuns: a count of zero is a usage error before
+// anything connects (--events 0 used to panic in the watcher).
+func TestBenchRejectsEmptyRuns(t *testing.T) {
+	for _, flag := range []string{"--events", "--partitions", "--topic-partitions", "--tasks", "--rounds"} {
+		var out, errOut strings.Builder
+		err := benchCmd(t.Context(), []string{flag, "0", "--brokers", "127.0.0.1:1", "--registry", "http://127.0.0.1:1"}, &out, &errOut)
+		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), flag+" must be at least 1") {
+			t.Errorf("bench %s 0: %v; want a usage error naming the flag", flag, err)
+		}
 	}
 }
