@@ -35,6 +35,8 @@ type benchEnv struct {
 	// baseline is an older sportsconnect binary the unpaced process run
 	// also measures (make bench: BENCH_BASELINE); empty: none.
 	baseline string
+	// processEvents is the unpaced process run's events per fixture.
+	processEvents int
 }
 
 // providerBench runs one provider's end-to-end benchmark and returns its
@@ -68,7 +70,7 @@ func providerBenches() map[string]providerBench {
 		// baseline binary, both alternately, three times each (issue #14's
 		// throughput target is a ratio to an older build).
 		"imgarena-process": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
-			o := imgarenademo.ProcessOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix}
+			o := imgarenademo.ProcessOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix, Events: env.processEvents}
 			if env.baseline == "" {
 				return imgarenademo.ProcessRun(ctx, o)
 			}
@@ -173,6 +175,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	reportDir := fs.String("report-dir", "bench-report", "where reports with charts go (the imgarena scale curve's scale.md and SVGs)")
 	scaleFixtures := fs.String("scale-fixtures", "1000,5000,10000", "imgarena-scale: live fixtures of each step, at 1 event/s each (comma-separated)")
 	scaleDuration := fs.Duration("scale-duration", 20*time.Second, "imgarena-scale: each step's length once every fixture is connected; the last two thirds are measured")
+	processEvents := fs.Int("process-events", 20000, "imgarena-process: events per fixture (20 fixtures); at 5,000 a run takes about a second, a fifth of it the process's start")
 	baseline := fs.String("baseline-binary", "", "imgarena-process: an older sportsconnect binary to run beside this one on the same feed (make bench builds BENCH_BASELINE)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -184,7 +187,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"partitions", *parts}, {"events", *events}, {"topic-partitions", *topicParts}, {"tasks", *tasks}, {"rounds", *rounds}} {
+	}{{"partitions", *parts}, {"events", *events}, {"topic-partitions", *topicParts}, {"tasks", *tasks}, {"rounds", *rounds}, {"process-events", *processEvents}} {
 		if f.v < 1 {
 			return fmt.Errorf("%w: --%s must be at least 1, not %d", errUsage, f.name, f.v)
 		}
@@ -218,7 +221,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			continue
 		}
 		res, err := run(ctx, benchEnv{brokers: seeds, registry: *registry, prefix: prefix + "-" + name, log: log, raw: sum.Raw.EventsPerSec(),
-			reportDir: *reportDir, scaleFixtures: steps, scaleDuration: *scaleDuration, baseline: *baseline})
+			reportDir: *reportDir, scaleFixtures: steps, scaleDuration: *scaleDuration, baseline: *baseline, processEvents: *processEvents})
 		if err != nil {
 			return fmt.Errorf("%s benchmark: %w", name, err)
 		}

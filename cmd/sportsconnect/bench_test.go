@@ -48,7 +48,7 @@ func TestDefaultBenchProviders(t *testing.T) {
 // TestBenchRejectsEmptyRuns: a count of zero is a usage error before
 // anything connects (--events 0 used to panic in the watcher).
 func TestBenchRejectsEmptyRuns(t *testing.T) {
-	for _, flag := range []string{"--events", "--partitions", "--topic-partitions", "--tasks", "--rounds"} {
+	for _, flag := range []string{"--events", "--partitions", "--topic-partitions", "--tasks", "--rounds", "--process-events"} {
 		var out, errOut strings.Builder
 		err := benchCmd(t.Context(), []string{flag, "0", "--brokers", "127.0.0.1:1", "--registry", "http://127.0.0.1:1"}, &out, &errOut)
 		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), flag+" must be at least 1") {
