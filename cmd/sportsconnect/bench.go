@@ -37,6 +37,9 @@ type benchEnv struct {
 	baseline string
 	// processEvents is the unpaced process run's events per fixture.
 	processEvents int
+	// brokerPID is the local broker's process ($KAFKA_PID, which make
+	// bench sets), whose CPU the process run reports; 0: unknown.
+	brokerPID int
 }
 
 // providerBench runs one provider's end-to-end benchmark and returns its
@@ -70,7 +73,7 @@ func providerBenches() map[string]providerBench {
 		// baseline binary, both alternately, three times each (issue #14's
 		// throughput target is a ratio to an older build).
 		"imgarena-process": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
-			o := imgarenademo.ProcessOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix, Events: env.processEvents}
+			o := imgarenademo.ProcessOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix, Events: env.processEvents, BrokerPID: env.brokerPID}
 			if env.baseline == "" {
 				return imgarenademo.ProcessRun(ctx, o)
 			}
@@ -200,6 +203,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	prefix := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	brokerPID, _ := strconv.Atoi(os.Getenv("KAFKA_PID")) // set by deploy/local/with-services.sh; else unknown
 	seeds := strings.Split(*brokers, ",")
 	sum, err := bench.Run(ctx, bench.Options{
 		Brokers: seeds, RegistryURL: *registry,
@@ -221,7 +225,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			continue
 		}
 		res, err := run(ctx, benchEnv{brokers: seeds, registry: *registry, prefix: prefix + "-" + name, log: log, raw: sum.Raw.EventsPerSec(),
-			reportDir: *reportDir, scaleFixtures: steps, scaleDuration: *scaleDuration, baseline: *baseline, processEvents: *processEvents})
+			reportDir: *reportDir, scaleFixtures: steps, scaleDuration: *scaleDuration, baseline: *baseline, processEvents: *processEvents, brokerPID: brokerPID})
 		if err != nil {
 			return fmt.Errorf("%s benchmark: %w", name, err)
 		}

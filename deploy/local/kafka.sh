@@ -205,6 +205,13 @@ cmd_status() { print_status "${HOST}:${PORT}"; }
 cmd_env() {
 	echo "export KAFKA_BOOTSTRAP=${HOST}:${PORT}"
 	echo "export KAFKA_TOOLS_CLASSPATH='${LIBS}/*'"
+	# The broker's process, for benchmarks that report its CPU; only while
+	# it runs.
+	local pid
+	pid="$(running_pid)"
+	if [[ -n "${pid}" ]]; then
+		echo "export KAFKA_PID=${pid}"
+	fi
 }
 
 case "${1:-}" in

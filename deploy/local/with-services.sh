@@ -6,6 +6,8 @@
 #   KAFKA_BOOTSTRAP        host:port of the broker
 #   SCHEMA_REGISTRY_URL    registry base URL (.../apis/ccompat/v7)
 #   KAFKA_TOOLS_CLASSPATH  classpath of Kafka's own command-line tools
+#   KAFKA_PID              the broker's process id, when started here (make
+#                          bench reports its CPU)
 #
 # A service whose variable is already set is used as is; the others are
 # started here (in parallel, each on a fresh, empty instance) and stopped
@@ -216,6 +218,8 @@ env_value() {
 }
 if ((start_kafka)); then
 	KAFKA_BOOTSTRAP="$(env_value "${KAFKA_SH}" KAFKA_BOOTSTRAP)"
+	KAFKA_PID="$(env_value "${KAFKA_SH}" KAFKA_PID)"
+	export KAFKA_PID
 fi
 if [[ -z "${KAFKA_TOOLS_CLASSPATH:-}" ]]; then
 	KAFKA_TOOLS_CLASSPATH="$(env_value "${KAFKA_SH}" KAFKA_TOOLS_CLASSPATH)"

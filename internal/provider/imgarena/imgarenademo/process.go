@@ -37,6 +37,9 @@ type ProcessOptions struct {
 	Extra map[string]string
 	// Label names the run in its report line; empty: the command's.
 	Label string
+	// BrokerPID is the broker's process when it runs on this machine
+	// (make bench: $KAFKA_PID), whose CPU the run then reports; 0: unknown.
+	BrokerPID int
 }
 
 // ProcessResult is one unpaced run of the real binary, measured from outside.
@@ -49,6 +52,7 @@ type ProcessResult struct {
 	CPU            time.Duration // the connector process's user+system time
 	PeakRSS        int64         // its VmHWM
 	SimCPU         time.Duration // the simulator process's
+	BrokerCPU      time.Duration // the broker process's (0: unknown)
 	MachineBusy    float64       // share of all cores busy over the run (0 where unknown)
 	MachineCores   int
 	ConnectorCores float64
@@ -56,9 +60,9 @@ type ProcessResult struct {
 
 func (r ProcessResult) String() string {
 	return fmt.Sprintf("imgarena unpaced, %s in its own process: %d records in %s = %.0f records/s (%.0f from the first task started), CPU %.2f cores (%.2f s per 100k), peak RSS %.0f MB; "+
-		"simulator %.2f cores; machine %.0f%% busy on %d cores; process start to first task: %s fresh, %s restart",
+		"simulator %.2f cores;%s machine %.0f%% busy on %d cores; process start to first task: %s fresh, %s restart",
 		r.Build, r.Records, r.Elapsed.Round(10*time.Millisecond), r.RecordsPerSec(), r.RunningRecordsPerSec(), r.ConnectorCores,
-		r.CPUPer100k().Seconds(), float64(r.PeakRSS)/(1<<20), r.SimCPU.Seconds()/r.Elapsed.Seconds(),
+		r.CPUPer100k().Seconds(), float64(r.PeakRSS)/(1<<20), r.SimCPU.Seconds()/r.Elapsed.Seconds(), r.brokerText(),
 		100*r.MachineBusy, r.MachineCores, r.FreshStart.Round(time.Millisecond), r.RestartStart.Round(time.Millisecond))
 }
 
@@ -74,8 +78,23 @@ func (r ProcessResult) RunningRecordsPerSec() float64 {
 }
 
 // CPUPer100k is the connector process's CPU time per 100,000 records.
-func (r ProcessResult) CPUPer100k() time.Duration {
-	return time.Duration(float64(r.CPU) * 1e5 / float64(r.Records))
+func (r ProcessResult) CPUPer100k() time.Duration { return r.per100k(r.CPU) }
+
+// MachineCPUPer100k is the CPU time the whole machine spent per 100,000
+// records over the run (every process, this one included).
+func (r ProcessResult) MachineCPUPer100k() time.Duration {
+	return r.per100k(time.Duration(r.MachineBusy * float64(r.MachineCores) * float64(r.Elapsed)))
+}
+
+func (r ProcessResult) per100k(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * 1e5 / float64(r.Records))
+}
+
+func (r ProcessResult) brokerText() string {
+	if r.BrokerCPU <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" broker %.2f cores (%.2f s per 100k);", r.BrokerCPU.Seconds()/r.Elapsed.Seconds(), r.per100k(r.BrokerCPU).Seconds())
 }
 
 // ProcessRun runs the unpaced IMG feed through the real binary in a child
@@ -128,6 +147,10 @@ func ProcessRun(ctx context.Context, o ProcessOptions) (ProcessResult, error) {
 	}
 	defer first.kill()
 	simCPU0 := processCPUOf(sim.cmd.Process.Pid)
+	var brokerCPU0 time.Duration
+	if o.BrokerPID > 0 {
+		brokerCPU0 = processCPUOf(o.BrokerPID)
+	}
 	if res.FreshStart, err = first.waitStarted(ctx); err != nil {
 		return res, err
 	}
@@ -140,6 +163,9 @@ func ProcessRun(ctx context.Context, o ProcessOptions) (ProcessResult, error) {
 	pid := first.cmd.Process.Pid
 	res.CPU, res.PeakRSS = processCPUOf(pid), peakBytesOf(strconv.Itoa(pid))
 	res.SimCPU = processCPUOf(sim.cmd.Process.Pid) - simCPU0
+	if o.BrokerPID > 0 && brokerCPU0 > 0 {
+		res.BrokerCPU = processCPUOf(o.BrokerPID) - brokerCPU0
+	}
 	res.ConnectorCores = res.CPU.Seconds() / res.Elapsed.Seconds()
 	if err := first.stop(); err != nil {
 		return res, err

@@ -59,7 +59,30 @@ func (c ProcessComparison) String() string {
 		medianOf(c.SameWork, rssMB), medianOf(c.Defaults, rssMB), medianOf(c.Baseline, rssMB),
 		medianOf(c.SameWork, freshMs), medianOf(c.Defaults, freshMs), medianOf(c.Baseline, freshMs),
 		medianOf(c.SameWork, restartMs), medianOf(c.Defaults, restartMs), medianOf(c.Baseline, restartMs))
+	b.WriteString("\n" + c.twiceText())
 	return b.String()
+}
+
+// twiceText says what twice the baseline's records/s would take of the
+// machine, against what the runs of this build doing the same work
+// measured: the whole machine's CPU per record is the bound once every
+// core is busy.
+func (c ProcessComparison) twiceText() string {
+	if len(c.SameWork) == 0 || c.SameWork[0].MachineCores == 0 {
+		return "what twice the baseline's records/s would take: unknown (no per-core CPU figures here)"
+	}
+	cores := c.SameWork[0].MachineCores
+	target := 2 * medianOf(c.Baseline, ProcessResult.RecordsPerSec)
+	allowed := float64(cores) * 1e5 / target // s of CPU per 100k records with every core busy
+	conn := medianOf(c.SameWork, cpuSeconds)
+	rest := medianOf(c.SameWork, func(r ProcessResult) float64 { return r.MachineCPUPer100k().Seconds() - cpuSeconds(r) })
+	parts := fmt.Sprintf("simulator %.2f", medianOf(c.SameWork, func(r ProcessResult) float64 { return r.per100k(r.SimCPU).Seconds() }))
+	if c.SameWork[0].BrokerCPU > 0 {
+		parts = fmt.Sprintf("broker %.2f, %s", medianOf(c.SameWork, func(r ProcessResult) float64 { return r.per100k(r.BrokerCPU).Seconds() }), parts)
+	}
+	return fmt.Sprintf("what twice the baseline's records/s (%.0f from process start) would take: with all %d cores busy, at most %.2f s of CPU per 100k records "+
+		"for the whole machine; beside this build doing the same work the rest of the machine took %.2f s per 100k (%s), which would leave the connector %.2f s against the %.2f it takes",
+		target, cores, allowed, rest, parts, allowed-rest, conn)
 }
 
 // CompareProcess runs ProcessRun rounds times each for the baseline
