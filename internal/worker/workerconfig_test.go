@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/seed-474f70f7/sportsconnect/connector"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestParseWorkerConfig(t *testing.T) {
@@ -42,6 +43,9 @@ func TestParseWorkerConfig(t *testing.T) {
 			"offset.storage.topic": "connect offsets", "config.storage.topic": "..", "status.storage.topic": strings.Repeat("s", 250), "topic.prefix": "a/b"},
 			wantErr: []string{`"config.storage.topic" = "..": ".." is not a legal topic name`, `"offset.storage.topic" = "connect offsets": " " is not allowed in a topic name`,
 				`"status.storage.topic" = "sss`, `"topic.prefix" = "a/b": "/" is not allowed in a topic name`}},
+		{name: "compression", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "http://r", "producer.compression.type": "lz4"}},
+		{name: "unknown compression", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "http://r", "producer.compression.type": "brotli"},
+			wantErr: []string{`"producer.compression.type" = "brotli": expected one of "gzip", "lz4", "none", "snappy", "zstd"`}},
 		{name: "registry URL without a scheme", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "registry:8081"},
 			wantErr: []string{`"schema.registry.url" = "registry:8081": expected a http:// or https:// URL`}},
 		{name: "registry URL of another scheme", in: connector.Config{"bootstrap.servers": "a:1", "schema.registry.url": "ftp://registry:8081"},
@@ -92,4 +96,24 @@ func withKeys(base connector.Config, kv ...string) connector.Config {
 		c[kv[i]] = kv[i+1]
 	}
 	return c
+}
+
+// TestCompressionCodec: every producer.compression.type is its codec.
+func TestCompressionCodec(t *testing.T) {
+	want := map[string]kgo.CompressionCodec{
+		"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(), "snappy": kgo.SnappyCompression(),
+		"lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression(),
+	}
+	names := compressionNames()
+	if len(names) != len(want) {
+		t.Fatalf("names %q, want the %d of Kafka", names, len(want))
+	}
+	for _, name := range names {
+		if got, ok := want[name]; !ok || compressionCodec(name) != got {
+			t.Errorf("%s: codec %v, want %v", name, compressionCodec(name), got)
+		}
+	}
+	if d := WorkerSpec().WithDefaults(connector.Config{})[WKeyCompression]; d != "snappy" {
+		t.Errorf("default %q, want snappy (franz-go's own default, kept)", d)
+	}
 }
