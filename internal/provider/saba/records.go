@@ -161,6 +161,7 @@ func (b *msgBuilder) items(m *message, snapshot, learn bool) []item {
 				if decodeMarket(it.raw, &v) == nil {
 					b.learn(it, *v.MarketID, v.EventID)
 				}
+				it.learned = true // one that does not decode is a dead letter when built
 			} else if it.kind == marketRemove {
 				b.learnRemove(it)
 			}

@@ -41,7 +41,7 @@ func startTaskMetrics(m connector.TaskMetrics, t *testing.T, cfg connector.Confi
 func observe(t *testing.T, recs []*connector.SourceRecord) []sabademo.Obs {
 	t.Helper()
 	var out []sabademo.Obs
-	for _, r := range recs {
+	for _, r := range connector.Flatten(recs) { // as the worker writes them: a large message's chunks built
 		id, _ := r.Offset.OffsetString(saba.OffsetKey)
 		o := sabademo.Obs{Dead: r.DeadLetter != nil, MsgID: id}
 		switch v := r.Value.(type) {
@@ -291,6 +291,25 @@ func TestTaskMetrics(t *testing.T) {
 	r, lags := m.counts()
 	if r != 2 || len(lags) != 1 || lags[label] != len(committed) || aborted != 3 {
 		t.Fatalf("%d reconnects for 2 cuts; lags %v for %d committed messages (%d aborted)", r, lags, len(committed), aborted)
+	}
+}
+
+// TestTaskLargeSnapshot: a snapshot of 900 items is built chunk by chunk
+// as it is written, while the stream goes on reading updates, and the
+// records follow the simulator's timeline.
+func TestTaskLargeSnapshot(t *testing.T) {
+	sim, url := saba.NewTestSim(t, sabasim.WithEvents(100, 8))
+	specs := []saba.StreamSpec{{Endpoint: "GetEvents", Query: ""}}
+	task := startTask(t, saba.TaskConfig(t, url, "GetEvents", nil))
+	all := runAndCheck(t, sim, task, specs, 50, nil)
+	markets := 0
+	for _, o := range all {
+		if o.Topic == "markets" && o.Status == saba.StatusInitialData && o.Op == saba.OpAdd {
+			markets++
+		}
+	}
+	if markets != 800 {
+		t.Fatalf("%d markets of the snapshot written, want 800", markets)
 	}
 }
 
