@@ -130,28 +130,8 @@ func (b *msgBuilder) items(m *message, snapshot, learn bool) []item {
 		clear(b.r.marketEvent)
 	}
 	out := make([]item, 0, m.Payload.Events.len()+m.Payload.Markets.len())
-	if es := m.Payload.Events; es != nil {
-		for _, raw := range es.Add {
-			out = append(out, item{kind: eventItem, op: OpAdd, raw: raw})
-		}
-		for _, raw := range es.Change {
-			out = append(out, item{kind: eventItem, op: OpChange, raw: raw})
-		}
-		for _, raw := range es.Remove {
-			out = append(out, item{kind: eventRemove, op: OpRemove, raw: raw})
-		}
-	}
-	if ms := m.Payload.Markets; ms != nil {
-		for _, raw := range ms.Add {
-			out = append(out, item{kind: marketItem, op: OpAdd, raw: raw})
-		}
-		for _, raw := range ms.Change {
-			out = append(out, item{kind: marketItem, op: OpChange, raw: raw})
-		}
-		for _, raw := range ms.Remove {
-			out = append(out, item{kind: marketRemove, op: OpRemove, raw: raw})
-		}
-	}
+	out = appendItems(out, m.Payload.Events, eventItem, eventRemove)
+	out = appendItems(out, m.Payload.Markets, marketItem, marketRemove)
 	if learn {
 		for i := range out {
 			if it := &out[i]; it.kind == marketItem {
@@ -166,6 +146,24 @@ func (b *msgBuilder) items(m *message, snapshot, learn bool) []item {
 				b.learnRemove(it)
 			}
 		}
+	}
+	return out
+}
+
+// appendItems appends the items of s (nil: none) in the order they are
+// written: its additions and changes as kind, its removals as remove.
+func appendItems(out []item, s *itemSet, kind, remove itemKind) []item {
+	if s == nil {
+		return out
+	}
+	for _, raw := range s.Add {
+		out = append(out, item{kind: kind, op: OpAdd, raw: raw})
+	}
+	for _, raw := range s.Change {
+		out = append(out, item{kind: kind, op: OpChange, raw: raw})
+	}
+	for _, raw := range s.Remove {
+		out = append(out, item{kind: remove, op: OpRemove, raw: raw})
 	}
 	return out
 }
