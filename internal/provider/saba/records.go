@@ -26,7 +26,8 @@ const buildChunk = 256
 // id of the message before it (a server replaying the Last-Event-Id it was
 // sent, or sending a frame twice) is skipped unless it is a snapshot: SSE
 // ids are opaque, but no two messages share one. n counts the records the
-// message makes, those built later included.
+// message makes, those built later included (one an item: a removal's
+// tombstone is not counted).
 func (r *streamRun) records(ev sse.Event, received time.Time) (out []*connector.SourceRecord, n int, err error) {
 	t := r.t
 	m, err := parseMessage(ev.Data)
