@@ -62,7 +62,7 @@ func New(src StatusSource) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry(), src: src}
 	labels := []string{"connector", "task"}
 	m.polled = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "source_records_polled_total",
-		Help: "Records returned by the task's polls (before writing)."}, labels)
+		Help: "Records the task returned (before writing): from its polls, and those built as they are written (a large message's rest, the normalized live records)."}, labels)
 	m.commitTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "transaction_commit_seconds",
 		Help:    "Time to write a transaction's offsets and commit it.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, labels)

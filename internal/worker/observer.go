@@ -22,7 +22,8 @@ type Observer interface {
 // the task itself reaches the TaskMetrics part through TaskContext.Metrics.
 type TaskObserver interface {
 	connector.TaskMetrics
-	// Polled is called after a Poll that returned records.
+	// Polled is called after a Poll that returned records, and after a
+	// record's Then built more (SourceRecord.Then).
 	Polled(records int)
 	// Committed is called after a transaction committed.
 	Committed(c Commit)

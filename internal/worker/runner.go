@@ -333,7 +333,11 @@ func (r *taskRunner) produce(ctx context.Context, cl *kgo.Client, t *txn, recs [
 			continue
 		}
 		// Built now, after rec was handed on: see SourceRecord.Then.
-		for _, x := range rec.Then() {
+		then := rec.Then()
+		if len(then) > 0 {
+			r.obs.Polled(len(then))
+		}
+		for _, x := range then {
 			if x.Then != nil {
 				return connector.Permanent(fmt.Errorf("a record for topic %s that Then returned has Then set (one level only)", x.Topic))
 			}

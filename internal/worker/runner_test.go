@@ -467,7 +467,8 @@ func TestStalledFlushOfAFencedTaskFailsAsFenced(t *testing.T) {
 // same transactions, exactly once.
 func TestThenRecordsFollowTheirRecord(t *testing.T) {
 	s := &scripted{n: 40, batch: 7, derived: true}
-	e := startScripted(t, s, nil)
+	obs := &countingObserver{}
+	e := startScripted(t, s, nil, worker.WithObserver(obs))
 	e.waitPosition(t, 40)
 	if err := e.w.Close(); err != nil {
 		t.Fatal(err)
@@ -483,4 +484,19 @@ func TestThenRecordsFollowTheirRecord(t *testing.T) {
 	if s.thens.Load() != 40 {
 		t.Fatalf("Then called %d times, want 40", s.thens.Load())
 	}
+	if n := obs.polled.Load(); n != 80 {
+		t.Fatalf("polled %d records, want the 40 of Poll and the 40 Then built", n)
+	}
 }
+
+// countingObserver counts the records the worker says it polled.
+type countingObserver struct{ polled atomic.Int64 }
+
+func (o *countingObserver) Task(string, int) worker.TaskObserver { return o }
+func (o *countingObserver) Forget(string)                        {}
+func (o *countingObserver) Reconnected()                         {}
+func (o *countingObserver) SequenceGap(int64)                    {}
+func (o *countingObserver) CommitLag(string, time.Duration)      {}
+func (o *countingObserver) FixtureDone(string)                   {}
+func (o *countingObserver) Polled(n int)                         { o.polled.Add(int64(n)) }
+func (o *countingObserver) Committed(worker.Commit)              {}
