@@ -94,10 +94,11 @@ func (w *Writer) Matches() int {
 // followed by its event.
 //
 // Invariant: every appended record carries a source partition and offset
-// the batch already holds (a record a task's Then builds carries its
-// batch record's, as SourceRecord.Then requires), and a match state carries the latest offset of
-// its partition in the batch, so the offsets the runner commits never
-// move back (it keeps the last offset of each partition it is given).
+// the batch already holds (a record a task's Then builds carries its batch
+// record's, as SourceRecord.Then requires), and a match state carries the
+// latest offset of its partition in the batch, so the offsets the runner
+// commits never move back (it keeps the last offset of each partition it
+// is given).
 func (w *Writer) Append(batch []*connector.SourceRecord) []*connector.SourceRecord {
 	if w == nil || len(batch) == 0 {
 		return batch
