@@ -6,10 +6,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
-	"time"
 	"unsafe"
-
-	"github.com/seed-474f70f7/sportsconnect/internal/sse"
 )
 
 func TestParseMessage(t *testing.T) {
@@ -139,34 +136,4 @@ func aliases(data, b []byte) bool {
 	start := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	return p >= start && p+uintptr(len(b)) <= start+uintptr(len(data))
-}
-
-func FuzzRecords(f *testing.F) {
-	for _, s := range []string{
-		`{"status":1,"message":"InitialData","payload":{"events":{"add":[{"eventId":7}]},"markets":{"add":[{"eventId":7,"marketId":70,"selections":[{"key":"h","point":1,"oddsPrice":{"decimalPrice":"1.9"}}]}]}}}`,
-		`{"status":0,"payload":{"markets":{"remove":["70",null,{}]}}}`,
-		`{"status":3}`, `{"status":-1}`, `null`,
-	} {
-		f.Add([]byte(s))
-	}
-	task := &Task{eventSchema: EventSchema(), marketSchema: MarketSchema(), eventsTopic: "e", marketsTopic: "m", set: settings{tombstones: true}}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		r := &streamRun{t: task, spec: StreamSpec{"GetMarkets", ""}, part: PartitionOf(StreamSpec{"GetMarkets", ""}), marketEvent: map[int64]int64{}}
-		recs, _, err := r.records(sse.Event{ID: "x", Data: data}, time.Time{})
-		if err != nil {
-			var se *StatusError
-			if !errors.As(err, &se) {
-				t.Fatalf("unexpected error type %T %v", err, err)
-			}
-			return
-		}
-		for _, rec := range recs {
-			if id, _ := rec.Offset.OffsetString(OffsetKey); id != "x" || rec.Partition.IsZero() {
-				t.Fatalf("record without the message's position: %+v", rec)
-			}
-			if rec.DeadLetter == nil && rec.Value != nil && rec.Key == nil {
-				t.Fatalf("record without key: %+v", rec)
-			}
-		}
-	})
 }

@@ -1,7 +1,10 @@
 package saba
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,4 +235,62 @@ func BenchmarkRecordsOfASnapshot(b *testing.B) {
 			}
 		}
 	}
+}
+
+// FuzzRecords: every record of any message, snapshot or update, carries
+// the message's position and a key, and built a chunk of two items at a
+// time the message makes the records it makes built whole, in the same
+// order, leaving the market→event map the same for the next message.
+func FuzzRecords(f *testing.F) {
+	for _, s := range []string{
+		`{"status":1,"message":"InitialData","payload":{"events":{"add":[{"eventId":7}]},"markets":{"add":[{"eventId":7,"marketId":70,"selections":[{"key":"h","point":1,"oddsPrice":{"decimalPrice":"1.9"}}]}]}}}`,
+		`{"status":0,"payload":{"markets":{"remove":["70",null,{}]}}}`,
+		`{"status":3}`, `{"status":-1}`, `null`,
+		`{"status":1,"payload":{"events":{"add":[{"eventId":1},{"noId":1}],"remove":[1,"x"]},"markets":{"add":[{"eventId":1,"marketId":10},{"marketId":11},{"eventId":2,"marketId":11}],` +
+			`"change":[{"marketId":10},{"marketId":"y"},{"marketId":12,"marketStatus":5}],"remove":[11,10,99]}}}`,
+	} {
+		f.Add([]byte(s), []byte(`{"status":0,"payload":{"markets":{"change":[{"marketId":10},{"marketId":11}],"remove":[12]}}}`))
+	}
+	task := func(chunk int) *Task {
+		return &Task{eventSchema: EventSchema(), marketSchema: MarketSchema(), eventsTopic: "e", marketsTopic: "m", set: settings{tombstones: true}, chunk: chunk}
+	}
+	whole, chunked := task(1<<30), task(2)
+	f.Fuzz(func(t *testing.T, data, next []byte) {
+		var got [2][]string
+		var learned [2]map[int64]int64
+		for i, tk := range []*Task{whole, chunked} {
+			r := &streamRun{t: tk, spec: StreamSpec{"GetEvents", ""}, part: PartitionOf(StreamSpec{"GetEvents", ""}), marketEvent: map[int64]int64{}}
+			recs, n, err := r.records(sse.Event{ID: "x", Data: data}, time.Time{})
+			if err != nil {
+				var se *StatusError
+				if !errors.As(err, &se) {
+					t.Fatalf("unexpected error type %T %v", err, err)
+				}
+				return
+			}
+			// The next message is read before this one is written, as a
+			// stream does while Poll's goroutine writes the chunks.
+			nrecs, _, _ := r.records(sse.Event{ID: "y", Data: next}, time.Time{})
+			built := connector.Flatten(recs)
+			if n > len(built) {
+				t.Fatalf("%d records counted, %d built", n, len(built))
+			}
+			for _, rec := range built {
+				if id, _ := rec.Offset.OffsetString(OffsetKey); id != "x" || rec.Partition.IsZero() || rec.Then != nil {
+					t.Fatalf("record without the message's position, or with Then: %+v", rec)
+				}
+				if rec.DeadLetter == nil && rec.Value != nil && rec.Key == nil {
+					t.Fatalf("record without key: %+v", rec)
+				}
+			}
+			got[i] = append(recordOps(built), recordOps(connector.Flatten(nrecs))...)
+			learned[i] = r.marketEvent
+		}
+		if !slices.Equal(got[0], got[1]) {
+			t.Fatalf("built a chunk at a time, the records differ\nwhole   %q\nchunked %q", got[0], got[1])
+		}
+		if !maps.Equal(learned[0], learned[1]) {
+			t.Fatalf("market→event map differs: whole %v, chunked %v", learned[0], learned[1])
+		}
+	})
 }

@@ -123,6 +123,7 @@ type Task struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	pending error // a stream's fatal error, returned after the records before it
+	chunk   int   // items built at a time in a large message; 0: buildChunk
 }
 
 // Start implements connector.SourceTask: each stream resumes after its
