@@ -79,6 +79,17 @@ func providerBenches() map[string]providerBench {
 			}
 			return imgarenademo.CompareProcess(ctx, o, []string{env.baseline}, 3)
 		},
+		// The same with each connector given one CPU (GOMAXPROCS=1, as
+		// under a one-CPU container limit): what bounds the runs then is
+		// each build's own CPU per record, not the shared machine.
+		"imgarena-process-1cpu": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
+			o := imgarenademo.ProcessOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix, Events: env.processEvents, BrokerPID: env.brokerPID,
+				Env: []string{"GOMAXPROCS=1"}}
+			if env.baseline == "" {
+				return imgarenademo.ProcessRun(ctx, o)
+			}
+			return imgarenademo.CompareProcess(ctx, o, []string{env.baseline}, 3)
+		},
 		// The broker's own transaction round trips: the floor under the
 		// latencies above.
 		"txn-floor": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
@@ -127,7 +138,7 @@ func providerBenches() map[string]providerBench {
 
 // defaultBenchProviders are the provider benchmarks the bench command runs
 // unless told otherwise, the long scale curve last.
-const defaultBenchProviders = "txn-floor,latency-floor,imgarena,imgarena-interval,imgarena-unpaced,imgarena-process,imgarena-idle-1k,imgarena-idle-10k,saba,roanuz,imgarena-scale"
+const defaultBenchProviders = "txn-floor,latency-floor,imgarena,imgarena-interval,imgarena-unpaced,imgarena-process,imgarena-process-1cpu,imgarena-idle-1k,imgarena-idle-10k,saba,roanuz,imgarena-scale"
 
 // stringer is a ready-made report line.
 type stringer string

@@ -40,6 +40,9 @@ type ProcessOptions struct {
 	// BrokerPID is the broker's process when it runs on this machine
 	// (make bench: $KAFKA_PID), whose CPU the run then reports; 0: unknown.
 	BrokerPID int
+	// Env is more environment of the connector's process (NAME=value):
+	// GOMAXPROCS=1 gives it one CPU, as a one-CPU container limit does.
+	Env []string
 }
 
 // ProcessResult is one unpaced run of the real binary, measured from outside.
@@ -141,7 +144,7 @@ func ProcessRun(ctx context.Context, o ProcessOptions) (ProcessResult, error) {
 	res.Records = o.Fixtures * o.Events
 
 	busy0, cores := machineTicks()
-	first, err := startWorkerChild(ctx, bin, props, conn)
+	first, err := startWorkerChild(bin, props, conn, o.Env)
 	if err != nil {
 		return res, err
 	}
@@ -171,7 +174,7 @@ func ProcessRun(ctx context.Context, o ProcessOptions) (ProcessResult, error) {
 		return res, err
 	}
 
-	second, err := startWorkerChild(ctx, bin, props, conn)
+	second, err := startWorkerChild(bin, props, conn, o.Env)
 	if err != nil {
 		return res, err
 	}
@@ -267,9 +270,14 @@ type workerChild struct {
 	done    chan struct{}
 }
 
-func startWorkerChild(ctx context.Context, bin []string, props, conn string) (*workerChild, error) {
+// startWorkerChild starts `bin run props conn` with env added to this
+// process's environment.
+func startWorkerChild(bin []string, props, conn string, env []string) (*workerChild, error) {
 	args := append(append(append([]string(nil), bin[1:]...), "run"), props, conn)
 	w := &workerChild{cmd: exec.Command(bin[0], args...), logs: &syncBuffer{}, done: make(chan struct{})}
+	if len(env) > 0 {
+		w.cmd.Env = append(os.Environ(), env...)
+	}
 	w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs
 	childAttrs(w.cmd)
 	w.started = time.Now()

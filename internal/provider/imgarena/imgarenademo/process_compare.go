@@ -72,6 +72,9 @@ func (c ProcessComparison) twiceText() string {
 		return "what twice the baseline's records/s would take: unknown (no per-core CPU figures here)"
 	}
 	cores := c.SameWork[0].MachineCores
+	if busy := medianOf(c.Baseline, func(r ProcessResult) float64 { return r.MachineBusy }); busy < 0.9 {
+		return fmt.Sprintf("the machine had room (%.0f%% of its %d cores busy in the baseline's runs): each connector's own CPU bounds these runs", 100*busy, cores)
+	}
 	target := 2 * medianOf(c.Baseline, ProcessResult.RecordsPerSec)
 	allowed := float64(cores) * 1e5 / target // s of CPU per 100k records with every core busy
 	conn := medianOf(c.SameWork, cpuSeconds)
@@ -96,12 +99,19 @@ func CompareProcess(ctx context.Context, o ProcessOptions, baseline []string, ro
 		return c, errors.New("imgarena process comparison: need a baseline command and at least one round")
 	}
 	o = o.withDefaults()
+	env := ""
+	if len(o.Env) > 0 {
+		env = " with " + strings.Join(o.Env, " ")
+	}
 	name := buildName(o.Binary)
+	if o.Label == "" {
+		o.Label = name + env
+	}
 	base := o
-	base.Binary, base.Extra, base.Label = baseline, nil, "baseline "+buildName(baseline)
+	base.Binary, base.Extra, base.Label = baseline, nil, "baseline "+buildName(baseline)+env
 	same := o
 	same.Extra = map[string]string{live.KeyEnabled: "false"}
-	same.Label = name + " (" + live.KeyEnabled + "=false, the baseline's work)"
+	same.Label = name + env + " (" + live.KeyEnabled + "=false, the baseline's work)"
 	for i := range rounds {
 		for j, run := range []ProcessOptions{base, same, o} {
 			run.Prefix = fmt.Sprintf("%s-%d%c", o.Prefix, i, 'a'+j)

@@ -67,6 +67,8 @@ func TestTwiceText(t *testing.T) {
 			[]string{"(160000 from process start)", "all 2 cores busy, at most 1.25 s", "took 0.67 s per 100k (broker 0.42, simulator 0.23)", "leave the connector 0.58 s against the 0.85"}},
 		{"broker unknown", ProcessComparison{Baseline: []ProcessResult{base}, SameWork: []ProcessResult{same}},
 			[]string{"took 0.67 s per 100k (simulator 0.23)"}},
+		{"machine with room", ProcessComparison{Baseline: []ProcessResult{{Records: 1, Elapsed: time.Second, MachineCores: 2, MachineBusy: 0.7}}, SameWork: []ProcessResult{withBroker}},
+			[]string{"the machine had room (70% of its 2 cores busy", "own CPU bounds"}},
 		{"no core figures", ProcessComparison{Baseline: []ProcessResult{{Records: 1, Elapsed: time.Second}}, SameWork: []ProcessResult{{Records: 1, Elapsed: time.Second}}},
 			[]string{"unknown"}},
 	}

@@ -33,3 +33,17 @@ func TestProcessRun(t *testing.T) {
 		t.Fatalf("report %q", res)
 	}
 }
+
+// TestStartWorkerChildEnv: the child gets ProcessOptions.Env beside this
+// process's environment, and `run` with the two files.
+func TestStartWorkerChildEnv(t *testing.T) {
+	t.Setenv("SC_TEST_INHERITED", "kept")
+	w, err := startWorkerChild([]string{"/bin/sh", "-c", `echo "$SC_TEST_INHERITED $SC_TEST_ADDED $*"`, "sh"}, "w.properties", "c.json", []string{"SC_TEST_ADDED=given"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-w.done
+	if got := strings.TrimSpace(w.logs.String()); got != "kept given run w.properties c.json" {
+		t.Fatalf("child printed %q", got)
+	}
+}
