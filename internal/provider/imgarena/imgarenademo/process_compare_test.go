@@ -33,8 +33,10 @@ func TestCompareProcess(t *testing.T) {
 			t.Fatalf("implausible run %+v", r)
 		}
 	}
-	if !strings.Contains(c.String(), "what twice the baseline's records/s") {
-		t.Fatalf("the report does not say what twice the baseline would take: %q", c)
+	// A run this small leaves the machine room, so the report may say
+	// that instead of the bound (TestTwiceText checks both).
+	if rep := c.String(); !strings.Contains(rep, "what twice the baseline's records/s") && !strings.Contains(rep, "the machine had room") {
+		t.Fatalf("the report does not say what twice the baseline would take, nor that the machine had room: %q", c)
 	}
 	if !strings.HasPrefix(c.Baseline[0].Build, "baseline ") || !strings.Contains(c.SameWork[0].Build, "live.events.enabled=false") {
 		t.Fatalf("runs are not told apart: %q, %q", c.Baseline[0].Build, c.SameWork[0].Build)
