@@ -72,24 +72,11 @@ func providerBenches() map[string]providerBench {
 		// from outside: peak RSS, CPU, and exec to the first task; with a
 		// baseline binary, both alternately, three times each (issue #14's
 		// throughput target is a ratio to an older build).
-		"imgarena-process": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
-			o := imgarenademo.ProcessOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix, Events: env.processEvents, BrokerPID: env.brokerPID}
-			if env.baseline == "" {
-				return imgarenademo.ProcessRun(ctx, o)
-			}
-			return imgarenademo.CompareProcess(ctx, o, []string{env.baseline}, 3)
-		},
+		"imgarena-process": processBench(),
 		// The same with each connector given one CPU (GOMAXPROCS=1, as
 		// under a one-CPU container limit): what bounds the runs then is
 		// each build's own CPU per record, not the shared machine.
-		"imgarena-process-1cpu": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
-			o := imgarenademo.ProcessOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix, Events: env.processEvents, BrokerPID: env.brokerPID,
-				Env: []string{"GOMAXPROCS=1"}}
-			if env.baseline == "" {
-				return imgarenademo.ProcessRun(ctx, o)
-			}
-			return imgarenademo.CompareProcess(ctx, o, []string{env.baseline}, 3)
-		},
+		"imgarena-process-1cpu": processBench("GOMAXPROCS=1"),
 		// The broker's own transaction round trips: the floor under the
 		// latencies above.
 		"txn-floor": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
@@ -133,6 +120,19 @@ func providerBenches() map[string]providerBench {
 		"roanuz": func(ctx context.Context, env benchEnv) (fmt.Stringer, error) {
 			return roanuzdemo.BenchWebhook(ctx, roanuzdemo.BenchOptions{Brokers: env.brokers, RegistryURL: env.registry, Prefix: env.prefix, Log: env.log})
 		},
+	}
+}
+
+// processBench runs the unpaced IMG feed through the binary in a child
+// process with env added to its environment, beside the baseline binary
+// when there is one.
+func processBench(env ...string) providerBench {
+	return func(ctx context.Context, e benchEnv) (fmt.Stringer, error) {
+		o := imgarenademo.ProcessOptions{Brokers: e.brokers, RegistryURL: e.registry, Prefix: e.prefix, Events: e.processEvents, BrokerPID: e.brokerPID, Env: env}
+		if e.baseline == "" {
+			return imgarenademo.ProcessRun(ctx, o)
+		}
+		return imgarenademo.CompareProcess(ctx, o, []string{e.baseline}, 3)
 	}
 }
 

@@ -67,19 +67,18 @@ func (r *streamRun) records(ev sse.Event, received time.Time) (out []*connector.
 			out = append(out, b.record(t.marketsTopic, []byte{}, raw, b.market(OpReset, raw), t.marketSchema))
 		}
 	}
-	n = len(out)
+	n = len(out) + len(items)
+	if whole {
+		for i := range items {
+			out = append(out, b.build(&items[i])...)
+		}
+		return out, n, nil
+	}
 	for start := 0; start < len(items); start += size {
 		chunk := items[start:min(start+size, len(items))]
 		first := b.build(&chunk[0])
-		out, n = append(out, first[0]), n+len(chunk)
-		if whole {
-			out = append(out, first[1:]...)
-			for i := range chunk[1:] {
-				out = append(out, b.build(&chunk[1+i])...)
-			}
-			continue
-		}
-		rest := first[1:]
+		out = append(out, first[0])
+		rest := first[1:] // a removed event's tombstone
 		first[0].Then = func() []*connector.SourceRecord {
 			recs := slices.Clone(rest)
 			for i := range chunk[1:] {

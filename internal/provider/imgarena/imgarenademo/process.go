@@ -75,7 +75,7 @@ func (r ProcessResult) RecordsPerSec() float64 { return float64(r.Records) / r.E
 
 // RunningRecordsPerSec is the throughput once running: from the first task
 // started (FreshStart, measured on its own) to the last committed offset.
-// A 100,000-record run takes about a second, so the start is a fifth of it.
+// In a 100,000-record run, about a second, the start is a fifth of it.
 func (r ProcessResult) RunningRecordsPerSec() float64 {
 	return float64(r.Records) / (r.Elapsed - r.FreshStart).Seconds()
 }
